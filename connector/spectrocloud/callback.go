@@ -1,0 +1,150 @@
+package spectrocloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode"
+
+	"github.com/dexidp/dex/connector"
+	"golang.org/x/oauth2"
+)
+
+// HandleCallback completes a sign-in: it exchanges the code (client secret
+// and PKCE verifier), verifies the ID token including its nonce, and maps
+// its claims to an identity. Palette's refresh_token, its internal session
+// token, is dropped unread.
+func (c *spectroConnector) HandleCallback(s connector.Scopes, connData []byte, r *http.Request) (connector.Identity, error) {
+	id, err := c.handleCallback(r.Context(), s, connData, r)
+	outcome := outcomeOf(err)
+	c.metrics.login(c.id, outcome)
+	if err != nil {
+		c.logger.Info("sign-in failed", "outcome", outcome, "err", err)
+		return connector.Identity{}, err
+	}
+	c.logger.Info("sign-in", "outcome", outcome, "user_id", id.UserID, "email", id.Email)
+	return id, nil
+}
+
+func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scopes, connData []byte, r *http.Request) (connector.Identity, error) {
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		return connector.Identity{}, &AuthorizationError{Code: e, Description: q.Get("error_description")}
+	}
+	code := q.Get("code")
+	if code == "" {
+		return connector.Identity{}, errors.New("spectrocloud: Palette's answer has neither a code nor an error: start the sign-in again")
+	}
+	ls, err := c.decodeLoginState(connData)
+	if err != nil {
+		return connector.Identity{}, err
+	}
+	prov, err := c.provider(ctx)
+	if err != nil {
+		return connector.Identity{}, err
+	}
+	var opts []oauth2.AuthCodeOption
+	if ls.Verifier != "" {
+		opts = append(opts, oauth2.VerifierOption(ls.Verifier))
+	}
+	raw, err := c.exchange(ctx, prov, code, opts)
+	if err != nil {
+		return connector.Identity{}, err
+	}
+	tok, err := prov.verifier.verify(ctx, raw)
+	if err != nil {
+		return connector.Identity{}, err
+	}
+	if err := tok.checkNonce(ls.Nonce, c.s.insecureAllowMissingNonce); err != nil {
+		return connector.Identity{}, err
+	}
+	return c.identityFrom(ctx, s, tok, raw)
+}
+
+// exchange redeems the code at Palette's token endpoint and returns the raw
+// ID token. Errors describe the failure without echoing the response body.
+func (c *spectroConnector) exchange(ctx context.Context, prov *provider, code string, opts []oauth2.AuthCodeOption) (string, error) {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.client)
+	start := c.now()
+	tok, err := prov.oauth2.Exchange(ctx, code, opts...)
+	c.metrics.upstream("token", start, err)
+	if err != nil {
+		return "", &UpstreamError{Endpoint: "token", Err: describeTokenError(err)}
+	}
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok || raw == "" {
+		return "", &UpstreamError{Endpoint: "token", Err: errNoIDToken}
+	}
+	return raw, nil
+}
+
+// describeTokenError turns an x/oauth2 error into a message with the OAuth
+// error code or the HTTP status, never the body (which may be large, HTML,
+// or echo request material).
+func describeTokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		if re.ErrorCode != "" {
+			msg := "Palette refused the code: " + printable(re.ErrorCode, 64)
+			if re.ErrorDescription != "" {
+				msg += " (" + printable(re.ErrorDescription, 200) + ")"
+			}
+			return errors.New(msg)
+		}
+		if re.Response != nil {
+			return fmt.Errorf("unexpected answer HTTP %d", re.Response.StatusCode)
+		}
+	}
+	if errors.Is(err, errResponseTooLarge) {
+		return errResponseTooLarge
+	}
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		return errors.New("Palette did not answer in time")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "oauth2: cannot parse json") || strings.Contains(msg, "oauth2: cannot parse response") {
+		return errors.New("the answer is not a valid token response")
+	}
+	if strings.Contains(msg, "server response missing access_token") {
+		return errors.New("the answer has no access_token")
+	}
+	return fmt.Errorf("request failed: %s", printable(msg, 200))
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// printable keeps printable characters of s, at most n runes.
+func printable(s string, n int) string {
+	var b strings.Builder
+	for _, r := range s {
+		if n == 0 {
+			b.WriteString("…")
+			break
+		}
+		if unicode.IsPrint(r) {
+			b.WriteRune(r)
+			n--
+		}
+	}
+	return b.String()
+}
+
+// AuthorizationError is an error Palette returned to the callback instead of
+// a code, such as access_denied.
+type AuthorizationError struct {
+	Code        string
+	Description string
+}
+
+func (e *AuthorizationError) Error() string {
+	msg := "spectrocloud: Palette did not sign you in: " + printable(e.Code, 64)
+	if e.Description != "" {
+		msg += ": " + printable(e.Description, 200)
+	}
+	return msg
+}

@@ -1,0 +1,348 @@
+package spectrocloud
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/dex-spectro/dex-spectro/resolver"
+)
+
+// DefaultConsoleURL is the console of SpectroCloud's SaaS Palette. Self-hosted
+// Palette and VerteX installations have their own console URL.
+const DefaultConsoleURL = "https://console.spectrocloud.com"
+
+// DefaultUpstreamTimeout bounds every request to Palette when upstreamTimeout
+// is not configured.
+const DefaultUpstreamTimeout = 10 * time.Second
+
+// Config holds the configuration of the spectrocloud connector. Keys that
+// mean the same as in Dex's built-in oidc connector carry the same names.
+//
+// Unknown keys are rejected: a misspelled key fails start-up instead of being
+// silently ignored.
+type Config struct {
+	// Tenant is the Palette tenant UID. With ConsoleURL it determines the
+	// issuer, <consoleURL>/v1/oidc/tenant/<tenant>.
+	Tenant string `json:"tenant"`
+	// ConsoleURL is the Palette console. Defaults to DefaultConsoleURL.
+	ConsoleURL string `json:"consoleURL"`
+	// Issuer is the tenant's OIDC issuer. It may be given instead of Tenant;
+	// when both are given they must agree.
+	Issuer string `json:"issuer"`
+
+	ClientID     string `json:"clientID"`
+	ClientSecret string `json:"clientSecret"`
+	// RedirectURI is Dex's callback URL, <dex issuer>/callback, registered
+	// exactly in the Palette OAuth client.
+	RedirectURI string `json:"redirectURI"`
+
+	// Scopes requested from Palette. Defaults to openid, profile and email;
+	// openid is always requested.
+	Scopes []string `json:"scopes"`
+
+	// ProviderDiscoveryOverrides replaces single endpoints of the discovery
+	// document. JWKSURL is required when discovery is unavailable.
+	ProviderDiscoveryOverrides ProviderDiscoveryOverrides `json:"providerDiscoveryOverrides"`
+
+	// RootCAs are PEM certificates (file paths, PEM text or base64 PEM)
+	// trusted in addition to the system pool for requests to Palette.
+	RootCAs []string `json:"rootCAs"`
+	// InsecureSkipVerify disables TLS verification towards Palette.
+	InsecureSkipVerify bool `json:"insecureSkipVerify"`
+	// InsecureSkipEmailVerified accepts ID tokens whose email_verified is false.
+	InsecureSkipEmailVerified bool `json:"insecureSkipEmailVerified"`
+	// InsecureAllowMissingNonce accepts ID tokens without a nonce claim, for
+	// Palette versions that do not echo the nonce. A nonce that is present
+	// must still match.
+	InsecureAllowMissingNonce bool `json:"insecureAllowMissingNonce"`
+	// BasicAuthUnsupported sends the client secret in the form body instead
+	// of HTTP basic authentication.
+	BasicAuthUnsupported bool `json:"basicAuthUnsupported"`
+	// PKCEChallenge is the PKCE method: S256 (default), plain, or none.
+	PKCEChallenge string `json:"pkceChallenge"`
+	// PromptType is sent as prompt: "" (not sent), login, none, consent or
+	// select_account.
+	PromptType string `json:"promptType"`
+
+	// UserIDKey is the claim used as the user ID. Defaults to sub.
+	UserIDKey string `json:"userIDKey"`
+	// UserNameKey is the claim used as the user name. When unset: name, else
+	// given_name + family_name, else email, else sub.
+	UserNameKey string `json:"userNameKey"`
+
+	// AllowedGroups, when not empty, admits only users in at least one of
+	// these groups (after claimModifications).
+	AllowedGroups []string `json:"allowedGroups"`
+
+	ClaimMapping       ClaimMapping       `json:"claimMapping"`
+	ClaimModifications ClaimModifications `json:"claimModifications"`
+
+	// SignIn configures sign-in resolvers deciding who the signed-in user is.
+	SignIn *resolver.Config `json:"signIn"`
+
+	// UpstreamTimeout bounds each request to Palette, as a Go duration
+	// ("10s"). Defaults to DefaultUpstreamTimeout.
+	UpstreamTimeout string `json:"upstreamTimeout"`
+
+	// Now, when set, replaces the clock used to check token lifetimes. It is
+	// not part of the configuration file; tests and embedders set it.
+	Now func() time.Time `json:"-"`
+	// Metrics, when set, receives the connector's measurements. It is not
+	// part of the configuration file; the server wiring sets it.
+	Metrics *Metrics `json:"-"`
+}
+
+// ProviderDiscoveryOverrides replaces endpoints found by discovery.
+type ProviderDiscoveryOverrides struct {
+	AuthURL  string `json:"authURL"`
+	TokenURL string `json:"tokenURL"`
+	JWKSURL  string `json:"jwksURL"`
+}
+
+// ClaimMapping names the claims read for Dex's standard identity fields.
+type ClaimMapping struct {
+	PreferredUsernameKey string `json:"preferred_username"` // default preferred_username
+	EmailKey             string `json:"email"`              // default email
+	GroupsKey            string `json:"groups"`             // default groups
+}
+
+// ClaimModifications changes the groups, with the meaning of Dex's oidc
+// connector.
+type ClaimModifications struct {
+	NewGroupFromClaims []NewGroupFromClaims `json:"newGroupFromClaims"`
+	FilterGroupClaims  FilterGroupClaims    `json:"filterGroupClaims"`
+	ModifyGroupNames   ModifyGroupNames     `json:"modifyGroupNames"`
+}
+
+// NewGroupFromClaims adds one group made of the string values of Claims,
+// joined by Delimiter and preceded by Prefix. Claims that are absent or not
+// strings are left out.
+type NewGroupFromClaims struct {
+	Claims         []string `json:"claims"`
+	Delimiter      string   `json:"delimiter"`
+	ClearDelimiter bool     `json:"clearDelimiter"` // remove Delimiter from claim values
+	Prefix         string   `json:"prefix"`
+}
+
+// FilterGroupClaims keeps only the upstream groups matching GroupsFilter.
+type FilterGroupClaims struct {
+	GroupsFilter string `json:"groupsFilter"`
+}
+
+// ModifyGroupNames adds a prefix and a suffix to every upstream group.
+type ModifyGroupNames struct {
+	Prefix string `json:"prefix"`
+	Suffix string `json:"suffix"`
+}
+
+// UnmarshalJSON decodes the configuration strictly: unknown keys are errors.
+func (c *Config) UnmarshalJSON(data []byte) error {
+	type plain Config
+	var p plain
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return fmt.Errorf("spectrocloud: config: %s", describeJSONError(err))
+	}
+	if dec.More() {
+		return errors.New("spectrocloud: config: unexpected data after the configuration object")
+	}
+	now, metrics := c.Now, c.Metrics
+	*c = Config(p)
+	c.Now, c.Metrics = now, metrics
+	return nil
+}
+
+func describeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return fmt.Sprintf("key %q: expected %s, got a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
+	}
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return "unknown key " + rest
+	}
+	return strings.TrimPrefix(msg, "json: ")
+}
+
+// PKCE methods accepted in pkceChallenge.
+const (
+	pkceS256  = "S256"
+	pkcePlain = "plain"
+	pkceNone  = "none"
+)
+
+var (
+	validPrompts = []string{"", "login", "none", "consent", "select_account"}
+	tenantRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+)
+
+// settings is a validated configuration with every default applied.
+type settings struct {
+	issuer                    string
+	clientID                  string
+	clientSecret              string
+	redirectURI               string
+	scopes                    []string
+	overrides                 ProviderDiscoveryOverrides
+	rootCAs                   []string
+	insecureSkipVerify        bool
+	insecureSkipEmailVerified bool
+	insecureAllowMissingNonce bool
+	basicAuthUnsupported      bool
+	pkce                      string // "" when off
+	prompt                    string
+	timeout                   time.Duration
+	claims                    claimRules
+	signIn                    *resolver.Config
+}
+
+// validate checks every key and returns the settings with defaults applied.
+// Each error names the offending key.
+func (c *Config) validate() (*settings, error) {
+	s := &settings{
+		clientID:                  c.ClientID,
+		clientSecret:              c.ClientSecret,
+		redirectURI:               c.RedirectURI,
+		overrides:                 c.ProviderDiscoveryOverrides,
+		rootCAs:                   c.RootCAs,
+		insecureSkipVerify:        c.InsecureSkipVerify,
+		insecureSkipEmailVerified: c.InsecureSkipEmailVerified,
+		insecureAllowMissingNonce: c.InsecureAllowMissingNonce,
+		basicAuthUnsupported:      c.BasicAuthUnsupported,
+		prompt:                    c.PromptType,
+		signIn:                    c.SignIn,
+	}
+	var err error
+	if s.issuer, err = c.resolveIssuer(); err != nil {
+		return nil, err
+	}
+	for _, kv := range [][2]string{{"clientID", c.ClientID}, {"clientSecret", c.ClientSecret}, {"redirectURI", c.RedirectURI}} {
+		if strings.TrimSpace(kv[1]) == "" {
+			return nil, fmt.Errorf("spectrocloud: %s is required", kv[0])
+		}
+	}
+	if err := checkURL("redirectURI", c.RedirectURI); err != nil {
+		return nil, err
+	}
+	for _, kv := range [][2]string{
+		{"providerDiscoveryOverrides.authURL", c.ProviderDiscoveryOverrides.AuthURL},
+		{"providerDiscoveryOverrides.tokenURL", c.ProviderDiscoveryOverrides.TokenURL},
+		{"providerDiscoveryOverrides.jwksURL", c.ProviderDiscoveryOverrides.JWKSURL},
+	} {
+		if kv[1] == "" {
+			continue
+		}
+		if err := checkURL(kv[0], kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	s.scopes = normalizeScopes(c.Scopes)
+	switch c.PKCEChallenge {
+	case "", pkceS256:
+		s.pkce = pkceS256
+	case pkcePlain:
+		s.pkce = pkcePlain
+	case pkceNone:
+		s.pkce = ""
+	default:
+		return nil, fmt.Errorf("spectrocloud: pkceChallenge %q is not supported: use S256 (default), plain or none", c.PKCEChallenge)
+	}
+	if !contains(validPrompts, c.PromptType) {
+		return nil, fmt.Errorf("spectrocloud: promptType %q is not supported: use one of login, none, consent, select_account, or leave it empty", c.PromptType)
+	}
+	s.timeout = DefaultUpstreamTimeout
+	if c.UpstreamTimeout != "" {
+		d, err := time.ParseDuration(c.UpstreamTimeout)
+		if err != nil || d <= 0 || d > 5*time.Minute {
+			return nil, fmt.Errorf("spectrocloud: upstreamTimeout %q must be a duration between 0s and 5m, such as \"10s\"", c.UpstreamTimeout)
+		}
+		s.timeout = d
+	}
+	if s.claims, err = c.claimRules(); err != nil {
+		return nil, err
+	}
+	if c.SignIn != nil {
+		if err := c.SignIn.Validate(); err != nil {
+			return nil, fmt.Errorf("spectrocloud: signIn: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// resolveIssuer returns the issuer from issuer, or from tenant and consoleURL.
+func (c *Config) resolveIssuer() (string, error) {
+	console := strings.TrimRight(c.ConsoleURL, "/")
+	if console == "" {
+		console = DefaultConsoleURL
+	} else if err := checkURL("consoleURL", console); err != nil {
+		return "", err
+	}
+	var fromTenant string
+	if c.Tenant != "" {
+		if !tenantRE.MatchString(c.Tenant) {
+			return "", fmt.Errorf("spectrocloud: tenant %q is not a tenant UID: use letters, digits, '.', '_' or '-'", c.Tenant)
+		}
+		fromTenant = console + "/v1/oidc/tenant/" + c.Tenant
+	}
+	switch {
+	case c.Issuer == "" && fromTenant == "":
+		return "", errors.New("spectrocloud: set tenant (with consoleURL for self-hosted Palette) or issuer")
+	case c.Issuer == "":
+		return fromTenant, nil
+	}
+	if err := checkURL("issuer", c.Issuer); err != nil {
+		return "", err
+	}
+	issuer := strings.TrimRight(c.Issuer, "/")
+	if fromTenant != "" && issuer != fromTenant {
+		return "", fmt.Errorf("spectrocloud: issuer %q disagrees with tenant and consoleURL, which give %q: set one of them", c.Issuer, fromTenant)
+	}
+	if c.ConsoleURL != "" && fromTenant == "" {
+		return "", errors.New("spectrocloud: consoleURL is only used with tenant: with issuer, leave it out")
+	}
+	return issuer, nil
+}
+
+// checkURL accepts absolute http and https URLs without a fragment.
+func checkURL(key, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("spectrocloud: %s %q is not a URL: %w", key, raw, err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("spectrocloud: %s %q must be an absolute http or https URL", key, raw)
+	}
+	if u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("spectrocloud: %s %q must not contain a fragment or user information", key, raw)
+	}
+	return nil
+}
+
+func normalizeScopes(configured []string) []string {
+	if len(configured) == 0 {
+		return []string{"openid", "profile", "email"}
+	}
+	scopes := []string{"openid"}
+	for _, s := range configured {
+		if s != "openid" && !contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	return scopes
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,162 @@
+// Package spectrocloud implements a Dex connector for SpectroCloud Palette.
+//
+// Palette is an OIDC provider whose refresh token is an internal session
+// token that cannot be used for a refresh grant, while its RS256 ID tokens
+// are long-lived. The connector signs users in with the authorization-code
+// flow (client secret, nonce, PKCE), verifies the ID token, and refreshes a
+// Dex session by re-verifying the stored ID token against Palette's current
+// signing keys, without any request to Palette's token endpoint. A Dex
+// session therefore cannot outlive the Palette ID token it was made from.
+package spectrocloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/dexidp/dex/connector"
+	"golang.org/x/oauth2"
+
+	"github.com/dex-spectro/dex-spectro/resolver"
+)
+
+var (
+	_ connector.CallbackConnector      = (*spectroConnector)(nil)
+	_ connector.RefreshConnector       = (*spectroConnector)(nil)
+	_ connector.TokenIdentityConnector = (*spectroConnector)(nil)
+)
+
+// spectroConnector is the connector returned by Config.Open.
+type spectroConnector struct {
+	id        string
+	s         *settings
+	client    *http.Client
+	logger    *slog.Logger
+	now       func() time.Time
+	metrics   *Metrics
+	resolvers *resolver.Chain // nil without signIn
+	providers providerCache
+}
+
+// Open validates the configuration and returns the connector. It tries
+// discovery once; when Palette cannot be reached, the connector still opens
+// and retries discovery at the first sign-in.
+func (c *Config) Open(id string, logger *slog.Logger) (connector.Connector, error) {
+	conn, err := c.open(id, logger)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), conn.s.timeout)
+	defer cancel()
+	if _, err := conn.providers.get(ctx); err != nil {
+		conn.logger.Warn("palette discovery failed; it will be retried at the first sign-in", "err", err)
+	}
+	return conn, nil
+}
+
+// open builds the connector without any network request.
+func (c *Config) open(id string, logger *slog.Logger) (*spectroConnector, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s, err := c.validate()
+	if err != nil {
+		return nil, err
+	}
+	client, err := newHTTPClient(s.rootCAs, s.insecureSkipVerify, s.timeout)
+	if err != nil {
+		return nil, err
+	}
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	conn := &spectroConnector{
+		id:      id,
+		s:       s,
+		client:  client,
+		logger:  logger.With(slog.Group("connector", "type", "spectrocloud", "id", id)),
+		now:     now,
+		metrics: c.Metrics,
+	}
+	if s.signIn != nil {
+		conn.resolvers, err = resolver.New(*s.signIn, resolver.Options{Logger: conn.logger, Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("spectrocloud: signIn: %w", err)
+		}
+	}
+	conn.providers.resolve = conn.resolveProvider
+	return conn, nil
+}
+
+// resolveProvider finds the endpoints (discovery, overrides, Palette's
+// layout) and builds the key set, verifier and OAuth2 configuration.
+func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, error) {
+	start := time.Now()
+	doc, err := discover(ctx, c.client, c.s.issuer)
+	c.metrics.upstream("discovery", start, err)
+	if err != nil {
+		if errors.Is(err, errIssuerMismatch) || c.s.overrides.JWKSURL == "" {
+			return nil, &UpstreamError{Endpoint: "discovery", Err: fmt.Errorf("%s: %w; without discovery, set providerDiscoveryOverrides.jwksURL (authURL defaults to <issuer>/auth, tokenURL to its sibling /token)", discoveryURL(c.s.issuer), err)}
+		}
+		c.logger.Warn("palette discovery failed; using the configured endpoints", "discovery_url", discoveryURL(c.s.issuer), "err", err)
+		doc = nil
+	}
+	e, err := buildEndpoints(c.s.issuer, c.s.overrides, doc)
+	if err != nil {
+		return nil, fmt.Errorf("spectrocloud: %w", err)
+	}
+	keys := newKeySet(e.JWKSURL, c.client, c.now, c.logger, c.metrics)
+	authStyle := oauth2.AuthStyleInHeader
+	if c.s.basicAuthUnsupported {
+		authStyle = oauth2.AuthStyleInParams
+	}
+	c.logger.Debug("palette endpoints", "auth_url", e.AuthURL, "token_url", e.TokenURL, "jwks_url", e.JWKSURL, "from_discovery", e.FromDiscovery)
+	return &provider{
+		endpoints: e,
+		keys:      keys,
+		verifier:  newVerifier(e, c.s.clientID, keys, c.now),
+		oauth2: &oauth2.Config{
+			ClientID:     c.s.clientID,
+			ClientSecret: c.s.clientSecret,
+			RedirectURL:  c.s.redirectURI,
+			Scopes:       c.s.scopes,
+			Endpoint:     oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL, AuthStyle: authStyle},
+		},
+	}, nil
+}
+
+// provider returns the resolved provider, resolving it now if needed.
+func (c *spectroConnector) provider(ctx context.Context) (*provider, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.s.timeout)
+	defer cancel()
+	return c.providers.get(ctx)
+}
+
+// Inspect resolves the issuer, fetches discovery and the signing keys, and
+// returns the endpoints a connector with this configuration uses. It fails
+// on any problem a sign-in would meet.
+func (c *Config) Inspect(ctx context.Context) (*Endpoints, error) {
+	conn, err := c.open("inspect", nil)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := conn.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, conn.s.timeout)
+	defer cancel()
+	keys, _, err := prov.keys.fetch(ctx)
+	if err != nil {
+		return nil, &UpstreamError{Endpoint: "jwks", Err: fmt.Errorf("%s: %w", prov.endpoints.JWKSURL, err)}
+	}
+	e := *prov.endpoints
+	for _, k := range keys {
+		e.KeyIDs = append(e.KeyIDs, k.KeyID)
+	}
+	return &e, nil
+}

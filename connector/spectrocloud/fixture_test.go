@@ -1,0 +1,138 @@
+package spectrocloud
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dexidp/dex/connector"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+)
+
+const (
+	testClientID     = "dex-client"
+	testClientSecret = "dex-client-secret-value"
+	testRedirectURI  = "https://dex.example.com/dex/callback"
+	testTenant       = "5f7c0a1b2c3d4e5f6a7b8c9d"
+	testState        = "state-0123456789"
+)
+
+var (
+	jane = spectrotest.User{Sub: "user-jane", Email: "jane@example.com", GivenName: "Jane", FamilyName: "Doe",
+		Groups: []string{"admins", "devs"}, Claims: map[string]any{"tenant": "acme"}}
+	allScopes = connector.Scopes{OfflineAccess: true, Groups: true}
+)
+
+// fakeClock is a clock tests move by hand; shared by the emulator and the
+// connector.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now().Truncate(time.Second)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// safeBuffer is a log sink safe for concurrent writes.
+type safeBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *safeBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *safeBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// fixture is one emulated Palette tenant and a connector configured for it.
+type fixture struct {
+	t      testing.TB
+	srv    *spectrotest.Server
+	tenant *spectrotest.Tenant
+	clock  *fakeClock
+	cfg    Config
+	logs   *safeBuffer
+}
+
+func newFixture(t testing.TB, configure ...func(*Config)) *fixture {
+	t.Helper()
+	srv := spectrotest.NewServer()
+	t.Cleanup(srv.Close)
+	clock := newFakeClock()
+	tenant := srv.AddTenant(testTenant)
+	tenant.SetNow(clock.Now)
+	tenant.AddClient(spectrotest.Client{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{testRedirectURI}})
+	tenant.AddUser(jane)
+	tenant.SetAutoLogin(jane.Email)
+	f := &fixture{t: t, srv: srv, tenant: tenant, clock: clock, logs: &safeBuffer{}}
+	f.cfg = Config{
+		Tenant:       testTenant,
+		ConsoleURL:   srv.URL,
+		ClientID:     testClientID,
+		ClientSecret: testClientSecret,
+		RedirectURI:  testRedirectURI,
+		Now:          clock.Now,
+	}
+	for _, c := range configure {
+		c(&f.cfg)
+	}
+	return f
+}
+
+// open opens a connector with the fixture's configuration.
+func (f *fixture) open() *spectroConnector {
+	f.t.Helper()
+	logger := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := f.cfg.Open("spectrocloud", logger)
+	require.NoError(f.t, err)
+	return c.(*spectroConnector)
+}
+
+// authorize runs LoginURL and the emulator's authorization endpoint, and
+// returns the callback request Palette's redirect leads to, with connData.
+func (f *fixture) authorize(c *spectroConnector, s connector.Scopes) (*http.Request, []byte) {
+	f.t.Helper()
+	authURL, connData, err := c.LoginURL(s, testRedirectURI, testState)
+	require.NoError(f.t, err)
+	cb, err := f.tenant.Authorize(context.Background(), authURL)
+	require.NoError(f.t, err)
+	return httptest.NewRequest(http.MethodGet, cb.String(), nil), connData
+}
+
+// login runs a whole sign-in.
+func (f *fixture) login(c *spectroConnector, s connector.Scopes) (connector.Identity, error) {
+	f.t.Helper()
+	req, connData := f.authorize(c, s)
+	return c.HandleCallback(s, connData, req)
+}
+
+func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func ioNopCloser(r io.Reader) io.ReadCloser { return io.NopCloser(r) }

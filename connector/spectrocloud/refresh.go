@@ -1,0 +1,95 @@
+package spectrocloud
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/dexidp/dex/connector"
+)
+
+// TokenTypeIDToken is the RFC 8693 token type of a Palette ID token.
+const TokenTypeIDToken = "urn:ietf:params:oauth:token-type:id_token"
+
+// errBadSession is returned for ConnectorData that is corrupt or not ours.
+var errBadSession = &SignInAgainError{Err: errors.New("spectrocloud: the stored session is not a SpectroCloud session or is corrupt")}
+
+// Refresh re-verifies the stored Palette ID token against Palette's current
+// signing keys (issuer, audience, expiry) and derives the identity again
+// with the current configuration. It makes no request to Palette when the
+// keys are cached. Once the ID token has expired, or its key is withdrawn,
+// the user has to sign in again.
+func (c *spectroConnector) Refresh(ctx context.Context, s connector.Scopes, ident connector.Identity) (connector.Identity, error) {
+	id, err := c.refresh(ctx, s, ident)
+	outcome := outcomeOf(err)
+	c.metrics.refresh(c.id, outcome)
+	if err != nil {
+		c.logger.Info("refresh failed", "outcome", outcome, "user_id", ident.UserID, "err", err)
+		return connector.Identity{}, err
+	}
+	c.logger.Info("refresh", "outcome", outcome, "user_id", id.UserID)
+	return id, nil
+}
+
+func (c *spectroConnector) refresh(ctx context.Context, s connector.Scopes, ident connector.Identity) (connector.Identity, error) {
+	raw, err := decodeSession(ident.ConnectorData)
+	if err != nil {
+		return connector.Identity{}, err
+	}
+	prov, err := c.provider(ctx)
+	if err != nil {
+		return connector.Identity{}, err
+	}
+	tok, err := prov.verifier.verify(ctx, raw)
+	if err != nil {
+		var invalid *InvalidTokenError
+		if errors.As(err, &invalid) {
+			return connector.Identity{}, &SignInAgainError{Err: err}
+		}
+		return connector.Identity{}, err
+	}
+	return c.identityFrom(ctx, s, tok, raw)
+}
+
+// decodeSession reads ConnectorData strictly.
+func decodeSession(data []byte) (string, error) {
+	if len(data) == 0 || len(data) > maxIDTokenBytes+64 {
+		return "", errBadSession
+	}
+	var sess session
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sess); err != nil || dec.More() {
+		return "", errBadSession
+	}
+	if sess.Version != sessionVersion || sess.IDToken == "" {
+		return "", errBadSession
+	}
+	return sess.IDToken, nil
+}
+
+// TokenIdentity implements Dex's RFC 8693 token exchange for Palette ID
+// tokens: the token is verified like at sign-in, without a nonce, and mapped
+// to an identity.
+func (c *spectroConnector) TokenIdentity(ctx context.Context, subjectTokenType, subjectToken string) (connector.Identity, error) {
+	if subjectTokenType != TokenTypeIDToken {
+		return connector.Identity{}, fmt.Errorf("spectrocloud: token exchange accepts only Palette ID tokens (subject_token_type %s), not %q", TokenTypeIDToken, printable(subjectTokenType, 100))
+	}
+	prov, err := c.provider(ctx)
+	if err != nil {
+		return connector.Identity{}, err
+	}
+	tok, err := prov.verifier.verify(ctx, subjectToken)
+	if err == nil {
+		var id connector.Identity
+		id, err = c.identityFrom(ctx, connector.Scopes{Groups: true}, tok, subjectToken)
+		if err == nil {
+			c.logger.Info("token exchange", "outcome", OutcomeOK, "user_id", id.UserID)
+			return id, nil
+		}
+	}
+	c.logger.Info("token exchange failed", "outcome", outcomeOf(err), "err", err)
+	return connector.Identity{}, err
+}
