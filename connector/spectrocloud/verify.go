@@ -1,7 +1,6 @@
 package spectrocloud
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -43,22 +42,9 @@ func newVerifier(e *Endpoints, clientID string, keys *keySet, now func() time.Ti
 // idToken is a verified ID token.
 type idToken struct {
 	claims   map[string]any
-	subject  string
 	expiry   time.Time
 	nonce    string
 	hasNonce bool
-}
-
-// registered are the registered claims checked by the verifier.
-type registered struct {
-	Issuer   string          `json:"iss"`
-	Audience json.RawMessage `json:"aud"`
-	AZP      *string         `json:"azp"`
-	Expiry   *json.Number    `json:"exp"`
-	IssuedAt *json.Number    `json:"iat"`
-	NotBef   *json.Number    `json:"nbf"`
-	Nonce    *string         `json:"nonce"`
-	Subject  string          `json:"sub"`
 }
 
 func invalidClaims(format string, args ...any) error {
@@ -82,51 +68,46 @@ func (v *verifier) verify(ctx context.Context, raw string) (*idToken, error) {
 		return nil, err
 	}
 
-	var reg registered
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	if err := dec.Decode(&reg); err != nil {
-		return nil, &InvalidTokenError{Kind: KindMalformed, Reason: "the claims are not a JSON object with standard claim types"}
-	}
 	var claims map[string]any
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return nil, &InvalidTokenError{Kind: KindMalformed, Reason: "the claims are not a JSON object"}
 	}
 
-	if reg.Issuer != v.issuer {
-		return nil, invalidClaims("issued by %q, not by the configured issuer %q", reg.Issuer, v.issuer)
+	if iss, _ := claims["iss"].(string); iss != v.issuer {
+		return nil, invalidClaims("issued by %q, not by the configured issuer %q", claims["iss"], v.issuer)
 	}
-	aud, err := audiences(reg.Audience)
+	aud, err := audiences(claims["aud"])
 	if err != nil {
 		return nil, err
 	}
 	if !contains(aud, v.clientID) {
 		return nil, invalidClaims("issued for audience %q, not for client %q", aud, v.clientID)
 	}
-	if reg.AZP != nil && *reg.AZP != v.clientID {
-		return nil, invalidClaims("authorized party (azp) %q is not client %q", *reg.AZP, v.clientID)
+	azp, hasAZP := claims["azp"]
+	if hasAZP && azp != v.clientID {
+		return nil, invalidClaims("authorized party (azp) %q is not client %q", azp, v.clientID)
 	}
-	if len(aud) > 1 && reg.AZP == nil {
+	if len(aud) > 1 && !hasAZP {
 		return nil, invalidClaims("has several audiences but no authorized party (azp)")
 	}
 
 	now := v.now()
-	exp, err := numericDate("exp", reg.Expiry)
+	exp, err := numericDate(claims, "exp")
 	if err != nil {
 		return nil, err
 	}
 	if !now.Before(exp) {
 		return nil, &TokenExpiredError{Expiry: exp}
 	}
-	iat, err := numericDate("iat", reg.IssuedAt)
+	iat, err := numericDate(claims, "iat")
 	if err != nil {
 		return nil, err
 	}
 	if iat.After(now.Add(clockSkew)) {
 		return nil, invalidClaims("issued in the future (iat %s); check the clocks", iat.UTC().Format(time.RFC3339))
 	}
-	if reg.NotBef != nil {
-		nbf, err := numericDate("nbf", reg.NotBef)
+	if _, ok := claims["nbf"]; ok {
+		nbf, err := numericDate(claims, "nbf")
 		if err != nil {
 			return nil, err
 		}
@@ -135,9 +116,12 @@ func (v *verifier) verify(ctx context.Context, raw string) (*idToken, error) {
 		}
 	}
 
-	t := &idToken{claims: claims, subject: reg.Subject, expiry: exp}
-	if reg.Nonce != nil {
-		t.nonce, t.hasNonce = *reg.Nonce, true
+	t := &idToken{claims: claims, expiry: exp}
+	if nonce, ok := claims["nonce"]; ok {
+		if t.nonce, ok = nonce.(string); !ok {
+			return nil, invalidClaims("nonce must be a string")
+		}
+		t.hasNonce = true
 	}
 	return t, nil
 }
@@ -156,27 +140,35 @@ func (t *idToken) checkNonce(expected string, allowMissing bool) error {
 	return nil
 }
 
-func audiences(raw json.RawMessage) ([]string, error) {
-	if len(raw) == 0 {
+func audiences(v any) ([]string, error) {
+	switch aud := v.(type) {
+	case string:
+		return []string{aud}, nil
+	case []any:
+		out := make([]string, 0, len(aud))
+		for _, a := range aud {
+			s, ok := a.(string)
+			if !ok {
+				return nil, invalidClaims("audience (aud) must be a string or a list of strings")
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	case nil:
 		return nil, invalidClaims("has no audience (aud)")
-	}
-	var one string
-	if err := json.Unmarshal(raw, &one); err == nil {
-		return []string{one}, nil
-	}
-	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil {
+	default:
 		return nil, invalidClaims("audience (aud) must be a string or a list of strings")
 	}
-	return many, nil
 }
 
-func numericDate(name string, n *json.Number) (time.Time, error) {
-	if n == nil {
+// numericDate reads a JSON numeric date (seconds since the epoch).
+func numericDate(claims map[string]any, name string) (time.Time, error) {
+	v, ok := claims[name]
+	if !ok {
 		return time.Time{}, invalidClaims("has no %s claim", name)
 	}
-	f, err := n.Float64()
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
 		return time.Time{}, invalidClaims("%s is not a valid time", name)
 	}
 	sec, frac := math.Modf(f)
