@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/resolver"
 )
 
 // The benchmarks compare this connector with Dex's own oidc connector, both
@@ -134,4 +135,67 @@ func BenchmarkHandleCallback(b *testing.B) {
 			b.ReportMetric(float64(f.upstreamRequests())/float64(b.N), "upstream-req/op")
 		})
 	}
+}
+
+// BenchmarkSignInChain measures what sign-in resolvers add to a sign-in:
+// the identity step alone with and without a chain (catalog cache warm),
+// next to a whole HandleCallback without one, in the same run.
+func BenchmarkSignInChain(b *testing.B) {
+	cat := newCatalog(b)
+	cat.addUser("bench", benchUser.Email, "platform")
+	chains := []struct {
+		name   string
+		signIn *resolver.Config
+	}{
+		{"none", nil},
+		{"claim", &resolver.Config{Resolvers: []resolver.ResolverConfig{{Resolver: "claim", Claim: "sub"}}}},
+		{"expression", &resolver.Config{Resolvers: []resolver.ResolverConfig{{Resolver: "expression", Expression: `claims.email.split("@")[0]`}}}},
+		{"catalog-warm", &resolver.Config{
+			Resolvers: []resolver.ResolverConfig{{Resolver: "emailMatchingUserEntityProfileEmail"}},
+			Catalog:   &resolver.CatalogConfig{BaseURL: cat.srv.URL, Token: "catalog-token", GroupsFromMembership: true}}},
+	}
+	f := benchFixture(b)
+	raw := f.tenant.MintIDToken(f.tenant.Claims(benchUser, testClientID, ""))
+	for _, ch := range chains {
+		f.cfg.SignIn = ch.signIn
+		c := f.open()
+		tok, err := c.provider(context.Background())
+		require.NoError(b, err)
+		verified, err := tok.verifier.verify(context.Background(), raw)
+		require.NoError(b, err)
+		_, err = c.identityFrom(context.Background(), allScopes, verified, raw) // warms the catalog cache
+		require.NoError(b, err)
+		b.Run("identity/"+ch.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.identityFrom(context.Background(), allScopes, verified, raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	f.cfg.SignIn = nil
+	c := f.open()
+	b.Run("handleCallback/none", func(b *testing.B) {
+		_, err := benchCallback(b, f, c)
+		require.NoError(b, err)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			authURL, connData, err := c.LoginURL(allScopes, testRedirectURI, testState)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cb, err := f.tenant.Authorize(context.Background(), authURL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodGet, cb.String(), nil)
+			b.StartTimer()
+			if _, err := c.HandleCallback(allScopes, connData, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
