@@ -1,0 +1,171 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+)
+
+const checkConfig = `
+issuer: http://127.0.0.1:5556/dex
+web:
+  http: 127.0.0.1:5556
+storage:
+  type: memory
+connectors:
+- type: mockCallback
+  id: mock
+  name: Mock
+- type: spectrocloud
+  id: palette
+  name: SpectroCloud
+  config:
+    consoleURL: CONSOLE_URL
+    tenant: TENANT_UID
+    clientID: dex
+    clientSecret: dex-secret
+    redirectURI: http://127.0.0.1:5556/dex/callback
+`
+
+const tenantUID = "5f7c0a1b2c3d4e5f6a7b8c9d"
+
+func newPalette(t *testing.T) (*spectrotest.Server, *spectrotest.Tenant) {
+	t.Helper()
+	palette := spectrotest.NewServer()
+	t.Cleanup(palette.Close)
+	tenant := palette.AddTenant(tenantUID)
+	tenant.AddClient(spectrotest.Client{ID: "dex", Secret: "dex-secret", RedirectURIs: []string{"http://127.0.0.1:5556/dex/callback"}})
+	return palette, tenant
+}
+
+func checkConfigFor(t *testing.T, consoleURL, tenant string) string {
+	return writeConfig(t, strings.NewReplacer("CONSOLE_URL", consoleURL, "TENANT_UID", tenant).Replace(checkConfig))
+}
+
+// check prints the endpoints each spectrocloud connector will use.
+func TestCheckPrintsEndpoints(t *testing.T) {
+	palette, tenant := newPalette(t)
+	path := checkConfigFor(t, palette.URL, tenantUID)
+
+	stdout, stderr, err := run(t, "check", path)
+	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Empty(t, stderr)
+	assert.Contains(t, stdout, "config file "+path+": OK")
+	assert.Contains(t, stdout, `connector "palette" (SpectroCloud): OK`)
+	assert.Contains(t, stdout, "issuer:                 "+tenant.Issuer())
+	assert.Contains(t, stdout, "discovery:              yes")
+	assert.Contains(t, stdout, "authorization endpoint: "+tenant.AuthURL())
+	assert.Contains(t, stdout, "token endpoint:         "+tenant.Issuer()+"/token")
+	assert.Contains(t, stdout, "JWKS:                   "+tenant.JWKSURL())
+	assert.Contains(t, stdout, "RS256")
+	for _, kid := range tenant.PublishedKeyIDs() {
+		assert.Contains(t, stdout, kid)
+	}
+	assert.NotContains(t, stdout, "mock", "only spectrocloud connectors are inspected")
+}
+
+// check fails, naming the connector and the reason, when Palette cannot
+// serve a sign-in.
+func TestCheckFailsWithAReason(t *testing.T) {
+	tests := []struct {
+		name   string
+		tenant string
+		fault  func(*spectrotest.Tenant)
+		want   []string
+	}{
+		{
+			name:   "discovery down",
+			tenant: tenantUID,
+			fault: func(tn *spectrotest.Tenant) {
+				tn.SetFault(spectrotest.EndpointDiscovery, spectrotest.Fault{Status: 503})
+			},
+			want: []string{"discovery", "503"},
+		},
+		{
+			name:   "discovery switched off",
+			tenant: tenantUID,
+			fault:  func(tn *spectrotest.Tenant) { tn.SetDiscovery(false) },
+			want:   []string{"discovery"},
+		},
+		{
+			name:   "bad JWKS",
+			tenant: tenantUID,
+			fault: func(tn *spectrotest.Tenant) {
+				tn.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Body: []byte("<html>not keys</html>")})
+			},
+			want: []string{"JWKS"},
+		},
+		{
+			name:   "JWKS server error",
+			tenant: tenantUID,
+			fault: func(tn *spectrotest.Tenant) {
+				tn.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Status: 500})
+			},
+			want: []string{"JWKS", "500"},
+		},
+		{
+			name:   "wrong tenant",
+			tenant: "no-such-tenant",
+			want:   []string{"no-such-tenant", "404"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			palette, tenant := newPalette(t)
+			if tc.fault != nil {
+				tc.fault(tenant)
+			}
+			stdout, _, err := run(t, "check", checkConfigFor(t, palette.URL, tc.tenant))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `1 of 1 spectrocloud connectors failed the check: "palette"`)
+			assert.Contains(t, stdout, `connector "palette" (SpectroCloud): FAILED: `)
+			failure := stdout[strings.Index(stdout, "FAILED: "):]
+			for _, want := range tc.want {
+				assert.Contains(t, strings.ToLower(failure), strings.ToLower(want))
+			}
+		})
+	}
+}
+
+// check is strict: keys Dex would ignore are errors, with their line.
+func TestCheckRejectsUnknownKeys(t *testing.T) {
+	path := writeConfig(t, `
+issuer: http://127.0.0.1:5556/dex
+web:
+  http: 127.0.0.1:5556
+  alowedOrigins: ["*"]
+storage:
+  type: memory
+connectors:
+- type: mockCallback
+  id: mock
+  name: Mock
+`)
+	_, _, err := run(t, "check", path)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `line 4: unknown key "web.alowedOrigins" (did you mean "allowedOrigins"?)`)
+}
+
+// The process exits non-zero with the reason on standard error.
+func TestCheckExitStatus(t *testing.T) {
+	palette, tenant := newPalette(t)
+	path := checkConfigFor(t, palette.URL, tenantUID)
+
+	stdout, stderr, status := runBinary(t, "check", path)
+	assert.Equal(t, 0, status, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Contains(t, stdout, tenant.JWKSURL())
+
+	tenant.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Status: 500})
+	stdout, stderr, status = runBinary(t, "check", path)
+	assert.Equal(t, 1, status)
+	assert.Contains(t, stdout, "FAILED")
+	assert.Contains(t, stderr, "dex-spectro: 1 of 1 spectrocloud connectors failed the check")
+
+	_, stderr, status = runBinary(t, "check", path+".missing")
+	assert.Equal(t, 1, status)
+	assert.Contains(t, stderr, "read config file")
+}

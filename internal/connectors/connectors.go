@@ -1,0 +1,56 @@
+// Package connectors adds the connector types of this build to Dex's
+// connector registry.
+//
+// Dex looks connector types up in server.ConnectorsConfig, a package-level
+// map, both when the configuration file is decoded and when the server opens
+// its connectors. Register is the one place that adds to it; the binary
+// calls it once at start-up, before the configuration is loaded.
+package connectors
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dexidp/dex/server"
+
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+)
+
+// SpectroCloud is the connector type of the SpectroCloud Palette connector.
+const SpectroCloud = "spectrocloud"
+
+// Types lists the connector types this build adds to Dex's built-in ones.
+func Types() []string { return []string{SpectroCloud} }
+
+// Register adds this build's connector types to Dex's connector registry.
+// When reg is not nil, the spectrocloud connector's metrics are registered
+// on it and every spectrocloud connector the server opens records them.
+//
+// Registration is idempotent: once the types are present, later calls
+// change nothing (and register no metrics). The registry is shared by the
+// whole process, so Register must not run concurrently with configuration
+// loading or server start-up; call it first, from main or TestMain.
+func Register(reg prometheus.Registerer) error {
+	if _, ok := server.ConnectorsConfig[SpectroCloud]; ok {
+		return nil
+	}
+	var metrics *spectrocloud.Metrics
+	if reg != nil {
+		m, err := spectrocloud.NewMetrics(reg)
+		if err != nil {
+			return fmt.Errorf("register spectrocloud connector metrics: %w", err)
+		}
+		metrics = m
+	}
+	server.ConnectorsConfig[SpectroCloud] = func() server.ConnectorConfig {
+		return &spectrocloud.Config{Metrics: metrics}
+	}
+	return nil
+}
+
+// Registered reports whether Register has added this build's types.
+func Registered() bool {
+	_, ok := server.ConnectorsConfig[SpectroCloud]
+	return ok
+}

@@ -1,0 +1,49 @@
+package connectors_test
+
+import (
+	"testing"
+
+	"github.com/dexidp/dex/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+	"github.com/dex-spectro/dex-spectro/internal/connectors"
+)
+
+func metricNames(t *testing.T, reg *prometheus.Registry) []string {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var names []string
+	for _, f := range families {
+		names = append(names, f.GetName())
+	}
+	return names
+}
+
+// Register adds the spectrocloud type once, with metrics on the first
+// registry; later calls change nothing.
+func TestRegister(t *testing.T) {
+	first := prometheus.NewRegistry()
+	require.NoError(t, connectors.Register(first))
+	require.True(t, connectors.Registered())
+	assert.Contains(t, metricNames(t, first), "dex_spectrocloud_jwks_fetches_total")
+
+	cfg := server.ConnectorsConfig[connectors.SpectroCloud]()
+	sc, ok := cfg.(*spectrocloud.Config)
+	require.True(t, ok)
+	assert.NotNil(t, sc.Metrics)
+	assert.NotSame(t, cfg, server.ConnectorsConfig[connectors.SpectroCloud](), "each call returns a fresh config")
+
+	second := prometheus.NewRegistry()
+	require.NoError(t, connectors.Register(second))
+	assert.Empty(t, metricNames(t, second))
+	assert.Equal(t, []string{"spectrocloud"}, connectors.Types())
+
+	// Dex's built-in types are untouched.
+	for _, typ := range []string{"oidc", "ldap", "github", "mockCallback", "saml"} {
+		assert.Contains(t, server.ConnectorsConfig, typ)
+	}
+}

@@ -1,0 +1,210 @@
+// Package dextest drives a running Dex server the way a person and an OIDC
+// relying party do, for end-to-end tests: a Browser that keeps cookies,
+// follows redirects and fills in Dex's login and approval pages, and a
+// RelyingParty built on golang.org/x/oauth2 and go-oidc.
+package dextest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// maxSteps bounds the pages and redirects of one sign-in.
+const maxSteps = 30
+
+// Browser is a minimal user agent for Dex's web pages.
+type Browser struct {
+	// Client sends the requests; it must not follow redirects itself.
+	Client *http.Client
+	// Connector is the name of the connector to pick on Dex's login page.
+	Connector string
+	// Login and Password fill in Dex's password form.
+	Login, Password string
+	// Deny makes the browser refuse on the approval page.
+	Deny bool
+}
+
+// NewBrowser returns a browser with an empty cookie jar.
+func NewBrowser() *Browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		// cookiejar.New fails only for a bad PublicSuffixList.
+		panic(err)
+	}
+	return &Browser{Client: &http.Client{
+		Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}}
+}
+
+// Page is an HTML page the browser received.
+type Page struct {
+	URL  *url.URL
+	Body string
+}
+
+var (
+	connectorLinkRE = regexp.MustCompile(`(?s)<a href="([^"]+)"[^>]*>\s*<button[^>]*>.*?<span class="dex-btn-text">Log in with ([^<]+)</span>`)
+	formActionRE    = regexp.MustCompile(`<form method="post" action="([^"]*)"`)
+	approvalReqRE   = regexp.MustCompile(`<input type="hidden" name="req" value="([^"]*)"/>`)
+)
+
+// Connectors returns the connector names a Dex login page lists, in order.
+func (p *Page) Connectors() []string {
+	var names []string
+	for _, m := range connectorLinkRE.FindAllStringSubmatch(p.Body, -1) {
+		names = append(names, html.UnescapeString(strings.TrimSpace(m[2])))
+	}
+	return names
+}
+
+// Get fetches url and returns the page, following redirects.
+func (b *Browser) Get(ctx context.Context, rawURL string) (*Page, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse URL: %w", err)
+	}
+	for range maxSteps {
+		resp, body, err := b.do(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		if loc := resp.Header.Get("Location"); isRedirect(resp.StatusCode) && loc != "" {
+			if u, err = u.Parse(loc); err != nil {
+				return nil, fmt.Errorf("parse redirect: %w", err)
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: status %d: %s", u.Redacted(), resp.StatusCode, snippet(body))
+		}
+		return &Page{URL: u, Body: body}, nil
+	}
+	return nil, errors.New("too many redirects")
+}
+
+// Authorize starts at a relying party's authorization URL and plays the
+// user until Dex redirects to redirectURI, whose URL (with code and state,
+// or error) it returns. On the way it picks b.Connector on the login page,
+// fills in the password form and approves (or denies) the client.
+func (b *Browser) Authorize(ctx context.Context, authURL, redirectURI string) (*url.URL, error) {
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse URL: %w", err)
+	}
+	method, form := http.MethodGet, url.Values(nil)
+	for range maxSteps {
+		if strings.HasPrefix(u.String(), redirectURI) {
+			return u, nil
+		}
+		resp, body, err := b.do(ctx, method, u, form)
+		if err != nil {
+			return nil, err
+		}
+		method, form = http.MethodGet, nil
+		if loc := resp.Header.Get("Location"); isRedirect(resp.StatusCode) && loc != "" {
+			if u, err = u.Parse(loc); err != nil {
+				return nil, fmt.Errorf("parse redirect: %w", err)
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("%s %s: status %d: %s", resp.Request.Method, u.Redacted(), resp.StatusCode, snippet(body))
+		}
+		next, nextForm, err := b.respond(&Page{URL: u, Body: body})
+		if err != nil {
+			return nil, err
+		}
+		u = next
+		if nextForm != nil {
+			method, form = http.MethodPost, nextForm
+		}
+	}
+	return nil, errors.New("sign-in did not finish: too many steps")
+}
+
+// respond decides what the user does on a page: the next URL and, for a
+// form submission, the form.
+func (b *Browser) respond(p *Page) (*url.URL, url.Values, error) {
+	switch {
+	case strings.Contains(p.Body, `name="password"`):
+		m := formActionRE.FindStringSubmatch(p.Body)
+		if m == nil {
+			return nil, nil, errors.New("password page without form action")
+		}
+		next, err := p.URL.Parse(html.UnescapeString(m[1]))
+		if err != nil {
+			return nil, nil, fmt.Errorf("parse form action: %w", err)
+		}
+		return next, url.Values{"login": {b.Login}, "password": {b.Password}}, nil
+	case strings.Contains(p.Body, `name="approval"`):
+		m := approvalReqRE.FindStringSubmatch(p.Body)
+		if m == nil {
+			return nil, nil, errors.New("approval page without request ID")
+		}
+		decision := "approve"
+		if b.Deny {
+			decision = "rejected"
+		}
+		return p.URL, url.Values{"req": {html.UnescapeString(m[1])}, "approval": {decision}}, nil
+	case len(p.Connectors()) > 0:
+		for _, m := range connectorLinkRE.FindAllStringSubmatch(p.Body, -1) {
+			if html.UnescapeString(strings.TrimSpace(m[2])) == b.Connector {
+				next, err := p.URL.Parse(html.UnescapeString(m[1]))
+				if err != nil {
+					return nil, nil, fmt.Errorf("parse connector link: %w", err)
+				}
+				return next, nil, nil
+			}
+		}
+		return nil, nil, fmt.Errorf("connector %q not on the login page (found %q)", b.Connector, p.Connectors())
+	default:
+		return nil, nil, fmt.Errorf("unexpected page at %s: %s", p.URL.Redacted(), snippet(p.Body))
+	}
+}
+
+func (b *Browser) do(ctx context.Context, method string, u *url.URL, form url.Values) (*http.Response, string, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, "", fmt.Errorf("build request: %w", err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := b.Client.Do(req)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, "", fmt.Errorf("read %s: %w", u.Redacted(), err)
+	}
+	return resp, string(data), nil
+}
+
+func isRedirect(status int) bool {
+	return status >= 300 && status < 400
+}
+
+func snippet(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}

@@ -1,0 +1,19 @@
+package serve_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/dex-spectro/dex-spectro/internal/connectors"
+)
+
+func TestMain(m *testing.M) {
+	// Register this build's connector types once, before any server starts,
+	// as the binary does.
+	if err := connectors.Register(nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}

@@ -1,0 +1,43 @@
+package serve_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
+)
+
+// A refresh token survives a restart on the same sqlite3 file: shutdown
+// leaves the database complete, and the next server picks it up.
+func TestRefreshAfterRestartOnSQLite(t *testing.T) {
+	ctx := context.Background()
+	template := withStorage(basicConfig, "storage:\n  type: sqlite3\n  config:\n    file: "+filepath.Join(t.TempDir(), "dex.db")+"\n")
+
+	first := startDex(t, template, "")
+	rp, err := dextest.NewRelyingParty(ctx, first.Issuer, "app", "app-secret", rpRedirect)
+	require.NoError(t, err)
+	b := dextest.NewBrowser()
+	b.Connector, b.Login, b.Password = "Email", "jane@example.com", "s3cret-pass"
+	signedIn, err := rp.SignIn(ctx, b)
+	require.NoError(t, err)
+	require.NotEmpty(t, signedIn.OAuth2.RefreshToken)
+	require.NoError(t, first.stop())
+
+	// Same address, so the same issuer; new process state, same file.
+	second := startDex(t, template, first.Addrs.HTTP)
+	require.Equal(t, first.Issuer, second.Issuer)
+
+	refreshed, err := rp.Refresh(ctx, signedIn.OAuth2.RefreshToken)
+	require.NoError(t, err)
+	assert.Equal(t, signedIn.IDToken.Subject, refreshed.IDToken.Subject)
+	assert.Equal(t, "jane@example.com", refreshed.Claims.Email)
+	assert.NotEqual(t, signedIn.OAuth2.RefreshToken, refreshed.OAuth2.RefreshToken, "refresh tokens rotate")
+
+	// The ID token is signed with a key the first server created and
+	// stored: the signing keys were persisted too.
+	assert.Equal(t, signedIn.IDToken.Issuer, refreshed.IDToken.Issuer)
+}

@@ -1,0 +1,227 @@
+// Package serve builds and runs the Dex server described by a configuration
+// file, as Dex v2.45.1's `dex serve` does, with a shutdown that drains
+// in-flight requests and closes storage.
+//
+// Tests run it in-process:
+//
+//	l, _ := net.Listen("tcp", "127.0.0.1:0")
+//	cfg.Issuer = "http://" + l.Addr().String() + "/dex" // and web.http set
+//	srv, err := serve.New(ctx, cfg, serve.WithListener(serve.ListenerHTTP, l))
+//	go srv.Run(ctx) // returns once ctx is cancelled and shutdown completes
+package serve
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	grpcprometheus "github.com/grpc-ecosystem/go-grpc-prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/dexidp/dex/server"
+
+	"github.com/dex-spectro/dex-spectro/internal/buildinfo"
+	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/logging"
+)
+
+// Addrs are the addresses the server listens on; empty for a listener the
+// configuration does not enable.
+type Addrs struct {
+	HTTP, HTTPS, Telemetry, GRPC string
+}
+
+// Server is a Dex server with its listeners bound and its storage open.
+// Call Run to serve, or Close to release it without serving.
+type Server struct {
+	logger          *slog.Logger
+	registry        *prometheus.Registry
+	dex             *server.Server
+	shutdownTimeout time.Duration
+
+	listeners map[Listener]net.Listener
+	http      map[Listener]*http.Server
+	grpc      *grpc.Server
+
+	// release frees everything but the listeners, once.
+	release     func()
+	releaseOnce sync.Once
+	runOnce     sync.Once
+}
+
+// Run builds the server described by cfg and serves until ctx is
+// cancelled, then shuts down gracefully. It returns nil after a shutdown
+// requested through ctx, or the error that stopped the server.
+func Run(ctx context.Context, cfg *config.Config, opts ...Option) error {
+	srv, err := New(ctx, cfg, opts...)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+// New opens storage, the signer and the connectors, builds Dex's server and
+// binds the listeners the configuration enables; cfg is validated first.
+// ctx bounds only the construction. Call Run or Close on the result.
+func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, err error) {
+	o := newOptions(opts)
+	if err := cfg.Validate(); err != nil {
+		for _, l := range o.listeners {
+			_ = l.Close()
+		}
+		return nil, err
+	}
+	info := buildinfo.Read()
+
+	// Undo everything done so far if construction fails.
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+			for _, l := range o.listeners {
+				_ = l.Close()
+			}
+		}
+	}()
+
+	logger := o.logger
+	if logger == nil {
+		if logger, err = logging.New(os.Stderr, cfg.Logger.Level, cfg.Logger.Format); err != nil {
+			return nil, fmt.Errorf("invalid config: %w", err)
+		}
+	}
+	logger.Info("Version info",
+		"dex_spectro_version", info.Version,
+		"dex_version", info.DexVersion,
+		slog.Group("go", "version", runtime.Version(), "os", runtime.GOOS, "arch", runtime.GOARCH),
+	)
+	if cfg.Logger.Level != slog.LevelInfo {
+		logger.Info("config using log level", "level", cfg.Logger.Level)
+	}
+	logger.Info("config issuer", "issuer", cfg.Issuer)
+
+	for name := range o.listeners {
+		if configuredAddr(cfg, name) == "" {
+			return nil, fmt.Errorf("a %s listener was given but the config does not enable it", name)
+		}
+	}
+
+	reg := o.registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	if err := registerBaseMetrics(reg, info); err != nil {
+		return nil, err
+	}
+	grpcMetrics := grpcprometheus.NewServerMetrics()
+	if err := register(reg, grpcMetrics); err != nil {
+		return nil, fmt.Errorf("register gRPC server metrics: %w", err)
+	}
+	grpcSetup, err := prepareGRPC(cfg.GRPC, grpcMetrics, logger)
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, grpcSetup.close)
+
+	store, closeStorage, err := openStorage(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() {
+		if err := closeStorage(); err != nil {
+			logger.Error("close storage", "err", err)
+		}
+	})
+
+	sc, err := serverConfig(cfg, logger, o.now)
+	if err != nil {
+		return nil, err
+	}
+	sc.Storage = store
+	sc.PrometheusRegistry = reg
+
+	// Key rotation and garbage collection run until shutdown.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	cleanups = append(cleanups, stopBackground)
+
+	if sc.Signer, err = openSigner(bgCtx, cfg, store, sc.IDTokensValidFor, o.now, logger); err != nil {
+		return nil, err
+	}
+	if sc.HealthChecker, err = newHealthChecker(store, o.now); err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, sc.HealthChecker.DeregisterAll)
+
+	dex, err := server.NewServer(bgCtx, sc)
+	if err != nil {
+		return nil, fmt.Errorf("initialize server: %w", err)
+	}
+
+	s := &Server{
+		logger:          logger,
+		registry:        reg,
+		dex:             dex,
+		shutdownTimeout: o.shutdownTimeout,
+		listeners:       make(map[Listener]net.Listener),
+		http:            make(map[Listener]*http.Server),
+	}
+	defer func() {
+		if err != nil {
+			for _, l := range s.listeners {
+				_ = l.Close()
+			}
+		}
+	}()
+
+	if err := s.bind(ListenerTelemetry, cfg.Telemetry.HTTP, o.listeners); err != nil {
+		return nil, err
+	}
+	if l := s.listeners[ListenerTelemetry]; l != nil {
+		s.http[ListenerTelemetry] = newHTTPServer(telemetryHandler(reg, sc.HealthChecker, cfg.Telemetry.EnableProfiling), nil, logger)
+	}
+	if err := s.bind(ListenerHTTP, cfg.Web.HTTP, o.listeners); err != nil {
+		return nil, err
+	}
+	if s.listeners[ListenerHTTP] != nil {
+		s.http[ListenerHTTP] = newHTTPServer(dex, nil, logger)
+	}
+	if cfg.Web.HTTPS != "" {
+		r, err := newTLSReloader(logger, cfg.Web.TLSCert, cfg.Web.TLSKey, "", baseTLSConfig(cfg.Web.TLSMinVersion, cfg.Web.TLSMaxVersion))
+		if err != nil {
+			return nil, fmt.Errorf("invalid config: get HTTP TLS: %w", err)
+		}
+		cleanups = append(cleanups, r.Close)
+		if err := s.bind(ListenerHTTPS, cfg.Web.HTTPS, o.listeners); err != nil {
+			return nil, err
+		}
+		s.http[ListenerHTTPS] = newHTTPServer(dex, r.Config(), logger)
+	}
+	if err := s.bind(ListenerGRPC, cfg.GRPC.Addr, o.listeners); err != nil {
+		return nil, err
+	}
+	if s.listeners[ListenerGRPC] != nil {
+		s.grpc = grpcSetup.newServer(cfg.GRPC, store, dex, info.APIVersion(), logger)
+	}
+
+	s.release = cleanup
+	return s, nil
+}
+
+// Registry returns the Prometheus registry /metrics serves, so that more
+// collectors (for example a connector's) can be registered on it.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Handler returns Dex's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.dex }

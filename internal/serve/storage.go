@@ -1,0 +1,55 @@
+package serve
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/dexidp/dex/server"
+	"github.com/dexidp/dex/storage"
+
+	"github.com/dex-spectro/dex-spectro/internal/config"
+)
+
+// openStorage opens the configured backend and layers the file's static
+// clients, passwords and connectors over it, as Dex does. The returned
+// close function closes the backend.
+func openStorage(cfg *config.Config, logger *slog.Logger) (storage.Storage, func() error, error) {
+	backend, err := cfg.Storage.Config.Open(logger)
+	if err != nil {
+		return nil, nil, fmt.Errorf("initialize storage (%s): %w", cfg.Storage.Type, err)
+	}
+	logger.Info("config storage", "storage_type", cfg.Storage.Type)
+
+	s := backend
+	if len(cfg.StaticClients) > 0 {
+		clients := cfg.ResolvedStaticClients()
+		for _, c := range clients {
+			logger.Info("config static client", "client_name", c.Name)
+		}
+		s = storage.WithStaticClients(s, clients)
+	}
+	if len(cfg.StaticPasswords) > 0 {
+		s = storage.WithStaticPasswords(s, cfg.ResolvedStaticPasswords(), logger)
+	}
+
+	connectors := make([]storage.Connector, 0, len(cfg.StaticConnectors)+1)
+	for _, c := range cfg.StaticConnectors {
+		conn, err := c.StorageConnector()
+		if err != nil {
+			_ = backend.Close()
+			return nil, nil, fmt.Errorf("initialize storage connectors: %w", err)
+		}
+		logger.Info("config connector", "connector_id", c.ID)
+		connectors = append(connectors, conn)
+	}
+	if cfg.EnablePasswordDB {
+		connectors = append(connectors, storage.Connector{
+			ID:   server.LocalConnector,
+			Name: "Email",
+			Type: server.LocalConnector,
+		})
+		logger.Info("config connector: local passwords enabled")
+	}
+	s = storage.WithStaticConnectors(s, connectors)
+	return s, backend.Close, nil
+}
