@@ -9,6 +9,7 @@ package connectors
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -31,7 +32,7 @@ func Types() []string { return []string{SpectroCloud} }
 // change nothing (and register no metrics). The registry is shared by the
 // whole process, so Register must not run concurrently with configuration
 // loading or server start-up; call it first, from main or TestMain.
-func Register(reg prometheus.Registerer) error {
+func Register(reg prometheus.Registerer, opts ...Option) error {
 	if _, ok := server.ConnectorsConfig[SpectroCloud]; ok {
 		return nil
 	}
@@ -43,10 +44,28 @@ func Register(reg prometheus.Registerer) error {
 		}
 		metrics = m
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	server.ConnectorsConfig[SpectroCloud] = func() server.ConnectorConfig {
-		return &spectrocloud.Config{Metrics: metrics}
+		return &spectrocloud.Config{Metrics: metrics, Now: o.now}
 	}
 	return nil
+}
+
+// Option customises Register.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes every spectrocloud connector check token lifetimes
+// against now instead of the system clock. Tests use it to reach the expiry
+// of a Palette ID token without waiting.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
 }
 
 // Registered reports whether Register has added this build's types.

@@ -30,11 +30,12 @@ func ValidateFormat(format string) error {
 // New returns a logger that writes records at level or above to w, as text
 // or JSON. Records logged with the context of an HTTP request that Dex
 // handles carry its request ID and, when configured, the client's IP.
+// Attributes that carry session secrets are redacted (see Redact).
 func New(w io.Writer, level slog.Level, format string) (*slog.Logger, error) {
 	if err := ValidateFormat(format); err != nil {
 		return nil, err
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: Redact}
 	var h slog.Handler
 	if strings.EqualFold(format, "json") {
 		h = slog.NewJSONHandler(w, opts)
@@ -76,4 +77,18 @@ func (h requestHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 // WithGroup implements slog.Handler.
 func (h requestHandler) WithGroup(name string) slog.Handler {
 	return requestHandler{next: h.next.WithGroup(name)}
+}
+
+// redactedKeys are attribute keys under which Dex logs secrets at debug
+// level: the connector data of a session holds the upstream ID token (for a
+// spectrocloud session) or an upstream refresh token (for other connectors).
+var redactedKeys = map[string]bool{"connector_data": true}
+
+// Redact replaces the value of attributes that carry secrets with
+// "[redacted]". It is a slog.HandlerOptions.ReplaceAttr function.
+func Redact(_ []string, a slog.Attr) slog.Attr {
+	if redactedKeys[a.Key] {
+		return slog.String(a.Key, "[redacted]")
+	}
+	return a
 }

@@ -59,3 +59,15 @@ func TestRequestAttributes(t *testing.T) {
 	assert.NotEmpty(t, rec["request_id"])
 	assert.Equal(t, "test", rec["component"])
 }
+
+func TestConnectorDataIsRedacted(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		var buf bytes.Buffer
+		logger, err := logging.New(&buf, slog.LevelDebug, format)
+		require.NoError(t, err)
+		logger.Debug("connector data before refresh", "connector_data", []byte(`{"v":1,"idToken":"eyJhbGciOi.secret.sig"}`))
+		logger.With("connector_data", "eyJsecret").Info("saved")
+		assert.NotContains(t, buf.String(), "eyJ", format)
+		assert.Contains(t, buf.String(), "[redacted]", format)
+	}
+}

@@ -44,6 +44,7 @@ type Server struct {
 	logger          *slog.Logger
 	registry        *prometheus.Registry
 	dex             *server.Server
+	web             http.Handler // dex behind refreshFailures
 	shutdownTimeout time.Duration
 
 	listeners map[Listener]net.Listener
@@ -173,6 +174,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		logger:          logger,
 		registry:        reg,
 		dex:             dex,
+		web:             refreshFailures(dex),
 		shutdownTimeout: o.shutdownTimeout,
 		listeners:       make(map[Listener]net.Listener),
 		http:            make(map[Listener]*http.Server),
@@ -195,7 +197,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		return nil, err
 	}
 	if s.listeners[ListenerHTTP] != nil {
-		s.http[ListenerHTTP] = newHTTPServer(dex, nil, logger)
+		s.http[ListenerHTTP] = newHTTPServer(s.web, nil, logger)
 	}
 	if cfg.Web.HTTPS != "" {
 		r, err := newTLSReloader(logger, cfg.Web.TLSCert, cfg.Web.TLSKey, "", baseTLSConfig(cfg.Web.TLSMinVersion, cfg.Web.TLSMaxVersion))
@@ -206,7 +208,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		if err := s.bind(ListenerHTTPS, cfg.Web.HTTPS, o.listeners); err != nil {
 			return nil, err
 		}
-		s.http[ListenerHTTPS] = newHTTPServer(dex, r.Config(), logger)
+		s.http[ListenerHTTPS] = newHTTPServer(s.web, r.Config(), logger)
 	}
 	if err := s.bind(ListenerGRPC, cfg.GRPC.Addr, o.listeners); err != nil {
 		return nil, err
@@ -223,5 +225,6 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 // collectors (for example a connector's) can be registered on it.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
-// Handler returns Dex's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.dex }
+// Handler returns the HTTP handler the web listeners serve: Dex's, with
+// refresh failures that need a new sign-in answered as invalid_grant.
+func (s *Server) Handler() http.Handler { return s.web }

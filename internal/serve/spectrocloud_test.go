@@ -2,8 +2,15 @@ package serve_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,6 +42,11 @@ connectors:
     clientID: dex
     clientSecret: dex-secret
     redirectURI: ISSUER_URL/callback
+    claimModifications:
+      newGroupFromClaims:
+      - claims: [tenant]
+        delimiter: ":"
+        prefix: spectrocloud
 `
 
 // The authorization-code flow runs through Dex's real endpoints (login
@@ -54,7 +66,7 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 		GivenName:  "Jane",
 		FamilyName: "Doe",
 		Groups:     []string{"platform", "admins"},
-		Claims:     map[string]any{"preferred_username": "jdoe"},
+		Claims:     map[string]any{"preferred_username": "jdoe", "tenant": "acme"},
 	})
 	tenant.SetAutoLogin("jane@example.com")
 
@@ -72,7 +84,7 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 	assert.True(t, tokens.Claims.EmailVerified)
 	assert.Equal(t, "Jane Doe", tokens.Claims.Name)
 	assert.Equal(t, "jdoe", tokens.Claims.PreferredUsername)
-	assert.Equal(t, []string{"platform", "admins"}, tokens.Claims.Groups)
+	assert.Equal(t, []string{"platform", "admins", "spectrocloud:acme"}, tokens.Claims.Groups, "a group built from a custom claim")
 	assert.Equal(t, "spectrocloud", tokens.Claims.FederatedClaims.ConnectorID)
 	assert.Equal(t, 1, tenant.Requests(spectrotest.EndpointAuth))
 	assert.Equal(t, 1, tenant.Requests(spectrotest.EndpointToken))
@@ -82,8 +94,63 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, tokens.IDToken.Subject, refreshed.IDToken.Subject)
 	assert.Equal(t, "jane@example.com", refreshed.Claims.Email)
-	assert.Equal(t, []string{"platform", "admins"}, refreshed.Claims.Groups)
+	assert.Equal(t, []string{"platform", "admins", "spectrocloud:acme"}, refreshed.Claims.Groups)
 	assert.Equal(t, 1, tenant.Requests(spectrotest.EndpointToken), "refresh makes no request to Palette's token endpoint")
+
+	t.Run("token exchange of a Palette ID token", func(t *testing.T) {
+		paletteToken := tenant.MintIDToken(tenant.Claims(tenant.Users()[0], "dex", ""))
+		form := url.Values{
+			"grant_type":           {"urn:ietf:params:oauth:grant-type:token-exchange"},
+			"connector_id":         {"spectrocloud"},
+			"subject_token":        {paletteToken},
+			"subject_token_type":   {"urn:ietf:params:oauth:token-type:id_token"},
+			"requested_token_type": {"urn:ietf:params:oauth:token-type:id_token"},
+			"scope":                {"openid email groups"},
+		}
+		status, body := postToken(t, dex.Issuer, "backstage", "backstage-secret", form)
+		require.Equal(t, http.StatusOK, status, body)
+		var resp struct {
+			AccessToken     string `json:"access_token"`
+			IssuedTokenType string `json:"issued_token_type"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &resp))
+		assert.Equal(t, "urn:ietf:params:oauth:token-type:id_token", resp.IssuedTokenType)
+		idToken, err := rp.Verifier.Verify(ctx, resp.AccessToken)
+		require.NoError(t, err, "Dex's token verifies against Dex's keys")
+		var claims dextest.Claims
+		require.NoError(t, idToken.Claims(&claims))
+		assert.Equal(t, "jane@example.com", claims.Email)
+
+		form.Set("subject_token", paletteToken[:len(paletteToken)-4]+"AAAA")
+		status, body = postToken(t, dex.Issuer, "backstage", "backstage-secret", form)
+		assert.NotEqual(t, http.StatusOK, status, body)
+	})
+
+	t.Run("refresh fails with invalid_grant once the Palette ID token expired", func(t *testing.T) {
+		connectorClockOffset.Store(int64(spectrotest.DefaultIDTokenLifetime + time.Minute))
+		t.Cleanup(func() { connectorClockOffset.Store(0) })
+		_, err := rp.Refresh(ctx, refreshed.OAuth2.RefreshToken)
+		var re *oauth2.RetrieveError
+		require.ErrorAs(t, err, &re)
+		assert.Equal(t, "invalid_grant", re.ErrorCode)
+		assert.Contains(t, re.ErrorDescription, "sign in again")
+		assert.Equal(t, 1, tenant.Requests(spectrotest.EndpointToken))
+	})
+}
+
+// postToken posts a form to Dex's token endpoint with client credentials.
+func postToken(t *testing.T, issuer, clientID, secret string, form url.Values) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, issuer+"/token", strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(clientID, secret)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
 }
 
 func replaceAll(s string, oldNew ...string) string {
