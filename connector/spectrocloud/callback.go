@@ -22,6 +22,7 @@ func (c *spectroConnector) HandleCallback(s connector.Scopes, connData []byte, r
 	c.metrics.login(c.id, outcome)
 	if err != nil {
 		c.logger.Info("sign-in failed", "outcome", outcome, "err", err)
+		RecordFailure(r.Context(), err)
 		return connector.Identity{}, err
 	}
 	c.logger.Info("sign-in", "outcome", outcome, "user_id", id.UserID, "email", id.Email)

@@ -278,29 +278,32 @@ func TestConcurrentFirstUseFetchesKeysOnce(t *testing.T) {
 	assert.Equal(t, 1, f.tenant.Requests(spectrotest.EndpointJWKS))
 }
 
-func TestRefreshFailureRecorded(t *testing.T) {
+func TestFailureRecorded(t *testing.T) {
 	f := newFixture(t)
 	c := f.open()
 	id, err := f.login(c, allScopes)
 	require.NoError(t, err)
 
-	ctx, failure := WithRefreshFailure(context.Background())
+	ctx, failure := WithFailure(context.Background())
 	_, err = c.Refresh(ctx, allScopes, id)
 	require.NoError(t, err)
 	assert.NoError(t, failure.Err())
+	assert.False(t, failure.Final())
 
 	// A passing failure (Palette's keys unreachable) is not final.
 	f2 := newFixture(t)
 	f2.tenant.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Status: http.StatusBadGateway})
-	ctx, failure = WithRefreshFailure(context.Background())
+	ctx, failure = WithFailure(context.Background())
 	_, err = f2.open().Refresh(ctx, allScopes, id)
 	require.Error(t, err)
-	assert.NoError(t, failure.Err())
+	assert.Error(t, failure.Err())
+	assert.False(t, failure.Final())
 
 	f.clock.Advance(13 * time.Hour)
-	ctx, failure = WithRefreshFailure(context.Background())
+	ctx, failure = WithFailure(context.Background())
 	_, err = c.Refresh(ctx, allScopes, id)
 	require.Error(t, err)
 	var expired *TokenExpiredError
 	require.ErrorAs(t, failure.Err(), &expired)
+	assert.True(t, failure.Final())
 }

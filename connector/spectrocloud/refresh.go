@@ -27,7 +27,7 @@ func (c *spectroConnector) Refresh(ctx context.Context, s connector.Scopes, iden
 	c.metrics.refresh(c.id, outcome)
 	if err != nil {
 		c.logger.Info("refresh failed", "outcome", outcome, "user_id", ident.UserID, "err", err)
-		recordRefreshFailure(ctx, err)
+		RecordFailure(ctx, err)
 		return connector.Identity{}, err
 	}
 	c.logger.Info("refresh", "outcome", outcome, "user_id", id.UserID)

@@ -44,7 +44,7 @@ type Server struct {
 	logger          *slog.Logger
 	registry        *prometheus.Registry
 	dex             *server.Server
-	web             http.Handler // dex behind refreshFailures
+	web             http.Handler // dex behind connectorFailures
 	shutdownTimeout time.Duration
 
 	listeners map[Listener]net.Listener
@@ -174,7 +174,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		logger:          logger,
 		registry:        reg,
 		dex:             dex,
-		web:             refreshFailures(dex),
+		web:             connectorFailures(dex),
 		shutdownTimeout: o.shutdownTimeout,
 		listeners:       make(map[Listener]net.Listener),
 		http:            make(map[Listener]*http.Server),
@@ -226,5 +226,5 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Handler returns the HTTP handler the web listeners serve: Dex's, with
-// refresh failures that need a new sign-in answered as invalid_grant.
+// the connector's failures made visible (see connectorFailures).
 func (s *Server) Handler() http.Handler { return s.web }

@@ -126,7 +126,18 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 		assert.NotEqual(t, http.StatusOK, status, body)
 	})
 
+	t.Run("a refused sign-in shows the connector's reason", func(t *testing.T) {
+		tenant.AddUser(spectrotest.User{Email: "carol@example.com", GivenName: "Carol",
+			Claims: map[string]any{"email_verified": false}})
+		tenant.SetAutoLogin("carol@example.com")
+		t.Cleanup(func() { tenant.SetAutoLogin("jane@example.com") })
+		_, err := rp.SignIn(ctx, dextest.NewBrowser())
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "status 403", "a user who may not sign in gets 403, not Dex's 500")
+	})
+
 	t.Run("refresh fails with invalid_grant once the Palette ID token expired", func(t *testing.T) {
+		tokenRequests := tenant.Requests(spectrotest.EndpointToken)
 		connectorClockOffset.Store(int64(spectrotest.DefaultIDTokenLifetime + time.Minute))
 		t.Cleanup(func() { connectorClockOffset.Store(0) })
 		_, err := rp.Refresh(ctx, refreshed.OAuth2.RefreshToken)
@@ -134,7 +145,7 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 		require.ErrorAs(t, err, &re)
 		assert.Equal(t, "invalid_grant", re.ErrorCode)
 		assert.Contains(t, re.ErrorDescription, "sign in again")
-		assert.Equal(t, 1, tenant.Requests(spectrotest.EndpointToken))
+		assert.Equal(t, tokenRequests, tenant.Requests(spectrotest.EndpointToken))
 	})
 }
 

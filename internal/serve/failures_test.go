@@ -1,0 +1,95 @@
+package serve
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/dexidp/dex/connector"
+	"github.com/dexidp/dex/server"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+)
+
+// fakeDex answers like Dex does when a connector fails: the error reaches
+// the connector's Failure through the request context (as Refresh and
+// HandleCallback record it), and Dex answers with its generic texts.
+func fakeDex(connErr error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if connErr != nil {
+			spectrocloud.RecordFailure(r.Context(), connErr)
+			if strings.HasSuffix(r.URL.Path, "/token") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				_, _ = w.Write([]byte(`{"error":"server_error"}`))
+				return
+			}
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte("<html><p>Internal Server Error</p><p>" + server.ErrMsgAuthenticationFailed + "</p></html>"))
+			return
+		}
+		w.Header().Set("X-Dex", "yes")
+		w.WriteHeader(http.StatusFound)
+	})
+}
+
+func TestConnectorFailures(t *testing.T) {
+	expired := &spectrocloud.TokenExpiredError{}
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		connErr    error
+		wantStatus int
+		wantBody   []string
+		notBody    []string
+	}{
+		{name: "refresh after the Palette sign-in expired", method: http.MethodPost, path: "/dex/token", connErr: expired,
+			wantStatus: http.StatusBadRequest, wantBody: []string{`"error":"invalid_grant"`, "sign in again"}},
+		{name: "refresh while Palette is unreachable stays server_error", method: http.MethodPost, path: "/dex/token",
+			connErr: &spectrocloud.UpstreamError{Endpoint: "jwks", Err: errors.New("connection refused")}, wantStatus: http.StatusInternalServerError, wantBody: []string{"server_error"}},
+		{name: "sign-in refused for an unverified email", method: http.MethodGet, path: "/dex/callback",
+			connErr:    &spectrocloud.ClaimError{Claim: "email_verified", Reason: `is false: <b>not verified</b>`},
+			wantStatus: http.StatusForbidden, wantBody: []string{"Forbidden", "email_verified", "&lt;b&gt;not verified&lt;/b&gt;"},
+			notBody: []string{server.ErrMsgAuthenticationFailed, "<b>", "Internal Server Error"}},
+		{name: "sign-in failing on Palette shows the reason, stays 500", method: http.MethodGet, path: "/dex/callback",
+			connErr:    &spectrocloud.UpstreamError{Endpoint: "token", Err: errors.New("Palette did not answer in time")},
+			wantStatus: http.StatusInternalServerError, wantBody: []string{"did not answer in time"}},
+		{name: "not in allowed groups keeps Dex's answer", method: http.MethodGet, path: "/dex/callback",
+			connErr: &connector.UserNotInRequiredGroupsError{UserID: "u"}, wantStatus: http.StatusForbidden},
+		{name: "success passes through", method: http.MethodGet, path: "/dex/callback", wantStatus: http.StatusFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next := fakeDex(tt.connErr)
+			var groups *connector.UserNotInRequiredGroupsError
+			if errors.As(tt.connErr, &groups) {
+				next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					spectrocloud.RecordFailure(r.Context(), tt.connErr)
+					w.WriteHeader(http.StatusForbidden)
+				})
+			}
+			rr := httptest.NewRecorder()
+			connectorFailures(next).ServeHTTP(rr, httptest.NewRequest(tt.method, tt.path, nil))
+			require.Equal(t, tt.wantStatus, rr.Code, rr.Body.String())
+			for _, want := range tt.wantBody {
+				assert.Contains(t, rr.Body.String(), want)
+			}
+			for _, not := range tt.notBody {
+				assert.NotContains(t, rr.Body.String(), not)
+			}
+		})
+	}
+
+	t.Run("other paths are not touched", func(t *testing.T) {
+		rr := httptest.NewRecorder()
+		connectorFailures(fakeDex(expired)).ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/dex/auth", nil))
+		assert.Equal(t, http.StatusInternalServerError, rr.Code)
+		assert.Contains(t, rr.Body.String(), server.ErrMsgAuthenticationFailed)
+	})
+}
