@@ -27,7 +27,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCommand(), newCheckCommand(), newVersionCommand(), newDexCompatCommand())
+	root.AddCommand(newServeCommand(), newCheckCommand(), newVersionCommand(), newDemoCommand(), newDexCompatCommand())
 	return root
 }
 

@@ -1,0 +1,214 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// testClock is the real time shifted by an offset the test advances.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// testOptions are options with free ports and a logger that writes
+// warnings and errors to the test log.
+func testOptions(t *testing.T) Options {
+	t.Helper()
+	w := &testWriter{t: t}
+	t.Cleanup(func() { w.done.Store(true) })
+	return Options{
+		TokenLifetime: time.Minute,
+		Logger:        slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+}
+
+// testWriter writes log lines to the test log until the test is done.
+type testWriter struct {
+	t    *testing.T
+	done atomic.Bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+// startDemo runs a demo until the test ends, and returns its URLs.
+func startDemo(t *testing.T, opts Options) URLs {
+	t.Helper()
+	d, err := New(opts)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, out) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(15 * time.Second):
+			t.Error("the demo did not stop within 15s")
+		}
+	})
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "Press Ctrl-C") }, 10*time.Second, 10*time.Millisecond)
+	return d.URLs()
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// userAgent is a browser without JavaScript: it keeps cookies and follows
+// redirects.
+type userAgent struct {
+	t      *testing.T
+	client *http.Client
+}
+
+func newUserAgent(t *testing.T) *userAgent {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &userAgent{t: t, client: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+}
+
+// page is a response after redirects.
+type page struct {
+	status int
+	url    *url.URL
+	body   string
+}
+
+func (ua *userAgent) do(req *http.Request) page {
+	ua.t.Helper()
+	resp, err := ua.client.Do(req)
+	require.NoError(ua.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(ua.t, err)
+	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(body)}
+}
+
+func (ua *userAgent) get(rawURL string) page {
+	ua.t.Helper()
+	req, err := http.NewRequestWithContext(ua.t.Context(), http.MethodGet, rawURL, nil)
+	require.NoError(ua.t, err)
+	return ua.do(req)
+}
+
+func (ua *userAgent) post(rawURL string, form url.Values) page {
+	ua.t.Helper()
+	req, err := http.NewRequestWithContext(ua.t.Context(), http.MethodPost, rawURL, strings.NewReader(form.Encode()))
+	require.NoError(ua.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return ua.do(req)
+}
+
+var (
+	formActionRE = regexp.MustCompile(`<form method="post" action="([^"]*)"`)
+	hiddenRE     = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+	buttonRE     = regexp.MustCompile(`<button type="submit" name="login" value="([^"]*)">`)
+)
+
+// signInPage follows "Sign in" from the demo app to the emulated Palette's
+// sign-in page.
+func (ua *userAgent) signInPage(urls URLs) page {
+	ua.t.Helper()
+	p := ua.get(urls.App + "/login")
+	require.Equal(ua.t, http.StatusOK, p.status, p.body)
+	require.True(ua.t, strings.HasPrefix(p.url.String(), urls.Tenant+"/auth"), "landed on %s", p.url)
+	return p
+}
+
+// pickUser submits the emulated Palette's sign-in form as login.
+func (ua *userAgent) pickUser(signIn page, login string) page {
+	ua.t.Helper()
+	m := formActionRE.FindStringSubmatch(signIn.body)
+	require.NotNil(ua.t, m, "no form on the sign-in page")
+	action, err := signIn.url.Parse(html.UnescapeString(m[1]))
+	require.NoError(ua.t, err)
+	form := url.Values{}
+	for _, h := range hiddenRE.FindAllStringSubmatch(signIn.body, -1) {
+		form.Set(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
+	}
+	form.Set("login", login)
+	return ua.post(action.String(), form)
+}
+
+// signInAs signs in through the demo app as login and returns the page the
+// browser ends on.
+func (ua *userAgent) signInAs(urls URLs, login string) page {
+	ua.t.Helper()
+	return ua.pickUser(ua.signInPage(urls), login)
+}
+
+// listedUsers returns the logins the sign-in page offers.
+func listedUsers(p page) []string {
+	var logins []string
+	for _, m := range buttonRE.FindAllStringSubmatch(p.body, -1) {
+		logins = append(logins, html.UnescapeString(m[1]))
+	}
+	return logins
+}
+
+// elementText returns the text of the element with this id, tags removed.
+func elementText(t *testing.T, body, id string) string {
+	t.Helper()
+	re := regexp.MustCompile(`(?s)<(\w+)[^>]* id="` + regexp.QuoteMeta(id) + `"[^>]*>(.*?)</(\w+)>`)
+	m := re.FindStringSubmatch(body)
+	require.NotNil(t, m, "no element #%s", id)
+	return html.UnescapeString(strings.TrimSpace(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(m[2], " ")))
+}
+
+// datetimeOf returns the datetime attribute of the <time> element with
+// this id.
+func datetimeOf(t *testing.T, body, id string) time.Time {
+	t.Helper()
+	m := regexp.MustCompile(`<time id="` + regexp.QuoteMeta(id) + `" datetime="([^"]+)"`).FindStringSubmatch(body)
+	require.NotNil(t, m, "no <time id=%q>", id)
+	v, err := time.Parse(time.RFC3339, m[1])
+	require.NoError(t, err)
+	return v
+}
+
+// groupsOf returns the groups the claims page shows.
+func groupsOf(body string) []string {
+	var groups []string
+	for _, m := range regexp.MustCompile(`<span class="group">([^<]*)</span>`).FindAllStringSubmatch(body, -1) {
+		groups = append(groups, html.UnescapeString(m[1]))
+	}
+	return groups
+}
