@@ -1,0 +1,518 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/connectors"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/serve"
+)
+
+func TestMain(m *testing.M) {
+	// Register this build's connector types before any configuration is
+	// loaded, as the binary does.
+	if err := connectors.Register(nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// The names the examples use: Dex's issuer, its clients and its connectors
+// (see examples/config.yaml).
+const (
+	exampleIssuer       = "https://dex.example.com"
+	kubeloginClient     = "kubelogin"
+	backstageClient     = "backstage"
+	backstageSecret     = "backstage-client-secret"
+	backstageCallback   = "https://backstage.example.com/api/auth/oidc/handler/frame"
+	otherClient         = "grafana"
+	otherClientSecret   = "grafana-client-secret"
+	otherClientRedirect = "https://grafana.example.com/login/generic_oauth"
+
+	prodConnector = "palette-prod"
+	prodName      = "SpectroCloud (production)"
+	prodTenantUID = "5f7c0a1b2c3d4e5f6a7b8c9d"
+	labConnector  = "palette-lab"
+	labName       = "SpectroCloud (lab)"
+	labTenantUID  = "64a1b2c3d4e5f60718293a4b"
+
+	// idTokenExpiry is Dex's expiry.idTokens in the test configurations.
+	idTokenExpiry = 10 * time.Minute
+)
+
+// kubeloginRedirect is where kubelogin listens; the browser stops there.
+const kubeloginRedirect = "http://localhost:8000"
+
+// Palette users of the example tenants. Jane and Sam work in production; Lee
+// in the lab; Ops has an account in both tenants under the same Palette UID.
+
+func jane() spectrotest.User {
+	return spectrotest.User{
+		Email: "jane@example.com", GivenName: "Jane", FamilyName: "Doe",
+		Groups: []string{"platform-admins", "developers"},
+	}
+}
+
+func sam() spectrotest.User {
+	return spectrotest.User{
+		Email: "sam@example.com", GivenName: "Sam", FamilyName: "Park",
+		Groups: []string{"developers"},
+	}
+}
+
+func lee() spectrotest.User {
+	return spectrotest.User{
+		Email: "lee@example.com", GivenName: "Lee", FamilyName: "Chen",
+		Groups: []string{"lab-users"},
+	}
+}
+
+// opsUID is Ops's Palette UID in both tenants.
+const opsUID = "0a1b2c3d4e5f60718293a4b5"
+
+func opsProd() spectrotest.User {
+	return spectrotest.User{
+		Sub: opsUID, Email: "ops@example.com", GivenName: "Ops", FamilyName: "Team",
+		Groups: []string{"operators"},
+	}
+}
+
+func opsLab() spectrotest.User {
+	return spectrotest.User{
+		Sub: opsUID, Email: "ops@example.com", GivenName: "Ops", FamilyName: "Team",
+		Groups: []string{"lab-operators"},
+	}
+}
+
+// tenantSpec is a Palette tenant and the spectrocloud connector Dex has for it.
+type tenantSpec struct {
+	UID           string
+	ConnectorID   string
+	ConnectorName string
+	// ClientID and ClientSecret are the OAuth client registered in the tenant
+	// for Dex.
+	ClientID, ClientSecret string
+	Users                  []spectrotest.User
+}
+
+// clientSpec is a static client of Dex.
+type clientSpec struct {
+	ID, Name, Secret string
+	Public           bool
+	RedirectURIs     []string
+}
+
+// stackSpec describes the Palette tenants and Dex clients of a test.
+type stackSpec struct {
+	Tenants []tenantSpec
+	Clients []clientSpec
+}
+
+// exampleSpec mirrors examples/config.yaml: the production and lab tenants,
+// Backstage's and kubelogin's clients, plus one more application (Grafana)
+// whose tokens no cluster accepts.
+func exampleSpec() stackSpec {
+	return stackSpec{
+		Tenants: []tenantSpec{
+			{
+				UID: prodTenantUID, ConnectorID: prodConnector, ConnectorName: prodName,
+				ClientID: "dex-prod", ClientSecret: "dex-prod-secret",
+				Users: []spectrotest.User{jane(), sam(), opsProd()},
+			},
+			{
+				UID: labTenantUID, ConnectorID: labConnector, ConnectorName: labName,
+				ClientID: "dex-lab", ClientSecret: "dex-lab-secret",
+				Users: []spectrotest.User{lee(), opsLab()},
+			},
+		},
+		Clients: []clientSpec{
+			{ID: backstageClient, Name: "Backstage", Secret: backstageSecret, RedirectURIs: []string{backstageCallback}},
+			{ID: kubeloginClient, Name: "Kubernetes", Public: true, RedirectURIs: []string{kubeloginRedirect, "http://localhost:18000"}},
+			{ID: otherClient, Name: "Grafana", Secret: otherClientSecret, RedirectURIs: []string{otherClientRedirect}},
+		},
+	}
+}
+
+// stack is a live dex-spectro served over HTTPS, in front of an emulated
+// Palette console.
+type stack struct {
+	// Issuer is Dex's issuer, https://127.0.0.1:<port>/dex.
+	Issuer string
+	// CAFile and CAPEM are the CA that signed Dex's serving certificate.
+	CAFile string
+	CAPEM  []byte
+	// HTTP trusts that CA.
+	HTTP *http.Client
+
+	palette *spectrotest.Server
+	tenants map[string]*spectrotest.Tenant // by connector ID
+
+	// clockOffset shifts Dex's clock (nanoseconds).
+	clockOffset atomic.Int64
+}
+
+// startStack starts the emulator with the tenants of spec and dex-spectro
+// with a configuration file written from spec, loaded and served the way
+// `dex-spectro serve` does. Everything stops when the test ends.
+func startStack(t *testing.T, spec stackSpec) *stack {
+	t.Helper()
+	dir := t.TempDir()
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	st := &stack{
+		Issuer:  "https://" + l.Addr().String() + "/dex",
+		tenants: make(map[string]*spectrotest.Tenant),
+	}
+
+	pki := newTestPKI(t, dir)
+	st.CAFile, st.CAPEM = pki.caFile, pki.caPEM
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(pki.caPEM))
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	st.HTTP = &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	t.Cleanup(transport.CloseIdleConnections)
+
+	st.palette = spectrotest.NewServer()
+	t.Cleanup(st.palette.Close)
+	for _, ts := range spec.Tenants {
+		tenant := st.palette.AddTenant(ts.UID)
+		tenant.AddClient(spectrotest.Client{
+			ID: ts.ClientID, Secret: ts.ClientSecret, RedirectURIs: []string{st.Issuer + "/callback"},
+		})
+		for _, u := range ts.Users {
+			tenant.AddUser(u)
+		}
+		st.tenants[ts.ConnectorID] = tenant
+	}
+
+	path := filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(path, st.renderConfig(t, spec, pki), 0o600))
+	cfg, warnings, err := config.LoadFile(path, config.Options{Strict: true})
+	require.NoError(t, err)
+	require.Empty(t, warnings)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := serve.New(ctx, cfg,
+		serve.WithListener(serve.ListenerHTTPS, l),
+		serve.WithLogger(testLogger(t)),
+		serve.WithClock(st.now),
+		serve.WithShutdownTimeout(5*time.Second),
+	)
+	if err != nil {
+		cancel()
+	}
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("dex-spectro stopped with an error: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("dex-spectro did not shut down")
+		}
+	})
+	return st
+}
+
+// configTemplate is the dex-spectro configuration file of a stack; q quotes
+// a value for YAML.
+const configTemplate = `
+issuer: {{q .Issuer}}
+storage:
+  type: memory
+web:
+  https: 127.0.0.1:0
+  tlsCert: {{q .CertFile}}
+  tlsKey: {{q .KeyFile}}
+expiry:
+  idTokens: {{q .IDTokenExpiry}}
+logger:
+  level: info
+oauth2:
+  skipApprovalScreen: true
+  responseTypes: [code]
+staticClients:
+{{- range .Clients}}
+- id: {{q .ID}}
+  name: {{q .Name}}
+{{- if .Public}}
+  public: true
+{{- else}}
+  secret: {{q .Secret}}
+{{- end}}
+  redirectURIs:
+{{- range .RedirectURIs}}
+  - {{q .}}
+{{- end}}
+{{- end}}
+connectors:
+{{- range .Tenants}}
+- type: spectrocloud
+  id: {{q .ConnectorID}}
+  name: {{q .ConnectorName}}
+  config:
+    tenant: {{q .UID}}
+    consoleURL: {{q $.ConsoleURL}}
+    clientID: {{q .ClientID}}
+    clientSecret: {{q .ClientSecret}}
+    redirectURI: {{q $.Callback}}
+    signIn:
+      resolvers:
+      - resolver: emailLocalPartMatchingUserEntityName
+        allowedDomains: [example.com]
+{{- end}}
+`
+
+func (st *stack) renderConfig(t *testing.T, spec stackSpec, pki testPKI) []byte {
+	t.Helper()
+	tmpl, err := template.New("config").Funcs(template.FuncMap{"q": strconv.Quote}).Parse(configTemplate)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, tmpl.Execute(&buf, map[string]any{
+		"Issuer":        st.Issuer,
+		"CertFile":      pki.certFile,
+		"KeyFile":       pki.keyFile,
+		"IDTokenExpiry": idTokenExpiry.String(),
+		"Clients":       spec.Clients,
+		"Tenants":       spec.Tenants,
+		"ConsoleURL":    st.palette.URL,
+		"Callback":      st.Issuer + "/callback",
+	}))
+	return buf.Bytes()
+}
+
+// now is Dex's clock: the real time, shifted by withClockOffset.
+func (st *stack) now() time.Time {
+	return time.Now().UTC().Add(time.Duration(st.clockOffset.Load()))
+}
+
+// withClockOffset runs f with Dex's clock shifted by d.
+func (st *stack) withClockOffset(d time.Duration, f func()) {
+	st.clockOffset.Store(int64(d))
+	defer st.clockOffset.Store(0)
+	f()
+}
+
+// tenant returns the emulated tenant behind a connector.
+func (st *stack) tenant(t *testing.T, connectorID string) *spectrotest.Tenant {
+	t.Helper()
+	tenant, ok := st.tenants[connectorID]
+	require.True(t, ok, "no tenant for connector %s", connectorID)
+	return tenant
+}
+
+// browser returns a browser that trusts Dex's CA and signs in as user
+// through the named connector: Palette signs the user in at once, as it does
+// for a browser with a Palette session.
+func (st *stack) browser(t *testing.T, connectorID, connectorName string, user spectrotest.User) *dextest.Browser {
+	t.Helper()
+	st.tenant(t, connectorID).SetAutoLogin(user.Email)
+	b := dextest.NewBrowser()
+	b.Client.Transport = st.HTTP.Transport
+	b.Connector = connectorName
+	return b
+}
+
+// relyingParty is dextest.NewRelyingParty for Dex over HTTPS: it discovers
+// Dex with a client that trusts the test CA, and verifies ID tokens with
+// Dex's clock.
+func (st *stack) relyingParty(t *testing.T, clientID, secret, redirectURI string, scopes ...string) *dextest.RelyingParty {
+	t.Helper()
+	ctx := oidc.ClientContext(context.Background(), st.HTTP)
+	provider, err := oidc.NewProvider(ctx, st.Issuer)
+	require.NoError(t, err)
+	return &dextest.RelyingParty{
+		OAuth2: oauth2.Config{
+			ClientID:     clientID,
+			ClientSecret: secret,
+			RedirectURL:  redirectURI,
+			Endpoint:     provider.Endpoint(),
+			Scopes:       scopes,
+		},
+		Verifier:   provider.Verifier(&oidc.Config{ClientID: clientID, Now: st.now}),
+		HTTPClient: st.HTTP,
+	}
+}
+
+// signIn signs user in through a connector with rp and returns the tokens.
+func (st *stack) signIn(t *testing.T, rp *dextest.RelyingParty, connectorID, connectorName string, user spectrotest.User) *dextest.Tokens {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tokens, err := rp.SignIn(ctx, st.browser(t, connectorID, connectorName, user))
+	require.NoError(t, err)
+	return tokens
+}
+
+// rawIDToken returns the ID token of a token response.
+func rawIDToken(t *testing.T, tokens *dextest.Tokens) string {
+	t.Helper()
+	raw, ok := tokens.OAuth2.Extra("id_token").(string)
+	require.True(t, ok, "token response without id_token")
+	return raw
+}
+
+// dexSubject is what Dex encodes in the sub of its tokens: the user ID the
+// connector returned and the connector's ID.
+type dexSubject struct {
+	UserID, ConnectorID string
+}
+
+// decodeDexSubject decodes Dex's sub: base64url (unpadded) of a protobuf
+// message with the user ID as field 1 and the connector ID as field 2.
+func decodeDexSubject(sub string) (dexSubject, error) {
+	data, err := base64.RawURLEncoding.DecodeString(sub)
+	if err != nil {
+		return dexSubject{}, fmt.Errorf("decode sub: %w", err)
+	}
+	var s dexSubject
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		if n < 0 {
+			return dexSubject{}, fmt.Errorf("decode sub: %w", protowire.ParseError(n))
+		}
+		data = data[n:]
+		if typ != protowire.BytesType {
+			return dexSubject{}, fmt.Errorf("decode sub: field %d has wire type %d", num, typ)
+		}
+		value, n := protowire.ConsumeBytes(data)
+		if n < 0 {
+			return dexSubject{}, fmt.Errorf("decode sub: %w", protowire.ParseError(n))
+		}
+		data = data[n:]
+		switch num {
+		case 1:
+			s.UserID = string(value)
+		case 2:
+			s.ConnectorID = string(value)
+		}
+	}
+	return s, nil
+}
+
+// testPKI is a CA and a serving certificate for 127.0.0.1 and localhost.
+type testPKI struct {
+	caPEM                     []byte
+	caFile, certFile, keyFile string
+}
+
+func newTestPKI(t *testing.T, dir string) testPKI {
+	t.Helper()
+	notBefore := time.Now().Add(-time.Hour)
+	notAfter := time.Now().Add(24 * time.Hour)
+
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	caTemplate := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "dex-spectro interop test CA"},
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	caCert, err := x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	leafTemplate := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "dex-spectro"},
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:     []string{"localhost"},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTemplate, caCert, &key.PublicKey, caKey)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+
+	p := testPKI{
+		caPEM:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		caFile:   filepath.Join(dir, "ca.crt"),
+		certFile: filepath.Join(dir, "tls.crt"),
+		keyFile:  filepath.Join(dir, "tls.key"),
+	}
+	require.NoError(t, os.WriteFile(p.caFile, p.caPEM, 0o600))
+	require.NoError(t, os.WriteFile(p.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), 0o600))
+	require.NoError(t, os.WriteFile(p.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+	return p
+}
+
+// testLogger logs to the test's output until the test ends; records that
+// stray goroutines log later are dropped.
+func testLogger(t *testing.T) *slog.Logger {
+	w := &closingWriter{w: t.Output()}
+	t.Cleanup(w.close)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type closingWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (w *closingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return len(p), nil
+	}
+	return w.w.Write(p)
+}
+
+func (w *closingWriter) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+}
+
+// examplePath is the path of a file under examples/.
+func examplePath(parts ...string) string {
+	return filepath.Join(append([]string{"..", "..", "examples"}, parts...)...)
+}
