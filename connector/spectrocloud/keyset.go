@@ -48,6 +48,7 @@ type keySet struct {
 	expiry      time.Time // keys are stale from then on
 	lastAttempt time.Time
 	lastErr     error
+	generation  uint64        // counts successful fetches
 	inflight    chan struct{} // closed when the running fetch ends
 }
 
@@ -142,6 +143,21 @@ func (k *keySet) keysFor(ctx context.Context, kid string) ([]jose.JSONWebKey, er
 	}
 }
 
+// generationFor returns the generation of the current keys once they hold
+// kid, with the same freshness rules (and refetches) as a verification.
+func (k *keySet) generationFor(ctx context.Context, kid string) (uint64, error) {
+	if _, err := k.keysFor(ctx, kid); err != nil {
+		return 0, err
+	}
+	return k.currentGeneration(), nil
+}
+
+func (k *keySet) currentGeneration() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.generation
+}
+
 func matchKeys(keys []jose.JSONWebKey, kid string) []jose.JSONWebKey {
 	if kid == "" {
 		return keys
@@ -182,6 +198,7 @@ func (k *keySet) startFetchLocked(now time.Time) <-chan struct{} {
 			return
 		}
 		k.keys, k.fetched, k.expiry = keys, true, k.now().Add(ttl)
+		k.generation++
 		k.logger.Debug("palette signing keys fetched", "jwks_url", k.url, "keys", len(keys), "ttl", ttl)
 	}()
 	return done

@@ -1,12 +1,15 @@
 package spectrocloud
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"log/slog"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/assert"
@@ -44,4 +47,52 @@ func TestUsableFor(t *testing.T) {
 			assert.Equal(t, tt.want, usableFor(tt.key, tt.alg))
 		})
 	}
+}
+
+func TestVerifiedTokensFollowTheKeys(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	keyA, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	keyB, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	ks := newKeySet("https://x/keys", nil, clock, slog.New(slog.DiscardHandler), nil)
+	setKeys := func(k *rsa.PrivateKey) {
+		ks.mu.Lock()
+		defer ks.mu.Unlock()
+		ks.keys = []jose.JSONWebKey{{Key: &k.PublicKey, KeyID: "k", Algorithm: "RS256", Use: "sig"}}
+		ks.fetched, ks.expiry, ks.lastAttempt = true, now.Add(time.Hour), now
+		ks.generation++
+	}
+	setKeys(keyA)
+	v := newVerifier(&Endpoints{Issuer: "https://x", Algorithms: []string{"RS256"}}, "c", ks, clock)
+
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: keyA}, (&jose.SignerOptions{}).WithHeader("kid", "k"))
+	require.NoError(t, err)
+	jws, err := signer.Sign([]byte(`{"iss":"https://x","aud":"c","sub":"u","iat":1800000000,"exp":1800000600}`))
+	require.NoError(t, err)
+	raw, err := jws.CompactSerialize()
+	require.NoError(t, err)
+
+	_, err = v.verify(context.Background(), raw)
+	require.NoError(t, err)
+	_, err = v.verify(context.Background(), raw)
+	require.NoError(t, err, "verified again from memory")
+
+	// Palette replaces the key behind the same kid: the remembered result
+	// no longer counts, and the signature no longer verifies.
+	setKeys(keyB)
+	_, err = v.verify(context.Background(), raw)
+	var invalid *InvalidTokenError
+	require.ErrorAs(t, err, &invalid)
+	assert.Equal(t, KindInvalidSignature, invalid.Kind)
+
+	// Expiry is checked on every use, remembered or not.
+	setKeys(keyA)
+	_, err = v.verify(context.Background(), raw)
+	require.NoError(t, err)
+	now = now.Add(10 * time.Minute)
+	_, err = v.verify(context.Background(), raw)
+	var expired *TokenExpiredError
+	require.ErrorAs(t, err, &expired)
 }

@@ -2,11 +2,13 @@ package spectrocloud
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -29,6 +31,7 @@ type verifier struct {
 	algs     []jose.SignatureAlgorithm
 	keys     *keySet
 	now      func() time.Time
+	verified verifiedTokens
 }
 
 func newVerifier(e *Endpoints, clientID string, keys *keySet, now func() time.Time) *verifier {
@@ -36,7 +39,8 @@ func newVerifier(e *Endpoints, clientID string, keys *keySet, now func() time.Ti
 	for _, a := range e.Algorithms {
 		algs = append(algs, jose.SignatureAlgorithm(a))
 	}
-	return &verifier{issuer: e.Issuer, clientID: clientID, algs: algs, keys: keys, now: now}
+	return &verifier{issuer: e.Issuer, clientID: clientID, algs: algs, keys: keys, now: now,
+		verified: verifiedTokens{entries: make(map[[sha256.Size]byte]verifiedToken)}}
 }
 
 // idToken is a verified ID token.
@@ -51,79 +55,105 @@ func invalidClaims(format string, args ...any) error {
 	return &InvalidTokenError{Kind: KindInvalidClaims, Reason: fmt.Sprintf(format, args...)}
 }
 
-// verify checks raw and returns its claims.
+// verify checks raw and returns its claims. A token verified before is
+// accepted again without a new signature check while the key set that
+// verified it is current and still holds its key; its expiry is checked
+// every time.
 func (v *verifier) verify(ctx context.Context, raw string) (*idToken, error) {
+	sum := sha256.Sum256([]byte(raw))
+	if hit, ok := v.verified.get(sum); ok {
+		gen, err := v.keys.generationFor(ctx, hit.kid)
+		if err == nil && gen == hit.generation {
+			if !v.now().Before(hit.tok.expiry) {
+				v.verified.drop(sum)
+				return nil, &TokenExpiredError{Expiry: hit.tok.expiry}
+			}
+			return hit.tok, nil
+		}
+		v.verified.drop(sum)
+	}
+	tok, kid, err := v.verifyFully(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	v.verified.put(sum, verifiedToken{tok: tok, kid: kid, generation: v.keys.currentGeneration()})
+	return tok, nil
+}
+
+// verifyFully checks raw from scratch and returns its claims and key ID.
+func (v *verifier) verifyFully(ctx context.Context, raw string) (*idToken, string, error) {
 	if len(raw) > maxIDTokenBytes {
-		return nil, &InvalidTokenError{Kind: KindMalformed, Reason: fmt.Sprintf("longer than %d bytes", maxIDTokenBytes)}
+		return nil, "", &InvalidTokenError{Kind: KindMalformed, Reason: fmt.Sprintf("longer than %d bytes", maxIDTokenBytes)}
 	}
 	jws, err := jose.ParseSignedCompact(raw, v.algs)
 	if err != nil {
-		return nil, &InvalidTokenError{Kind: KindMalformed, Reason: fmt.Sprintf("not a compact JWS signed with an accepted algorithm (%s)", joinAlgs(v.algs))}
+		return nil, "", &InvalidTokenError{Kind: KindMalformed, Reason: fmt.Sprintf("not a compact JWS signed with an accepted algorithm (%s)", joinAlgs(v.algs))}
 	}
 	if len(jws.Signatures) != 1 {
-		return nil, &InvalidTokenError{Kind: KindMalformed, Reason: "must carry exactly one signature"}
+		return nil, "", &InvalidTokenError{Kind: KindMalformed, Reason: "must carry exactly one signature"}
 	}
+	kid := jws.Signatures[0].Header.KeyID
 	payload, err := v.keys.verify(ctx, jws)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 
 	var claims map[string]any
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return nil, &InvalidTokenError{Kind: KindMalformed, Reason: "the claims are not a JSON object"}
+		return nil, "", &InvalidTokenError{Kind: KindMalformed, Reason: "the claims are not a JSON object"}
 	}
 
 	if iss, _ := claims["iss"].(string); iss != v.issuer {
-		return nil, invalidClaims("issued by %q, not by the configured issuer %q", claims["iss"], v.issuer)
+		return nil, "", invalidClaims("issued by %q, not by the configured issuer %q", claims["iss"], v.issuer)
 	}
 	aud, err := audiences(claims["aud"])
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !contains(aud, v.clientID) {
-		return nil, invalidClaims("issued for audience %q, not for client %q", aud, v.clientID)
+		return nil, "", invalidClaims("issued for audience %q, not for client %q", aud, v.clientID)
 	}
 	azp, hasAZP := claims["azp"]
 	if hasAZP && azp != v.clientID {
-		return nil, invalidClaims("authorized party (azp) %q is not client %q", azp, v.clientID)
+		return nil, "", invalidClaims("authorized party (azp) %q is not client %q", azp, v.clientID)
 	}
 	if len(aud) > 1 && !hasAZP {
-		return nil, invalidClaims("has several audiences but no authorized party (azp)")
+		return nil, "", invalidClaims("has several audiences but no authorized party (azp)")
 	}
 
 	now := v.now()
 	exp, err := numericDate(claims, "exp")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !now.Before(exp) {
-		return nil, &TokenExpiredError{Expiry: exp}
+		return nil, "", &TokenExpiredError{Expiry: exp}
 	}
 	iat, err := numericDate(claims, "iat")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if iat.After(now.Add(clockSkew)) {
-		return nil, invalidClaims("issued in the future (iat %s); check the clocks", iat.UTC().Format(time.RFC3339))
+		return nil, "", invalidClaims("issued in the future (iat %s); check the clocks", iat.UTC().Format(time.RFC3339))
 	}
 	if _, ok := claims["nbf"]; ok {
 		nbf, err := numericDate(claims, "nbf")
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if nbf.After(now.Add(clockSkew)) {
-			return nil, invalidClaims("not valid before %s", nbf.UTC().Format(time.RFC3339))
+			return nil, "", invalidClaims("not valid before %s", nbf.UTC().Format(time.RFC3339))
 		}
 	}
 
 	t := &idToken{claims: claims, expiry: exp}
 	if nonce, ok := claims["nonce"]; ok {
 		if t.nonce, ok = nonce.(string); !ok {
-			return nil, invalidClaims("nonce must be a string")
+			return nil, "", invalidClaims("nonce must be a string")
 		}
 		t.hasNonce = true
 	}
-	return t, nil
+	return t, kid, nil
 }
 
 // checkNonce compares the token's nonce with the one sent, in constant time.
@@ -181,4 +211,53 @@ func joinAlgs(algs []jose.SignatureAlgorithm) string {
 		s[i] = string(a)
 	}
 	return strings.Join(s, ", ")
+}
+
+// maxVerifiedTokens bounds the tokens remembered as verified.
+const maxVerifiedTokens = 4096
+
+// verifiedToken is a token that passed verification with the keys of a
+// key-set generation.
+type verifiedToken struct {
+	tok        *idToken
+	kid        string
+	generation uint64
+}
+
+// verifiedTokens remembers verified tokens by the SHA-256 of their bytes, so
+// that refreshing a session does not check the same signature again. The
+// claims are shared read-only.
+type verifiedTokens struct {
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]verifiedToken
+}
+
+func (c *verifiedTokens) get(sum [sha256.Size]byte) (verifiedToken, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[sum]
+	return e, ok
+}
+
+func (c *verifiedTokens) put(sum [sha256.Size]byte, e verifiedToken) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= maxVerifiedTokens {
+		// Forget an arbitrary eighth: cheap, and a forgotten token is only
+		// verified again.
+		n := maxVerifiedTokens / 8
+		for k := range c.entries {
+			delete(c.entries, k)
+			if n--; n == 0 {
+				break
+			}
+		}
+	}
+	c.entries[sum] = e
+}
+
+func (c *verifiedTokens) drop(sum [sha256.Size]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, sum)
 }
