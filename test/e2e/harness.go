@@ -1,0 +1,468 @@
+// Package e2e tests dex-spectro end to end, through Dex's HTTP endpoints,
+// against an emulated SpectroCloud Palette on loopback: behaviour while
+// Palette is down, slow or rotating its keys, unknown-kid floods, a SIGKILL
+// in the middle of a sign-in on sqlite3 and PostgreSQL, the connector's
+// Prometheus metrics, log hygiene, and (behind the `load` build tag) a load
+// test against Dex's own oidc and mockCallback connectors.
+//
+// The harness starts dex-spectro in-process (StartDex) or as a real process
+// of a freshly built binary (BuildBinary, StartProcess), in both cases from a
+// configuration file written to disk, and drives it with an Agent (the user's
+// browser) and a dextest.RelyingParty (the application).
+package e2e
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/logging"
+	"github.com/dex-spectro/dex-spectro/internal/serve"
+)
+
+// Fixed identities of the test setup.
+const (
+	// TenantUID is the emulated Palette tenant.
+	TenantUID = "5f7c0a1b2c3d4e5f6a7b8c9d"
+	// PaletteClientID and PaletteClientSecret are the OAuth client Dex uses
+	// at Palette.
+	PaletteClientID     = "dex-spectro"
+	PaletteClientSecret = "palette-client-secret-7Qm2xK9vLp4R"
+	// ClientID and ClientSecret are the application signing in through Dex.
+	ClientID     = "app"
+	ClientSecret = "app-client-secret-Zt8sW3nB6yHq"
+	// RPRedirect is the application's redirect URI; nothing listens there,
+	// the Agent stops when it is redirected to it.
+	RPRedirect = "http://127.0.0.1:5555/callback"
+)
+
+// Palette is an emulated Palette console served by its own HTTP server, so
+// that it can be stopped (connections are refused) and started again at the
+// same address.
+type Palette struct {
+	Console *spectrotest.Console
+	Tenant  *spectrotest.Tenant
+	// URL is the console's base URL, http://127.0.0.1:<port>.
+	URL string
+
+	addr    string
+	handler http.Handler
+
+	mu        sync.Mutex
+	srv       *http.Server
+	redirects []string
+}
+
+// StartPalette starts an emulated console with one tenant and Dex's OAuth
+// client registered. Middleware, outermost last, wraps the console's handler
+// (to observe requests and responses). The server stops when the test ends.
+func StartPalette(t testing.TB, middleware ...func(http.Handler) http.Handler) *Palette {
+	t.Helper()
+	l := listen(t)
+	p := &Palette{addr: l.Addr().String()}
+	p.URL = "http://" + p.addr
+	p.Console = spectrotest.NewConsole(p.URL)
+	p.Tenant = p.Console.AddTenant(TenantUID)
+	p.Tenant.AddClient(spectrotest.Client{ID: PaletteClientID, Secret: PaletteClientSecret})
+	var h http.Handler = p.Console
+	for _, m := range middleware {
+		h = m(h)
+	}
+	p.handler = h
+	p.serve(l)
+	t.Cleanup(p.Stop)
+	return p
+}
+
+func (p *Palette) serve(l net.Listener) {
+	srv := &http.Server{Handler: p.handler, ReadHeaderTimeout: 10 * time.Second}
+	p.mu.Lock()
+	p.srv = srv
+	p.mu.Unlock()
+	go func() { _ = srv.Serve(l) }()
+}
+
+// Stop takes Palette off the network: the listener and every connection
+// close, so requests in flight fail and new connections are refused.
+func (p *Palette) Stop() {
+	p.mu.Lock()
+	srv := p.srv
+	p.srv = nil
+	p.mu.Unlock()
+	if srv != nil {
+		_ = srv.Close()
+	}
+}
+
+// Start serves Palette again at its address after Stop.
+func (p *Palette) Start(t testing.TB) {
+	t.Helper()
+	l, err := net.Listen("tcp", p.addr)
+	require.NoError(t, err, "listen again on %s", p.addr)
+	p.serve(l)
+}
+
+// AddUser adds a Palette user whose ID token carries, besides Palette's
+// usual claims, name and email_verified (which Dex's oidc connector needs).
+func (p *Palette) AddUser(email string, groups ...string) spectrotest.User {
+	local, _, _ := strings.Cut(email, "@")
+	u := spectrotest.User{
+		Email:      email,
+		GivenName:  local,
+		FamilyName: "Tester",
+		Groups:     groups,
+		Claims:     map[string]any{"name": local + " Tester", "email_verified": true},
+	}
+	p.Tenant.AddUser(u)
+	for _, added := range p.Tenant.Users() {
+		if added.Email == email {
+			return added
+		}
+	}
+	return u
+}
+
+// allowRedirect registers uri as a redirect URI of Dex's client at Palette.
+func (p *Palette) allowRedirect(uri string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.redirects {
+		if r == uri {
+			return
+		}
+	}
+	p.redirects = append(p.redirects, uri)
+	p.Tenant.AddClient(spectrotest.Client{ID: PaletteClientID, Secret: PaletteClientSecret, RedirectURIs: p.redirects})
+}
+
+// Requests is the number of requests Palette's endpoints received.
+func (p *Palette) Requests(eps ...spectrotest.Endpoint) int {
+	n := 0
+	for _, ep := range eps {
+		n += p.Tenant.Requests(ep)
+	}
+	return n
+}
+
+// backChannel lists the endpoints Dex itself calls (the browser calls auth).
+func backChannel() []spectrotest.Endpoint {
+	return []spectrotest.Endpoint{spectrotest.EndpointDiscovery, spectrotest.EndpointJWKS, spectrotest.EndpointToken}
+}
+
+// BackChannelRequests is the number of requests Dex sent to Palette.
+func (p *Palette) BackChannelRequests() int { return p.Requests(backChannel()...) }
+
+// SetBackChannelFault makes every endpoint Dex calls misbehave.
+func (p *Palette) SetBackChannelFault(f spectrotest.Fault) {
+	for _, ep := range backChannel() {
+		p.Tenant.SetFault(ep, f)
+	}
+}
+
+// Connector is one entry of the configuration's connectors list.
+type Connector struct {
+	Type   string         `json:"type"`
+	ID     string         `json:"id"`
+	Name   string         `json:"name"`
+	Config map[string]any `json:"config,omitempty"`
+}
+
+// ConnectorFunc returns a connector entry for a Dex at issuer.
+type ConnectorFunc func(issuer string) Connector
+
+// SpectroCloud returns a spectrocloud connector for the tenant; extra adds
+// or replaces configuration keys. Dex's callback is registered at Palette.
+func (p *Palette) SpectroCloud(id string, extra map[string]any) ConnectorFunc {
+	return func(issuer string) Connector {
+		p.allowRedirect(issuer + "/callback")
+		cfg := map[string]any{
+			"tenant":          TenantUID,
+			"consoleURL":      p.URL,
+			"clientID":        PaletteClientID,
+			"clientSecret":    PaletteClientSecret,
+			"redirectURI":     issuer + "/callback",
+			"upstreamTimeout": "5s",
+		}
+		maps.Copy(cfg, extra)
+		return Connector{Type: "spectrocloud", ID: id, Name: "SpectroCloud", Config: cfg}
+	}
+}
+
+// OIDC returns Dex's own oidc connector for the same tenant, configured as
+// close to the spectrocloud connector as it allows (PKCE, groups). Against
+// real Palette its refresh cannot work; the emulator's standard refresh
+// grant must be enabled for it.
+func (p *Palette) OIDC(id string) ConnectorFunc {
+	return func(issuer string) Connector {
+		p.allowRedirect(issuer + "/callback")
+		return Connector{Type: "oidc", ID: id, Name: "OIDC", Config: map[string]any{
+			"issuer":               p.Tenant.Issuer(),
+			"clientID":             PaletteClientID,
+			"clientSecret":         PaletteClientSecret,
+			"redirectURI":          issuer + "/callback",
+			"scopes":               []string{"profile", "email", "groups"},
+			"insecureEnableGroups": true,
+			"pkceChallenge":        "S256",
+		}}
+	}
+}
+
+// MockCallback returns Dex's mockCallback connector, which signs a fixed
+// user in without any upstream: the floor of what a Dex sign-in costs.
+func MockCallback(id string) ConnectorFunc {
+	return func(string) Connector { return Connector{Type: "mockCallback", ID: id, Name: "Mock"} }
+}
+
+// Client is a static OAuth client of Dex.
+type Client struct {
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	Secret       string   `json:"secret"`
+	RedirectURIs []string `json:"redirectURIs"`
+}
+
+// DexConfig describes a dex-spectro configuration file.
+type DexConfig struct {
+	Connectors []ConnectorFunc
+	// Clients defaults to the application ClientID.
+	Clients []Client
+	// Storage is the storage section; memory when nil.
+	Storage map[string]any
+	// LogLevel defaults to debug; LogFormat to text.
+	LogLevel, LogFormat string
+	// Telemetry enables the telemetry listener (/metrics, /healthz).
+	Telemetry bool
+	// LogOutput receives the in-process server's logs instead of a buffer.
+	LogOutput io.Writer
+	// NewLogger builds the in-process server's logger; logging.New, as the
+	// binary uses, when nil.
+	NewLogger func(w io.Writer, level slog.Level, format string) (*slog.Logger, error)
+}
+
+// Render returns the configuration file for a Dex at issuer, listening on
+// httpAddr and, when Telemetry is set, telemetryAddr.
+func (c DexConfig) Render(issuer, httpAddr, telemetryAddr string) ([]byte, error) {
+	storage := c.Storage
+	if storage == nil {
+		storage = map[string]any{"type": "memory"}
+	}
+	clients := c.Clients
+	if clients == nil {
+		clients = []Client{{ID: ClientID, Name: "Application", Secret: ClientSecret, RedirectURIs: []string{RPRedirect}}}
+	}
+	level, format := c.LogLevel, c.LogFormat
+	if level == "" {
+		level = "debug"
+	}
+	if format == "" {
+		format = "text"
+	}
+	connectors := make([]Connector, len(c.Connectors))
+	for i, f := range c.Connectors {
+		connectors[i] = f(issuer)
+	}
+	doc := map[string]any{
+		"issuer":        issuer,
+		"storage":       storage,
+		"web":           map[string]any{"http": httpAddr},
+		"logger":        map[string]any{"level": level, "format": format},
+		"oauth2":        map[string]any{"skipApprovalScreen": true},
+		"staticClients": clients,
+		"connectors":    connectors,
+	}
+	if c.Telemetry {
+		if telemetryAddr == "" {
+			return nil, errors.New("telemetry enabled without an address")
+		}
+		doc["telemetry"] = map[string]any{"http": telemetryAddr}
+	}
+	return yaml.Marshal(doc)
+}
+
+// WriteConfig renders the configuration into a file in a fresh temporary
+// directory and returns its path.
+func (c DexConfig) WriteConfig(t testing.TB, issuer, httpAddr, telemetryAddr string) string {
+	t.Helper()
+	data, err := c.Render(issuer, httpAddr, telemetryAddr)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	return path
+}
+
+// Dex is dex-spectro running in the test's process.
+type Dex struct {
+	Issuer string
+	Addrs  serve.Addrs
+	// Logs holds everything the server logged, unless DexConfig.LogOutput
+	// was set.
+	Logs *LogBuffer
+	// ConfigFile is the configuration file the server was started from.
+	ConfigFile string
+
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// StartDex writes cfg to disk, loads it strictly as the binary does, and
+// serves it on 127.0.0.1 until the test ends. On failure, the server's logs
+// are added to the test's output.
+func StartDex(t testing.TB, cfg DexConfig, opts ...serve.Option) *Dex {
+	t.Helper()
+	l := listen(t)
+	issuer := "http://" + l.Addr().String() + "/dex"
+	options := []serve.Option{serve.WithListener(serve.ListenerHTTP, l), serve.WithShutdownTimeout(5 * time.Second)}
+	var telemetryAddr string
+	if cfg.Telemetry {
+		tl := listen(t)
+		telemetryAddr = tl.Addr().String()
+		options = append(options, serve.WithListener(serve.ListenerTelemetry, tl))
+	}
+	path := cfg.WriteConfig(t, issuer, l.Addr().String(), telemetryAddr)
+	loaded, warnings, err := config.LoadFile(path, config.Options{Strict: true})
+	require.NoError(t, err)
+	require.Empty(t, warnings)
+
+	d := &Dex{Issuer: issuer, ConfigFile: path, done: make(chan error, 1)}
+	out := cfg.LogOutput
+	if out == nil {
+		d.Logs = &LogBuffer{}
+		out = d.Logs
+	}
+	newLogger := cfg.NewLogger
+	if newLogger == nil {
+		newLogger = logging.New
+	}
+	logger, err := newLogger(out, loaded.Logger.Level, loaded.Logger.Format)
+	require.NoError(t, err)
+	options = append(options, serve.WithLogger(logger))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := serve.New(ctx, loaded, append(options, opts...)...)
+	if err != nil {
+		cancel()
+		if d.Logs != nil {
+			t.Logf("dex logs:\n%s", d.Logs)
+		}
+	}
+	require.NoError(t, err)
+	d.cancel, d.Addrs = cancel, srv.Addrs()
+	go func() { d.done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		_ = d.Stop()
+		if d.Logs != nil {
+			if t.Failed() {
+				t.Logf("dex logs:\n%s", d.Logs)
+			}
+			d.Logs.Close()
+		}
+	})
+	return d
+}
+
+// Stop shuts the server down and waits for it, at most a minute.
+func (d *Dex) Stop() error {
+	d.cancel()
+	select {
+	case err := <-d.done:
+		d.done <- err // later calls see the same result
+		return err
+	case <-time.After(time.Minute):
+		return context.DeadlineExceeded
+	}
+}
+
+// LogBuffer collects log output safely from many goroutines. After Close,
+// writes are dropped, so that stray goroutines cannot write into a finished
+// test.
+type LogBuffer struct {
+	mu     sync.Mutex
+	buf    strings.Builder
+	closed bool
+}
+
+// Write implements io.Writer.
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.closed {
+		b.buf.Write(p)
+	}
+	return len(p), nil
+}
+
+// String returns everything written so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Close drops later writes.
+func (b *LogBuffer) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+}
+
+// Mark returns the current end of the log, for Since and WaitFor.
+func (b *LogBuffer) Mark() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+// Since returns what was written after mark.
+func (b *LogBuffer) Since(mark int) string {
+	return b.String()[mark:]
+}
+
+// WaitFor polls the log written after mark until it contains s, for at
+// most timeout.
+func (b *LogBuffer) WaitFor(mark int, s string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if strings.Contains(b.Since(mark), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// listen listens on a free port of 127.0.0.1 until the test ends.
+func listen(t testing.TB) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	return l
+}
+
+// FreeAddr returns an address of 127.0.0.1 with a port that was free a
+// moment ago, for a process that listens itself.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}

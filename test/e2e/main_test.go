@@ -1,0 +1,23 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dex-spectro/dex-spectro/internal/connectors"
+)
+
+func TestMain(m *testing.M) {
+	// Register this build's connector types once, before any server starts,
+	// as the binary does. The connector's metrics are recorded, as in
+	// production, into a registry that no in-process server serves: the
+	// metrics test scrapes the binary instead.
+	if err := connectors.Register(prometheus.NewRegistry()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
