@@ -12,5 +12,5 @@
 //     examples/backstage/app-config.yaml;
 //   - several Palette tenants behind one Dex, each with its own connector.
 //
-// The package has tests only; docs/interop.md describes what they exercise.
+// The package has tests only; README.md's Kubernetes, Backstage and Several tenants sections describe what they exercise.
 package interop
