@@ -1,0 +1,98 @@
+package serve_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
+)
+
+// signInConfig resolves users against a Backstage catalog.
+const signInConfig = spectroConfig + `    signIn:
+      resolvers:
+      - resolver: emailMatchingUserEntityProfileEmail
+      catalog:
+        baseURL: CATALOG_URL
+        token: catalog-token
+        cacheTTL: 1m
+        groupsFromMembership: true
+`
+
+// backstageCatalog answers by-query for one User entity until it is removed.
+type backstageCatalog struct {
+	mu      sync.Mutex
+	present bool
+}
+
+func (c *backstageCatalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r.URL.Path != "/api/catalog/entities/by-query" || r.Header.Get("Authorization") != "Bearer catalog-token" {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	items := []any{}
+	if c.present && r.URL.Query().Get("filter") == "kind=user,spec.profile.email=jane@example.com" {
+		items = append(items, map[string]any{
+			"apiVersion": "backstage.io/v1alpha1", "kind": "User",
+			"metadata":  map[string]any{"name": "jane.doe", "namespace": "default"},
+			"spec":      map[string]any{"profile": map[string]any{"email": "jane@example.com"}, "memberOf": []any{"platform-team"}},
+			"relations": []any{map[string]any{"type": "memberOf", "targetRef": "group:default/platform-team"}},
+		})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"items": items, "totalItems": len(items)})
+}
+
+// Dex's ID token carries the Backstage catalog entity's name as
+// preferred_username and its groups; once the user leaves the catalog, the
+// next refresh after the cache lifetime is refused with invalid_grant.
+func TestSignInResolvedAgainstTheCatalog(t *testing.T) {
+	ctx := context.Background()
+	cat := &backstageCatalog{present: true}
+	catalogSrv := httptest.NewServer(cat)
+	t.Cleanup(catalogSrv.Close)
+
+	palette := spectrotest.NewServer()
+	t.Cleanup(palette.Close)
+	tenant := palette.AddTenant("5f7c0a1b2c3d4e5f6a7b8c9d")
+	l := listen(t)
+	dexIssuer := "http://" + l.Addr().String() + "/dex"
+	tenant.AddClient(spectrotest.Client{ID: "dex", Secret: "dex-secret", RedirectURIs: []string{dexIssuer + "/callback"}})
+	tenant.AddUser(spectrotest.User{Email: "jane@example.com", GivenName: "Jane", FamilyName: "Doe", Groups: []string{"admins"}})
+	tenant.SetAutoLogin("jane@example.com")
+
+	template := replaceAll(signInConfig, "CONSOLE_URL", palette.URL, "TENANT_UID", "5f7c0a1b2c3d4e5f6a7b8c9d", "CATALOG_URL", catalogSrv.URL)
+	dex := startDexOn(t, template, l)
+
+	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
+	require.NoError(t, err)
+	tokens, err := rp.SignIn(ctx, dextest.NewBrowser())
+	require.NoError(t, err)
+	assert.Equal(t, "jane.doe", tokens.Claims.PreferredUsername, "the catalog entity's name")
+	assert.Equal(t, []string{"admins", "group:default/platform-team"}, tokens.Claims.Groups)
+
+	cat.mu.Lock()
+	cat.present = false
+	cat.mu.Unlock()
+	refreshed, err := rp.Refresh(ctx, tokens.OAuth2.RefreshToken)
+	require.NoError(t, err, "within cacheTTL the cached answer still counts")
+
+	connectorClockOffset.Store(int64(2 * time.Minute))
+	t.Cleanup(func() { connectorClockOffset.Store(0) })
+	_, err = rp.Refresh(ctx, refreshed.OAuth2.RefreshToken)
+	var re *oauth2.RetrieveError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "invalid_grant", re.ErrorCode)
+	assert.Contains(t, re.ErrorDescription, "sign-in denied")
+}
