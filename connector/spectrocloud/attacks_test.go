@@ -314,3 +314,14 @@ func TestLimitedBody(t *testing.T) {
 		}
 	}
 }
+
+func TestPaletteUnreachableAtCallback(t *testing.T) {
+	f := newFixture(t)
+	c := f.open()
+	req, connData := f.authorize(c, allScopes)
+	f.srv.Close()
+	_, err := c.HandleCallback(allScopes, connData, req)
+	var upstream *UpstreamError
+	require.ErrorAs(t, err, &upstream)
+	assert.Contains(t, err.Error(), "Palette could not be reached")
+}

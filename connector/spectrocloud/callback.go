@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"unicode"
 
 	"github.com/dexidp/dex/connector"
@@ -103,6 +105,12 @@ func describeTokenError(err error) error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		return errors.New("Palette did not answer in time")
+	}
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errors.New("Palette could not be reached (connection refused)")
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return errors.New("Palette could not be reached (the connection was closed)")
 	}
 	msg := err.Error()
 	if strings.Contains(msg, "oauth2: cannot parse json") || strings.Contains(msg, "oauth2: cannot parse response") {

@@ -59,8 +59,10 @@ func (e *env) refresh(t *testing.T, refreshToken string) *dextest.Tokens {
 	return r
 }
 
-// sleepUntil waits until deadline; it is used only for the connector's
-// refetch interval, never for token expiry.
-func sleepUntil(deadline time.Time) {
-	time.Sleep(time.Until(deadline))
+// advanceConnectorClockTo moves the connectors' clock forward to deadline,
+// instead of waiting for it.
+func advanceConnectorClockTo(deadline time.Time) {
+	if d := deadline.Sub(connectorNow()); d > 0 {
+		connectorClockOffset.Add(int64(d))
+	}
 }
