@@ -109,8 +109,8 @@ func TestRefreshAfterPaletteExpiryAsksToSignInAgain(t *testing.T) {
 	paletteExpiry := datetimeOf(t, p.body, "palette-expiry")
 
 	// Move the connector past the Palette ID token's expiry.
-	connectorClockOffset.Store(int64(time.Until(paletteExpiry) + time.Second))
-	t.Cleanup(func() { connectorClockOffset.Store(0) })
+	connectorClock.AdvanceTo(paletteExpiry.Add(time.Second))
+	t.Cleanup(connectorClock.Reset)
 	last := ua.post(urls.App+"/refresh", nil)
 	require.Contains(t, last.body, `id="problem"`)
 	problem := elementText(t, last.body, "problem")
@@ -120,7 +120,7 @@ func TestRefreshAfterPaletteExpiryAsksToSignInAgain(t *testing.T) {
 	assert.Contains(t, last.body, `href="/login" id="signin-again"`)
 
 	// Signing in again works.
-	connectorClockOffset.Store(0)
+	connectorClock.Reset()
 	p = ua.signInAs(urls, "alice@example.com")
 	assert.Equal(t, "alice@example.com", elementText(t, p.body, "email"))
 	assert.NotContains(t, p.body, `id="problem"`)

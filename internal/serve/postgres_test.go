@@ -2,9 +2,6 @@ package serve_test
 
 import (
 	"context"
-	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -15,53 +12,11 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
-// postgresDSNEnv names the variable holding the PostgreSQL test database,
-// as a URL: postgres://user:password@host:port/database?sslmode=disable
-const postgresDSNEnv = "DEX_SPECTRO_TEST_POSTGRES_DSN"
-
-// postgresStorage returns a storage section for the test database, or skips
-// the test when none is configured (and fails it in CI).
-func postgresStorage(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(postgresDSNEnv)
-	if dsn == "" {
-		msg := postgresDSNEnv + " is not set; set it to a PostgreSQL URL such as " +
-			"postgres://dex:dex@127.0.0.1:5432/dex_test?sslmode=disable to run this test"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	u, err := url.Parse(dsn)
-	require.NoError(t, err, "parse %s", postgresDSNEnv)
-	require.Contains(t, []string{"postgres", "postgresql"}, u.Scheme, "%s must be a postgres:// URL", postgresDSNEnv)
-	password, _ := u.User.Password()
-	port := u.Port()
-	if port == "" {
-		port = "5432"
-	}
-	mode := u.Query().Get("sslmode")
-	if mode == "" {
-		mode = "disable"
-	}
-	return fmt.Sprintf(`storage:
-  type: postgres
-  config:
-    host: %q
-    port: %s
-    database: %q
-    user: %q
-    password: %q
-    ssl:
-      mode: %q
-`, u.Hostname(), port, strings.TrimPrefix(u.Path, "/"), u.User.Username(), password, mode)
-}
-
 // Two servers sharing one PostgreSQL database act as one: a user signs in
 // on the first and the refresh token is redeemed on the second, whose keys
 // verify the new ID token.
 func TestTwoServersShareAPostgresDatabase(t *testing.T) {
-	storage := postgresStorage(t)
+	storage := dextest.NewPostgres(t).StorageYAML()
 	ctx := context.Background()
 
 	first := startDex(t, withStorage(basicConfig, storage), "")

@@ -88,8 +88,8 @@ func TestSignInResolvedAgainstTheCatalog(t *testing.T) {
 	refreshed, err := rp.Refresh(ctx, tokens.OAuth2.RefreshToken)
 	require.NoError(t, err, "within cacheTTL the cached answer still counts")
 
-	connectorClockOffset.Store(int64(2 * time.Minute))
-	t.Cleanup(func() { connectorClockOffset.Store(0) })
+	connectorClock.Advance(2 * time.Minute)
+	t.Cleanup(connectorClock.Reset)
 	_, err = rp.Refresh(ctx, refreshed.OAuth2.RefreshToken)
 	var re *oauth2.RetrieveError
 	require.ErrorAs(t, err, &re)

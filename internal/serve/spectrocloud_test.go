@@ -138,8 +138,8 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 
 	t.Run("refresh fails with invalid_grant once the Palette ID token expired", func(t *testing.T) {
 		tokenRequests := tenant.Requests(spectrotest.EndpointToken)
-		connectorClockOffset.Store(int64(spectrotest.DefaultIDTokenLifetime + time.Minute))
-		t.Cleanup(func() { connectorClockOffset.Store(0) })
+		connectorClock.Advance(spectrotest.DefaultIDTokenLifetime + time.Minute)
+		t.Cleanup(connectorClock.Reset)
 		_, err := rp.Refresh(ctx, refreshed.OAuth2.RefreshToken)
 		var re *oauth2.RetrieveError
 		require.ErrorAs(t, err, &re)

@@ -5,12 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -126,46 +122,6 @@ func (p *Process) Stop(t testing.TB) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("dex-spectro did not stop within 30s of SIGTERM")
 	}
-}
-
-// PostgresDSNEnv names the variable holding the PostgreSQL test database,
-// as internal/serve's tests do: postgres://user:password@host:port/db.
-const PostgresDSNEnv = "DEX_SPECTRO_TEST_POSTGRES_DSN"
-
-// PostgresStorage returns a storage section for the test database, or skips
-// the test when none is configured (and fails it when CI=true).
-func PostgresStorage(t testing.TB) map[string]any {
-	t.Helper()
-	dsn := os.Getenv(PostgresDSNEnv)
-	if dsn == "" {
-		msg := PostgresDSNEnv + " is not set; set it to a PostgreSQL URL such as " +
-			"postgres://dex:dex@127.0.0.1:5432/dex_test?sslmode=disable to run this test"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	u, err := url.Parse(dsn)
-	require.NoError(t, err, "parse %s", PostgresDSNEnv)
-	require.Contains(t, []string{"postgres", "postgresql"}, u.Scheme, "%s must be a postgres:// URL", PostgresDSNEnv)
-	password, _ := u.User.Password()
-	port := 5432
-	if u.Port() != "" {
-		port, err = strconv.Atoi(u.Port())
-		require.NoError(t, err, "port of %s", PostgresDSNEnv)
-	}
-	mode := u.Query().Get("sslmode")
-	if mode == "" {
-		mode = "disable"
-	}
-	return map[string]any{"type": "postgres", "config": map[string]any{
-		"host":     u.Hostname(),
-		"port":     port,
-		"database": strings.TrimPrefix(u.Path, "/"),
-		"user":     u.User.Username(),
-		"password": password,
-		"ssl":      map[string]any{"mode": mode},
-	}}
 }
 
 // SQLiteStorage returns a storage section for an sqlite3 file.

@@ -58,11 +58,3 @@ func (e *env) refresh(t *testing.T, refreshToken string) *dextest.Tokens {
 	require.NoError(t, err)
 	return r
 }
-
-// advanceConnectorClockTo moves the connectors' clock forward to deadline,
-// instead of waiting for it.
-func advanceConnectorClockTo(deadline time.Time) {
-	if d := deadline.Sub(connectorNow()); d > 0 {
-		connectorClockOffset.Add(int64(d))
-	}
-}

@@ -180,7 +180,7 @@ func TestSignInAfterPaletteWasDownAtStart(t *testing.T) {
 // must sign in again.
 func TestKeyRotation(t *testing.T) {
 	// Not parallel: it moves the connectors' clock past the refetch interval.
-	t.Cleanup(func() { connectorClockOffset.Store(0) })
+	t.Cleanup(connectorClock.Reset)
 	e := newEnv(t, nil)
 	p := e.palette
 	for _, u := range []string{"alice", "bob", "carol", "dave", "erin"} {
@@ -188,11 +188,11 @@ func TestKeyRotation(t *testing.T) {
 	}
 	oldKid := p.Tenant.SigningKeyID()
 	alice := e.signIn(t, "alice@example.com")
-	firstFetch := connectorNow() // no earlier than the first fetch
+	firstFetch := connectorClock.Now() // no earlier than the first fetch
 	require.Equal(t, 1, p.Requests(spectrotest.EndpointJWKS))
 
 	p.Tenant.RotateKey()
-	advanceConnectorClockTo(firstFetch.Add(refetchInterval + 500*time.Millisecond))
+	connectorClock.AdvanceTo(firstFetch.Add(refetchInterval + 500*time.Millisecond))
 
 	// Three sign-ins with the new key ID at once share one refetch.
 	signedIn := make(map[string]*SignedIn)
@@ -209,7 +209,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 	wg.Wait()
 	require.Len(t, signedIn, 3)
-	secondFetch := connectorNow()
+	secondFetch := connectorClock.Now()
 	assert.Equal(t, 2, p.Requests(spectrotest.EndpointJWKS), "the new key ID caused exactly one refetch")
 
 	// The old key is still published: old and new sessions refresh, from
@@ -226,7 +226,7 @@ func TestKeyRotation(t *testing.T) {
 
 	// Palette rotates again; the next sign-in's new key ID makes the
 	// connector refetch, and the refetched keys lack the old key.
-	advanceConnectorClockTo(secondFetch.Add(refetchInterval + 500*time.Millisecond))
+	connectorClock.AdvanceTo(secondFetch.Add(refetchInterval + 500*time.Millisecond))
 	p.Tenant.RotateKey()
 	e.signIn(t, "erin@example.com")
 	assert.Equal(t, 3, p.Requests(spectrotest.EndpointJWKS))

@@ -33,7 +33,7 @@ func testSIGKILLOnPostgres(t *testing.T, bin string) {
 	// PostgreSQL's own crash safety is not in question (its server is not
 	// killed); what the restart shows is that Dex left no half-written
 	// state behind that would stop it, or a session, from working.
-	testSIGKILLMidSignIn(t, bin, PostgresStorage(t), nil)
+	testSIGKILLMidSignIn(t, bin, dextest.NewPostgres(t).Storage(), nil)
 }
 
 // testSIGKILLMidSignIn kills dex-spectro with SIGKILL while one sign-in
