@@ -174,6 +174,12 @@ func (b *Browser) respond(p *Page) (*url.URL, url.Values, error) {
 }
 
 func (b *Browser) do(ctx context.Context, method string, u *url.URL, form url.Values) (*http.Response, string, error) {
+	return Do(ctx, b.Client, method, u, form)
+}
+
+// Do sends one request, with form (if not nil) as its url-encoded body, and
+// returns the response with its body read (at most 1 MiB) and closed.
+func Do(ctx context.Context, client *http.Client, method string, u *url.URL, form url.Values) (*http.Response, string, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
@@ -185,7 +191,7 @@ func (b *Browser) do(ctx context.Context, method string, u *url.URL, form url.Va
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	resp, err := b.Client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
 	}

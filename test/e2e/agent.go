@@ -135,27 +135,7 @@ func (a *Agent) Walk(ctx context.Context, rawURL, stopAt string) (*Page, error) 
 }
 
 func (a *Agent) do(ctx context.Context, method string, u *url.URL, form url.Values) (*http.Response, string, error) {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-	if err != nil {
-		return nil, "", fmt.Errorf("build request: %w", err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := a.Client.Do(req)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, "", fmt.Errorf("read %s: %w", u.Redacted(), err)
-	}
-	return resp, string(data), nil
+	return dextest.Do(ctx, a.Client, method, u, form)
 }
 
 // SignedIn is a completed sign-in with the values exchanged on the way.
