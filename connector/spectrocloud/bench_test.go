@@ -137,7 +137,7 @@ func BenchmarkSignInChain(b *testing.B) {
 	for _, ch := range chains {
 		f.cfg.SignIn = ch.signIn
 		c := f.open()
-		tok, err := c.provider(context.Background())
+		tok, err := c.providers.get(context.Background())
 		require.NoError(b, err)
 		verified, err := tok.verifier.verify(context.Background(), raw)
 		require.NoError(b, err)

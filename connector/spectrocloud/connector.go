@@ -49,9 +49,7 @@ func (c *Config) Open(id string, logger *slog.Logger) (connector.Connector, erro
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), conn.s.timeout)
-	defer cancel()
-	if _, err := conn.providers.get(ctx); err != nil {
+	if _, err := conn.providers.get(context.Background()); err != nil {
 		conn.logger.Warn("palette discovery failed; it will be retried at the first sign-in", "err", err)
 	}
 	return conn, nil
@@ -129,13 +127,6 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 	}, nil
 }
 
-// provider returns the resolved provider, resolving it now if needed.
-func (c *spectroConnector) provider(ctx context.Context) (*provider, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.s.timeout)
-	defer cancel()
-	return c.providers.get(ctx)
-}
-
 // Inspect resolves the issuer, fetches discovery and the signing keys, and
 // returns the endpoints a connector with this configuration uses. It fails
 // on any problem a sign-in would meet.
@@ -144,12 +135,10 @@ func (c *Config) Inspect(ctx context.Context) (*Endpoints, error) {
 	if err != nil {
 		return nil, err
 	}
-	prov, err := conn.provider(ctx)
+	prov, err := conn.providers.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, conn.s.timeout)
-	defer cancel()
 	keys, _, err := prov.keys.fetch(ctx)
 	if err != nil {
 		return nil, &UpstreamError{Endpoint: "jwks", Err: fmt.Errorf("%s: %w", prov.endpoints.JWKSURL, err)}

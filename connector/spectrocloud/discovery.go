@@ -143,6 +143,7 @@ type provider struct {
 
 // providerCache resolves endpoints once; a failed discovery without a
 // configured JWKS URL is retried at the next use instead of failing start-up.
+// The HTTP client's timeout bounds a resolution.
 type providerCache struct {
 	mu      sync.Mutex
 	current *provider

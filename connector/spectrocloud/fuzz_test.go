@@ -103,7 +103,7 @@ func FuzzVerifyToken(f *testing.F) {
 	now := time.Unix(1_800_000_000, 0)
 	keys := newKeySet("https://x/keys", nil, func() time.Time { return now }, slog.New(slog.DiscardHandler), nil)
 	keys.keys = []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k", Algorithm: "RS256", Use: "sig"}}
-	keys.fetched, keys.expiry, keys.lastAttempt = true, now.Add(time.Hour), now
+	keys.expiry, keys.lastAttempt = now.Add(time.Hour), now
 	v := newVerifier(&Endpoints{Issuer: "https://x", Algorithms: []string{"RS256"}}, "c", keys, func() time.Time { return now })
 
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "k"))

@@ -43,9 +43,8 @@ type keySet struct {
 	metrics *Metrics
 
 	mu          sync.Mutex
-	keys        []jose.JSONWebKey
-	fetched     bool      // keys hold a successful fetch
-	expiry      time.Time // keys are stale from then on
+	keys        []jose.JSONWebKey // from the last successful fetch; never empty once set
+	expiry      time.Time         // keys are stale from then on
 	lastAttempt time.Time
 	lastErr     error
 	generation  uint64        // counts successful fetches
@@ -57,12 +56,12 @@ func newKeySet(url string, client *http.Client, now func() time.Time, logger *sl
 }
 
 // verify checks the signature of jws with the key its header names and
-// returns the payload.
-func (k *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
+// returns the payload and the generation of the keys that verified it.
+func (k *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, uint64, error) {
 	header := jws.Signatures[0].Header
-	keys, err := k.keysFor(ctx, header.KeyID)
+	keys, gen, err := k.keysFor(ctx, header.KeyID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var tried bool
 	for _, key := range keys {
@@ -71,13 +70,13 @@ func (k *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte
 		}
 		tried = true
 		if payload, err := jws.Verify(key.Key); err == nil {
-			return payload, nil
+			return payload, gen, nil
 		}
 	}
 	if !tried {
-		return nil, &InvalidTokenError{Kind: KindUnknownKey, Reason: fmt.Sprintf("Palette publishes no %s key with ID %q", header.Algorithm, header.KeyID)}
+		return nil, 0, &InvalidTokenError{Kind: KindUnknownKey, Reason: fmt.Sprintf("Palette publishes no %s key with ID %q", header.Algorithm, header.KeyID)}
 	}
-	return nil, &InvalidTokenError{Kind: KindInvalidSignature, Reason: "the signature does not verify with Palette's published key"}
+	return nil, 0, &InvalidTokenError{Kind: KindInvalidSignature, Reason: "the signature does not verify with Palette's published key"}
 }
 
 // usableFor accepts public asymmetric signing keys compatible with alg.
@@ -100,15 +99,16 @@ func usableFor(key jose.JSONWebKey, alg string) bool {
 	}
 }
 
-// keysFor returns the cached keys matching kid (all keys when kid is empty),
-// fetching the JWKS when the cache is empty or stale, or once when kid is
-// unknown.
-func (k *keySet) keysFor(ctx context.Context, kid string) ([]jose.JSONWebKey, error) {
+// keysFor returns the cached keys matching kid (all keys when kid is empty)
+// and their generation, fetching the JWKS when the cache is empty or stale,
+// or once when kid is unknown.
+func (k *keySet) keysFor(ctx context.Context, kid string) ([]jose.JSONWebKey, uint64, error) {
 	for attempt := 0; ; attempt++ {
 		k.mu.Lock()
 		now := k.now()
 		matching := matchKeys(k.keys, kid)
-		stale := !k.fetched || !now.Before(k.expiry)
+		fetched := len(k.keys) > 0
+		stale := !fetched || !now.Before(k.expiry)
 		mayFetch := k.lastAttempt.IsZero() || now.Sub(k.lastAttempt) >= minRefetchInterval
 		var wait <-chan struct{}
 		if attempt == 0 && (stale || len(matching) == 0) {
@@ -120,42 +120,27 @@ func (k *keySet) keysFor(ctx context.Context, kid string) ([]jose.JSONWebKey, er
 			}
 		}
 		if wait == nil {
-			fetched, lastErr := k.fetched, k.lastErr
+			gen, lastErr := k.generation, k.lastErr
 			k.mu.Unlock()
 			switch {
 			case len(matching) > 0:
-				return matching, nil
+				return matching, gen, nil
 			case !fetched:
 				if lastErr == nil {
 					lastErr = errors.New("no keys fetched yet")
 				}
-				return nil, &UpstreamError{Endpoint: "jwks", Err: lastErr}
+				return nil, 0, &UpstreamError{Endpoint: "jwks", Err: lastErr}
 			default:
-				return nil, &InvalidTokenError{Kind: KindUnknownKey, Reason: fmt.Sprintf("Palette publishes no signing key with ID %q", kid)}
+				return nil, 0, &InvalidTokenError{Kind: KindUnknownKey, Reason: fmt.Sprintf("Palette publishes no signing key with ID %q", kid)}
 			}
 		}
 		k.mu.Unlock()
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, &UpstreamError{Endpoint: "jwks", Err: ctx.Err()}
+			return nil, 0, &UpstreamError{Endpoint: "jwks", Err: ctx.Err()}
 		}
 	}
-}
-
-// generationFor returns the generation of the current keys once they hold
-// kid, with the same freshness rules (and refetches) as a verification.
-func (k *keySet) generationFor(ctx context.Context, kid string) (uint64, error) {
-	if _, err := k.keysFor(ctx, kid); err != nil {
-		return 0, err
-	}
-	return k.currentGeneration(), nil
-}
-
-func (k *keySet) currentGeneration() uint64 {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.generation
 }
 
 func matchKeys(keys []jose.JSONWebKey, kid string) []jose.JSONWebKey {
@@ -190,14 +175,14 @@ func (k *keySet) startFetchLocked(now time.Time) <-chan struct{} {
 		k.inflight = nil
 		k.lastErr = err
 		if err != nil {
-			if k.fetched {
+			if len(k.keys) > 0 {
 				k.logger.Warn("palette signing keys could not be refreshed; keeping the previous keys", "jwks_url", k.url, "err", err)
 			} else {
 				k.logger.Warn("palette signing keys could not be fetched", "jwks_url", k.url, "err", err)
 			}
 			return
 		}
-		k.keys, k.fetched, k.expiry = keys, true, k.now().Add(ttl)
+		k.keys, k.expiry = keys, k.now().Add(ttl)
 		k.generation++
 		k.logger.Debug("palette signing keys fetched", "jwks_url", k.url, "keys", len(keys), "ttl", ttl)
 	}()

@@ -61,7 +61,7 @@ func TestVerifiedTokensFollowTheKeys(t *testing.T) {
 		ks.mu.Lock()
 		defer ks.mu.Unlock()
 		ks.keys = []jose.JSONWebKey{{Key: &k.PublicKey, KeyID: "k", Algorithm: "RS256", Use: "sig"}}
-		ks.fetched, ks.expiry, ks.lastAttempt = true, now.Add(time.Hour), now
+		ks.expiry, ks.lastAttempt = now.Add(time.Hour), now
 		ks.generation++
 	}
 	setKeys(keyA)

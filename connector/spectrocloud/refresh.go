@@ -39,7 +39,7 @@ func (c *spectroConnector) refresh(ctx context.Context, s connector.Scopes, iden
 	if err != nil {
 		return connector.Identity{}, err
 	}
-	prov, err := c.provider(ctx)
+	prov, err := c.providers.get(ctx)
 	if err != nil {
 		return connector.Identity{}, err
 	}
@@ -78,7 +78,7 @@ func (c *spectroConnector) TokenIdentity(ctx context.Context, subjectTokenType, 
 	if subjectTokenType != TokenTypeIDToken {
 		return connector.Identity{}, fmt.Errorf("spectrocloud: token exchange accepts only Palette ID tokens (subject_token_type %s), not %q", TokenTypeIDToken, printable(subjectTokenType, 100))
 	}
-	prov, err := c.provider(ctx)
+	prov, err := c.providers.get(ctx)
 	if err != nil {
 		return connector.Identity{}, err
 	}

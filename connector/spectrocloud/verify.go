@@ -60,9 +60,12 @@ func invalidClaims(format string, args ...any) error {
 // verified it is current and still holds its key; its expiry is checked
 // every time.
 func (v *verifier) verify(ctx context.Context, raw string) (*idToken, error) {
+	if len(raw) > maxIDTokenBytes {
+		return nil, &InvalidTokenError{Kind: KindMalformed, Reason: fmt.Sprintf("longer than %d bytes", maxIDTokenBytes)}
+	}
 	sum := sha256.Sum256([]byte(raw))
 	if hit, ok := v.verified.get(sum); ok {
-		gen, err := v.keys.generationFor(ctx, hit.kid)
+		_, gen, err := v.keys.keysFor(ctx, hit.kid)
 		if err == nil && gen == hit.generation {
 			if !v.now().Before(hit.tok.expiry) {
 				v.verified.drop(sum)
@@ -72,88 +75,86 @@ func (v *verifier) verify(ctx context.Context, raw string) (*idToken, error) {
 		}
 		v.verified.drop(sum)
 	}
-	tok, kid, err := v.verifyFully(ctx, raw)
+	verified, err := v.verifyFully(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	v.verified.put(sum, verifiedToken{tok: tok, kid: kid, generation: v.keys.currentGeneration()})
-	return tok, nil
+	v.verified.put(sum, verified)
+	return verified.tok, nil
 }
 
 // verifyFully checks raw from scratch and returns its claims and key ID.
-func (v *verifier) verifyFully(ctx context.Context, raw string) (*idToken, string, error) {
-	if len(raw) > maxIDTokenBytes {
-		return nil, "", &InvalidTokenError{Kind: KindMalformed, Reason: fmt.Sprintf("longer than %d bytes", maxIDTokenBytes)}
-	}
+// verifyFully checks raw from scratch.
+func (v *verifier) verifyFully(ctx context.Context, raw string) (verifiedToken, error) {
 	jws, err := jose.ParseSignedCompact(raw, v.algs)
 	if err != nil {
-		return nil, "", &InvalidTokenError{Kind: KindMalformed, Reason: fmt.Sprintf("not a compact JWS signed with an accepted algorithm (%s)", joinAlgs(v.algs))}
+		return verifiedToken{}, &InvalidTokenError{Kind: KindMalformed, Reason: fmt.Sprintf("not a compact JWS signed with an accepted algorithm (%s)", joinAlgs(v.algs))}
 	}
 	if len(jws.Signatures) != 1 {
-		return nil, "", &InvalidTokenError{Kind: KindMalformed, Reason: "must carry exactly one signature"}
+		return verifiedToken{}, &InvalidTokenError{Kind: KindMalformed, Reason: "must carry exactly one signature"}
 	}
 	kid := jws.Signatures[0].Header.KeyID
-	payload, err := v.keys.verify(ctx, jws)
+	payload, gen, err := v.keys.verify(ctx, jws)
 	if err != nil {
-		return nil, "", err
+		return verifiedToken{}, err
 	}
 
 	var claims map[string]any
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return nil, "", &InvalidTokenError{Kind: KindMalformed, Reason: "the claims are not a JSON object"}
+		return verifiedToken{}, &InvalidTokenError{Kind: KindMalformed, Reason: "the claims are not a JSON object"}
 	}
 
 	if iss, _ := claims["iss"].(string); iss != v.issuer {
-		return nil, "", invalidClaims("issued by %q, not by the configured issuer %q", claims["iss"], v.issuer)
+		return verifiedToken{}, invalidClaims("issued by %q, not by the configured issuer %q", claims["iss"], v.issuer)
 	}
 	aud, err := audiences(claims["aud"])
 	if err != nil {
-		return nil, "", err
+		return verifiedToken{}, err
 	}
 	if !contains(aud, v.clientID) {
-		return nil, "", invalidClaims("issued for audience %q, not for client %q", aud, v.clientID)
+		return verifiedToken{}, invalidClaims("issued for audience %q, not for client %q", aud, v.clientID)
 	}
 	azp, hasAZP := claims["azp"]
 	if hasAZP && azp != v.clientID {
-		return nil, "", invalidClaims("authorized party (azp) %q is not client %q", azp, v.clientID)
+		return verifiedToken{}, invalidClaims("authorized party (azp) %q is not client %q", azp, v.clientID)
 	}
 	if len(aud) > 1 && !hasAZP {
-		return nil, "", invalidClaims("has several audiences but no authorized party (azp)")
+		return verifiedToken{}, invalidClaims("has several audiences but no authorized party (azp)")
 	}
 
 	now := v.now()
 	exp, err := numericDate(claims, "exp")
 	if err != nil {
-		return nil, "", err
+		return verifiedToken{}, err
 	}
 	if !now.Before(exp) {
-		return nil, "", &TokenExpiredError{Expiry: exp}
+		return verifiedToken{}, &TokenExpiredError{Expiry: exp}
 	}
 	iat, err := numericDate(claims, "iat")
 	if err != nil {
-		return nil, "", err
+		return verifiedToken{}, err
 	}
 	if iat.After(now.Add(clockSkew)) {
-		return nil, "", invalidClaims("issued in the future (iat %s); check the clocks", iat.UTC().Format(time.RFC3339))
+		return verifiedToken{}, invalidClaims("issued in the future (iat %s); check the clocks", iat.UTC().Format(time.RFC3339))
 	}
 	if _, ok := claims["nbf"]; ok {
 		nbf, err := numericDate(claims, "nbf")
 		if err != nil {
-			return nil, "", err
+			return verifiedToken{}, err
 		}
 		if nbf.After(now.Add(clockSkew)) {
-			return nil, "", invalidClaims("not valid before %s", nbf.UTC().Format(time.RFC3339))
+			return verifiedToken{}, invalidClaims("not valid before %s", nbf.UTC().Format(time.RFC3339))
 		}
 	}
 
 	t := &idToken{claims: claims, expiry: exp}
 	if nonce, ok := claims["nonce"]; ok {
 		if t.nonce, ok = nonce.(string); !ok {
-			return nil, "", invalidClaims("nonce must be a string")
+			return verifiedToken{}, invalidClaims("nonce must be a string")
 		}
 		t.hasNonce = true
 	}
-	return t, kid, nil
+	return verifiedToken{tok: t, kid: kid, generation: gen}, nil
 }
 
 // checkNonce compares the token's nonce with the one sent, in constant time.
