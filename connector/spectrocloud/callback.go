@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"syscall"
 	"unicode"
@@ -23,7 +24,12 @@ func (c *spectroConnector) HandleCallback(s connector.Scopes, connData []byte, r
 	outcome := outcomeOf(err)
 	c.metrics.login(c.id, outcome)
 	if err != nil {
-		c.logger.Info("sign-in failed", "outcome", outcome, "err", err)
+		attrs := []any{"outcome", outcome, "err", err}
+		var authErr *AuthorizationError
+		if errors.As(err, &authErr) && authErr.Description != "" {
+			attrs = append(attrs, "palette_error_description", printable(authErr.Description, 200))
+		}
+		c.logger.Info("sign-in failed", attrs...)
 		RecordFailure(r.Context(), err)
 		return connector.Identity{}, err
 	}
@@ -44,7 +50,7 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 	if err != nil {
 		return connector.Identity{}, err
 	}
-	prov, err := c.provider(ctx)
+	prov, err := c.providers.get(ctx)
 	if err != nil {
 		return connector.Identity{}, err
 	}
@@ -145,15 +151,22 @@ func printable(s string, n int) string {
 
 // AuthorizationError is an error Palette returned to the callback instead of
 // a code, such as access_denied.
+//
+// Anyone can craft a callback URL with any error and description, and the
+// message is shown on Dex's error page, so Error names only an error code of
+// the OAuth form (letters, digits, '_', '.', '-'); the description is for
+// the log.
 type AuthorizationError struct {
 	Code        string
 	Description string
 }
 
+var oauthErrorCodeRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
 func (e *AuthorizationError) Error() string {
-	msg := "spectrocloud: Palette did not sign you in: " + printable(e.Code, 64)
-	if e.Description != "" {
-		msg += ": " + printable(e.Description, 200)
+	code := e.Code
+	if !oauthErrorCodeRE.MatchString(code) {
+		code = "an unrecognised error"
 	}
-	return msg
+	return "spectrocloud: Palette did not sign you in: " + code
 }

@@ -201,14 +201,32 @@ func TestDiscoveryRetriedLazily(t *testing.T) {
 }
 
 func TestPaletteErrorAtCallback(t *testing.T) {
-	c := newFixture(t).open()
-	_, connData, err := c.LoginURL(allScopes, testRedirectURI, testState)
-	require.NoError(t, err)
-	req := httptest.NewRequest(http.MethodGet, testRedirectURI+"?error=access_denied&error_description=User+cancelled&state="+testState, nil)
-	_, err = c.HandleCallback(allScopes, connData, req)
-	var authErr *AuthorizationError
-	require.ErrorAs(t, err, &authErr)
-	assert.Equal(t, "spectrocloud: Palette did not sign you in: access_denied: User cancelled", err.Error())
+	tests := []struct {
+		name  string
+		query string
+		want  string
+	}{
+		{name: "error and description", query: "error=access_denied&error_description=User+cancelled",
+			want: "spectrocloud: Palette did not sign you in: access_denied"},
+		{name: "a crafted error code is not echoed", query: "error=%3Cb%3ECall+%2B1+555%3C%2Fb%3E",
+			want: "spectrocloud: Palette did not sign you in: an unrecognised error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			c := f.open()
+			_, connData, err := c.LoginURL(allScopes, testRedirectURI, testState)
+			require.NoError(t, err)
+			req := httptest.NewRequest(http.MethodGet, testRedirectURI+"?"+tt.query+"&state="+testState, nil)
+			_, err = c.HandleCallback(allScopes, connData, req)
+			var authErr *AuthorizationError
+			require.ErrorAs(t, err, &authErr)
+			assert.Equal(t, tt.want, err.Error(), "the description, which anyone can put in a link, is not shown")
+			if authErr.Description != "" {
+				assert.Contains(t, f.logs.String(), "palette_error_description=\"User cancelled\"", "it is logged")
+			}
+		})
+	}
 }
 
 func TestTokenExchange(t *testing.T) {
