@@ -268,11 +268,8 @@ func (c *Config) validate() (*settings, error) {
 	if s.claims, err = c.claimRules(); err != nil {
 		return nil, err
 	}
-	if c.SignIn != nil {
-		if err := c.SignIn.Validate(); err != nil {
-			return nil, fmt.Errorf("spectrocloud: signIn: %w", err)
-		}
-	}
+	// signIn is validated, and its expressions compiled, once, by
+	// resolver.New in open.
 	return s, nil
 }
 

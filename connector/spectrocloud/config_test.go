@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/resolver"
 )
 
 func validConfig() Config {
@@ -102,6 +104,16 @@ func TestConfigValidation(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("bad sign-in expression fails Open", func(t *testing.T) {
+		c := validConfig()
+		c.SignIn = &resolver.Config{Resolvers: []resolver.ResolverConfig{{Resolver: "expression", Expression: `claims.email.split("@")`}}}
+		_, err := c.Open("spectrocloud", nil)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "signIn.resolvers[0].expression")
+		assert.Contains(t, err.Error(), "claims.email.split(")
+		assert.Contains(t, err.Error(), "must evaluate to a string")
+	})
 
 	t.Run("unreadable rootCAs", func(t *testing.T) {
 		c := validConfig()
