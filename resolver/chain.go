@@ -96,7 +96,8 @@ func hit(r Result) outcome {
 // New validates cfg and builds the chain: it compiles the expressions, reads
 // the catalog tokenFile, and sets up the catalog client and its cache.
 func New(cfg Config, opts Options) (*Chain, error) {
-	if err := cfg.Validate(); err != nil {
+	env, asts, err := cfg.validate()
+	if err != nil {
 		return nil, err
 	}
 	logger := opts.Logger
@@ -115,7 +116,6 @@ func New(cfg Config, opts Options) (*Chain, error) {
 		}
 		catalog = c
 	}
-	var env *expressionEnv
 	chain := &Chain{logger: logger}
 	usesCatalog := false
 	for i, rc := range cfg.Resolvers {
@@ -135,14 +135,7 @@ func New(cfg Config, opts Options) (*Chain, error) {
 		case ClaimResolver:
 			chain.resolvers = append(chain.resolvers, newClaimResolver(rc.Claim))
 		case ExpressionResolver:
-			if env == nil {
-				e, err := newExpressionEnv()
-				if err != nil {
-					return nil, err
-				}
-				env = e
-			}
-			r, err := newExpressionResolver(env, key+".expression", rc.Expression, ExpressionCostLimit, ExpressionTimeout)
+			r, err := newExpressionResolver(env, asts[i], key+".expression", rc.Expression, ExpressionCostLimit, ExpressionTimeout)
 			if err != nil {
 				return nil, err
 			}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/google/cel-go/cel"
 )
 
 // Names of the resolvers, as written in signIn.resolvers[].resolver. They are
@@ -116,6 +118,15 @@ func resolverNames() []string {
 // problem is reported, each naming its key, such as
 // signIn.resolvers[1].expression.
 func (c *Config) Validate() error {
+	_, _, err := c.validate()
+	return err
+}
+
+// validate checks the configuration and returns the expressions compiled by
+// resolver index, with their environment, so that New compiles each
+// expression once.
+func (c *Config) validate() (*expressionEnv, map[int]*cel.Ast, error) {
+	asts := make(map[int]*cel.Ast)
 	var errs []error
 	if len(c.Resolvers) == 0 {
 		errs = append(errs, fmt.Errorf("%s.resolvers: at least one resolver is required (one of %s)",
@@ -129,19 +140,21 @@ func (c *Config) Validate() error {
 			if env == nil {
 				e, err := newExpressionEnv()
 				if err != nil {
-					return err
+					return nil, nil, err
 				}
 				env = e
 			}
-			if _, err := env.compile(resolverKey(i)+".expression", rc.Expression); err != nil {
+			ast, err := env.compile(resolverKey(i)+".expression", rc.Expression)
+			if err != nil {
 				errs = append(errs, err)
 			}
+			asts[i] = ast
 		}
 	}
 	if c.Catalog != nil {
 		errs = append(errs, c.Catalog.validate(keyPrefix+".catalog")...)
 	}
-	return errors.Join(errs...)
+	return env, asts, errors.Join(errs...)
 }
 
 func resolverKey(i int) string {

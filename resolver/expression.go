@@ -60,11 +60,8 @@ type expressionResolver struct {
 	bound   time.Duration
 }
 
-func newExpressionResolver(env *expressionEnv, key, src string, costLimit uint64, bound time.Duration) (*expressionResolver, error) {
-	ast, err := env.compile(key, src)
-	if err != nil {
-		return nil, err
-	}
+// newExpressionResolver builds the program of src, compiled in env as ast.
+func newExpressionResolver(env *expressionEnv, ast *cel.Ast, key, src string, costLimit uint64, bound time.Duration) (*expressionResolver, error) {
 	program, err := env.env.Program(ast,
 		cel.CostLimit(costLimit),
 		cel.InterruptCheckFrequency(interruptCheckFrequency),

@@ -105,7 +105,9 @@ func TestExpressionCostLimit(t *testing.T) {
 	env, err := newExpressionEnv()
 	require.NoError(t, err)
 	const src = `claims.big.all(a, claims.big.all(b, a == b)) ? "all-equal" : "not"`
-	r, err := newExpressionResolver(env, "signIn.resolvers[0].expression", src, ExpressionCostLimit, time.Hour)
+	ast, err := env.compile("signIn.resolvers[0].expression", src)
+	require.NoError(t, err)
+	r, err := newExpressionResolver(env, ast, "signIn.resolvers[0].expression", src, ExpressionCostLimit, time.Hour)
 	require.NoError(t, err)
 	big := make([]any, 1000)
 	for i := range big {
@@ -133,7 +135,10 @@ func TestExpressionContextEnds(t *testing.T) {
 	env, err := newExpressionEnv()
 	require.NoError(t, err)
 	// No practical cost limit, so only the context can stop it.
-	r, err := newExpressionResolver(env, "k", `claims.big.all(a, claims.big.all(b, a == b)) ? "y" : "n"`, 1<<62, time.Second)
+	const src = `claims.big.all(a, claims.big.all(b, a == b)) ? "y" : "n"`
+	ast, err := env.compile("k", src)
+	require.NoError(t, err)
+	r, err := newExpressionResolver(env, ast, "k", src, 1<<62, time.Second)
 	require.NoError(t, err)
 	big := make([]any, 3000)
 	for i := range big {
