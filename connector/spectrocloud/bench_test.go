@@ -139,7 +139,7 @@ func BenchmarkSignInChain(b *testing.B) {
 		c := f.open()
 		tok, err := c.providers.get(context.Background())
 		require.NoError(b, err)
-		verified, err := tok.verifier.verify(context.Background(), raw)
+		verified, err := tok.verifier.verify(context.Background(), raw, fromPalette)
 		require.NoError(b, err)
 		_, err = c.identityFrom(context.Background(), allScopes, verified, raw) // warms the catalog cache
 		require.NoError(b, err)

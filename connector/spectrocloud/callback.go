@@ -62,7 +62,7 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 	if err != nil {
 		return connector.Identity{}, err
 	}
-	tok, err := prov.verifier.verify(ctx, raw)
+	tok, err := prov.verifier.verify(ctx, raw, fromPalette)
 	if err != nil {
 		return connector.Identity{}, err
 	}

@@ -191,13 +191,20 @@ func TestBuildEndpoints(t *testing.T) {
 func TestCacheTTL(t *testing.T) {
 	for header, want := range map[string]time.Duration{
 		"":                          defaultKeysTTL,
-		"no-cache":                  defaultKeysTTL,
+		"public":                    defaultKeysTTL,
+		"no-cache":                  minKeysTTL,
+		"No-Store":                  minKeysTTL,
+		"max-age=600, no-cache":     minKeysTTL,
 		"public, max-age=600":       10 * time.Minute,
+		"max-age=1":                 time.Second,
+		"max-age=2":                 2 * time.Second,
 		"max-age=0":                 minKeysTTL,
+		"max-age=-5":                minKeysTTL,
 		"max-age=99999999999":       maxKeysTTL,
-		"max-age=junk":              defaultKeysTTL,
+		"max-age=junk":              minKeysTTL,
 		`max-age="120", must-reval`: 2 * time.Minute,
 	} {
 		assert.Equal(t, want, cacheTTL(header), header)
 	}
+	assert.LessOrEqual(t, minKeysTTL, 10*time.Second, "the floor for uncacheable keys is a few seconds")
 }

@@ -86,7 +86,7 @@ func (c *Config) open(id string, logger *slog.Logger) (*spectroConnector, error)
 			return nil, fmt.Errorf("spectrocloud: signIn: %w", err)
 		}
 	}
-	conn.providers.resolve = conn.resolveProvider
+	conn.providers.resolve, conn.providers.now = conn.resolveProvider, now
 	return conn, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -141,25 +142,66 @@ type provider struct {
 	oauth2    *oauth2.Config
 }
 
-// providerCache resolves endpoints once; a failed discovery without a
-// configured JWKS URL is retried at the next use instead of failing start-up.
-// The HTTP client's timeout bounds a resolution.
+// providerCache resolves endpoints once. A failed resolution (discovery
+// failing without a configured JWKS URL) is retried at a later use instead of
+// failing start-up: concurrent callers share one attempt, which runs outside
+// the lock and detached from any caller's context (the HTTP client's timeout
+// bounds it); after a failure, attempts are spaced by minRefetchInterval and
+// callers in between get the last error at once. Every wait ends with the
+// caller's context.
 type providerCache struct {
-	mu      sync.Mutex
-	current *provider
 	resolve func(ctx context.Context) (*provider, error)
+	now     func() time.Time
+
+	mu          sync.Mutex
+	current     *provider
+	inflight    chan struct{} // closed when the running attempt ends
+	lastErr     error
+	lastAttempt time.Time
 }
 
 func (p *providerCache) get(ctx context.Context) (*provider, error) {
+	p.mu.Lock()
+	if p.current != nil {
+		defer p.mu.Unlock()
+		return p.current, nil
+	}
+	var wait <-chan struct{} = p.inflight
+	if wait == nil {
+		if !p.lastAttempt.IsZero() {
+			if since := p.now().Sub(p.lastAttempt); since < minRefetchInterval {
+				defer p.mu.Unlock()
+				return nil, fmt.Errorf("%w (the next attempt is due in %s)", p.lastErr, (minRefetchInterval - since).Round(time.Second))
+			}
+		}
+		wait = p.startLocked()
+	}
+	p.mu.Unlock()
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		return nil, &UpstreamError{Endpoint: "discovery", Err: fmt.Errorf("gave up waiting: %w", ctx.Err())}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.current != nil {
 		return p.current, nil
 	}
-	prov, err := p.resolve(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p.current = prov
-	return prov, nil
+	return nil, p.lastErr
+}
+
+// startLocked starts a resolution and returns a channel closed when it ends.
+func (p *providerCache) startLocked() <-chan struct{} {
+	done := make(chan struct{})
+	p.inflight = done
+	p.lastAttempt = p.now()
+	go func() {
+		defer close(done)
+		prov, err := p.resolve(context.Background())
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.inflight = nil
+		p.current, p.lastErr = prov, err
+	}()
+	return done
 }

@@ -195,6 +195,7 @@ func TestDiscoveryRetriedLazily(t *testing.T) {
 	assert.Contains(t, err.Error(), "providerDiscoveryOverrides.jwksURL")
 
 	f.tenant.SetDiscovery(true)
+	f.clock.Advance(minRefetchInterval)
 	id, err := f.login(c, allScopes)
 	require.NoError(t, err, "discovery is retried at the next sign-in")
 	assert.Equal(t, "user-jane", id.UserID)

@@ -128,7 +128,7 @@ func FuzzVerifyToken(f *testing.F) {
 	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1In0.")
 	f.Add("a.b.c")
 	f.Fuzz(func(t *testing.T, raw string) {
-		tok, err := v.verify(context.Background(), raw)
+		tok, err := v.verify(context.Background(), raw, fromOutside)
 		if err != nil {
 			return
 		}

@@ -19,22 +19,41 @@ import (
 )
 
 const (
-	// defaultKeysTTL applies when the JWKS response declares no max-age.
+	// defaultKeysTTL applies when the JWKS response declares no lifetime.
 	defaultKeysTTL = time.Hour
-	// minKeysTTL and maxKeysTTL bound a declared max-age, so that a
-	// max-age=0 cannot turn every verification into a request to Palette.
-	minKeysTTL = time.Minute
+	// minKeysTTL applies to a JWKS response that may not be cached
+	// (max-age=0, no-cache, no-store, or an unreadable max-age), so that it
+	// cannot turn every verification into a request to Palette. A declared
+	// max-age of one second or more is honoured as it is, up to maxKeysTTL.
+	minKeysTTL = 5 * time.Second
 	maxKeysTTL = 24 * time.Hour
-	// minRefetchInterval spaces fetches triggered by unknown key IDs or by a
+	// minRefetchInterval spaces the refetches that tokens from outside
+	// (token exchange) trigger with unknown key IDs, and the retries after a
 	// failed fetch, so that junk tokens cannot flood Palette.
 	minRefetchInterval = 10 * time.Second
+)
+
+// tokenSource says where a token to verify comes from. It decides how an
+// unknown key ID is treated.
+type tokenSource int
+
+const (
+	// fromPalette is a token just received from Palette's token endpoint,
+	// over TLS and for our client secret, or one Dex stored after such a
+	// sign-in (refresh). Its key ID is trustworthy: an unknown one refetches
+	// the keys at once, whenever the last fetch was.
+	fromPalette tokenSource = iota
+	// fromOutside is a token a client presents (token exchange). An unknown
+	// key ID refetches the keys at most once per minRefetchInterval.
+	fromOutside
 )
 
 // keySet caches Palette's signing keys. Keys are kept for the lifetime the
 // JWKS response declares; a failed refetch keeps the previous keys (fail
 // static); a successful refetch replaces them, so a withdrawn key stops
-// verifying at once; an unknown key ID triggers at most one refetch per
-// minRefetchInterval, shared by all concurrent callers.
+// verifying at once. An unknown key ID means the key was withdrawn only when
+// a successful fetch lacks it; when the refetch fails or is skipped, the
+// answer is a passing upstream fault. Concurrent callers share one fetch.
 type keySet struct {
 	url     string
 	client  *http.Client
@@ -45,10 +64,12 @@ type keySet struct {
 	mu          sync.Mutex
 	keys        []jose.JSONWebKey // from the last successful fetch; never empty once set
 	expiry      time.Time         // keys are stale from then on
-	lastAttempt time.Time
-	lastErr     error
-	generation  uint64        // counts successful fetches
-	inflight    chan struct{} // closed when the running fetch ends
+	lastAttempt time.Time         // when the last fetch started
+	lastErr     error             // the outcome of the last fetch that ended
+	generation  uint64            // counts successful fetches
+	started     uint64            // counts fetches started
+	ended       uint64            // counts fetches ended; they end in the order they start
+	inflight    chan struct{}     // closed when the running fetch ends
 }
 
 func newKeySet(url string, client *http.Client, now func() time.Time, logger *slog.Logger, metrics *Metrics) *keySet {
@@ -57,9 +78,9 @@ func newKeySet(url string, client *http.Client, now func() time.Time, logger *sl
 
 // verify checks the signature of jws with the key its header names and
 // returns the payload and the generation of the keys that verified it.
-func (k *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, uint64, error) {
+func (k *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature, src tokenSource) ([]byte, uint64, error) {
 	header := jws.Signatures[0].Header
-	keys, gen, err := k.keysFor(ctx, header.KeyID)
+	keys, gen, err := k.keysFor(ctx, header.KeyID, src)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -100,39 +121,18 @@ func usableFor(key jose.JSONWebKey, alg string) bool {
 }
 
 // keysFor returns the cached keys matching kid (all keys when kid is empty)
-// and their generation, fetching the JWKS when the cache is empty or stale,
-// or once when kid is unknown.
-func (k *keySet) keysFor(ctx context.Context, kid string) ([]jose.JSONWebKey, uint64, error) {
-	for attempt := 0; ; attempt++ {
-		k.mu.Lock()
-		now := k.now()
+// and their generation. Stale keys are refetched first; an unknown kid
+// refetches as src allows. Waits end with ctx.
+func (k *keySet) keysFor(ctx context.Context, kid string, src tokenSource) ([]jose.JSONWebKey, uint64, error) {
+	k.mu.Lock()
+	begun := k.started // fetches started before this call
+	waited := false
+	for {
 		matching := matchKeys(k.keys, kid)
-		fetched := len(k.keys) > 0
-		stale := !fetched || !now.Before(k.expiry)
-		mayFetch := k.lastAttempt.IsZero() || now.Sub(k.lastAttempt) >= minRefetchInterval
-		var wait <-chan struct{}
-		if attempt == 0 && (stale || len(matching) == 0) {
-			switch {
-			case k.inflight != nil && len(matching) == 0:
-				wait = k.inflight // join the running fetch
-			case mayFetch:
-				wait = k.startFetchLocked(now)
-			}
-		}
+		wait := k.fetchToWaitForLocked(len(matching) > 0, src, begun, waited)
 		if wait == nil {
-			gen, lastErr := k.generation, k.lastErr
-			k.mu.Unlock()
-			switch {
-			case len(matching) > 0:
-				return matching, gen, nil
-			case !fetched:
-				if lastErr == nil {
-					lastErr = errors.New("no keys fetched yet")
-				}
-				return nil, 0, &UpstreamError{Endpoint: "jwks", Err: lastErr}
-			default:
-				return nil, 0, &InvalidTokenError{Kind: KindUnknownKey, Reason: fmt.Sprintf("Palette publishes no signing key with ID %q", kid)}
-			}
+			defer k.mu.Unlock()
+			return k.answerLocked(kid, matching, src, begun)
 		}
 		k.mu.Unlock()
 		select {
@@ -140,7 +140,75 @@ func (k *keySet) keysFor(ctx context.Context, kid string) ([]jose.JSONWebKey, ui
 		case <-ctx.Done():
 			return nil, 0, &UpstreamError{Endpoint: "jwks", Err: ctx.Err()}
 		}
+		waited = true
+		k.mu.Lock()
 	}
+}
+
+// fetchToWaitForLocked decides whether the caller must wait for a fetch,
+// starting one where needed; nil means the cache answers as it is.
+func (k *keySet) fetchToWaitForLocked(found bool, src tokenSource, begun uint64, waited bool) <-chan struct{} {
+	now := k.now()
+	stale := len(k.keys) == 0 || !now.Before(k.expiry)
+	// A fetch may start at any time unless the last one failed recently.
+	retryAllowed := k.lastErr == nil || now.Sub(k.lastAttempt) >= minRefetchInterval
+	spaced := k.lastAttempt.IsZero() || now.Sub(k.lastAttempt) >= minRefetchInterval
+	switch {
+	case found && !stale:
+		return nil
+	case found:
+		// Past their declared lifetime the keys are fetched again, once
+		// per call; when that is not allowed they are used as they are.
+		if waited {
+			return nil
+		}
+		if k.inflight != nil || retryAllowed {
+			return k.startFetchLocked(now)
+		}
+		return nil
+	case src == fromPalette:
+		// Wait for a fetch that started after this call began.
+		if k.ended > begun {
+			return nil
+		}
+		if k.inflight != nil || retryAllowed {
+			return k.startFetchLocked(now)
+		}
+		return nil
+	default:
+		if waited {
+			return nil
+		}
+		if k.inflight != nil || (spaced && retryAllowed) {
+			return k.startFetchLocked(now)
+		}
+		return nil
+	}
+}
+
+// answerLocked turns the state of the cache into the answer to keysFor.
+func (k *keySet) answerLocked(kid string, matching []jose.JSONWebKey, src tokenSource, begun uint64) ([]jose.JSONWebKey, uint64, error) {
+	if len(matching) > 0 {
+		return matching, k.generation, nil
+	}
+	if len(k.keys) == 0 {
+		err := k.lastErr
+		if err == nil {
+			err = errors.New("no keys fetched yet")
+		}
+		return nil, 0, &UpstreamError{Endpoint: "jwks", Err: err}
+	}
+	// Only a successful fetch that lacks the key proves it withdrawn; for a
+	// token from Palette, that fetch must have started after this call.
+	fresh := k.lastErr == nil && (src != fromPalette || k.ended > begun)
+	if fresh {
+		return nil, 0, &InvalidTokenError{Kind: KindUnknownKey, Reason: fmt.Sprintf("Palette publishes no signing key with ID %q", kid)}
+	}
+	cause := k.lastErr
+	if cause == nil {
+		cause = errors.New("a refetch is not due yet")
+	}
+	return nil, 0, &UpstreamError{Endpoint: "jwks", Err: fmt.Errorf("no key with ID %q is known, and Palette's keys could not be fetched again: %w", kid, cause)}
 }
 
 func matchKeys(keys []jose.JSONWebKey, kid string) []jose.JSONWebKey {
@@ -167,12 +235,14 @@ func (k *keySet) startFetchLocked(now time.Time) <-chan struct{} {
 	done := make(chan struct{})
 	k.inflight = done
 	k.lastAttempt = now
+	k.started++
 	go func() {
 		defer close(done)
 		keys, ttl, err := k.fetch(context.Background())
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		k.inflight = nil
+		k.ended++
 		k.lastErr = err
 		if err != nil {
 			if len(k.keys) > 0 {
@@ -241,20 +311,26 @@ func (k *keySet) fetchKeys(ctx context.Context) ([]jose.JSONWebKey, time.Duratio
 	return keys, cacheTTL(resp.Header.Get("Cache-Control")), nil
 }
 
-// cacheTTL reads max-age from a Cache-Control header, bounded to
-// [minKeysTTL, maxKeysTTL]; defaultKeysTTL when absent.
+// cacheTTL reads the lifetime a JWKS response declares in Cache-Control:
+// max-age from one second up to maxKeysTTL as it is; minKeysTTL for a
+// response that may not be cached (max-age=0, no-cache, no-store) or whose
+// max-age cannot be read; defaultKeysTTL when nothing is declared.
 func cacheTTL(header string) time.Duration {
+	ttl := defaultKeysTTL
 	for _, directive := range strings.Split(header, ",") {
-		name, value, ok := strings.Cut(strings.TrimSpace(directive), "=")
-		if !ok || !strings.EqualFold(name, "max-age") {
-			continue
+		name, value, _ := strings.Cut(strings.TrimSpace(directive), "=")
+		switch strings.ToLower(name) {
+		case "no-cache", "no-store":
+			return minKeysTTL
+		case "max-age":
+			secs, err := strconv.ParseInt(strings.Trim(value, `"`), 10, 64)
+			switch {
+			case err != nil || secs <= 0:
+				ttl = minKeysTTL
+			default:
+				ttl = time.Duration(min(secs, int64(maxKeysTTL/time.Second))) * time.Second
+			}
 		}
-		secs, err := strconv.ParseInt(strings.Trim(value, `"`), 10, 64)
-		if err != nil || secs < 0 {
-			return defaultKeysTTL
-		}
-		ttl := time.Duration(min(secs, int64(maxKeysTTL/time.Second))) * time.Second
-		return max(minKeysTTL, ttl)
 	}
-	return defaultKeysTTL
+	return ttl
 }

@@ -74,25 +74,25 @@ func TestVerifiedTokensFollowTheKeys(t *testing.T) {
 	raw, err := jws.CompactSerialize()
 	require.NoError(t, err)
 
-	_, err = v.verify(context.Background(), raw)
+	_, err = v.verify(context.Background(), raw, fromOutside)
 	require.NoError(t, err)
-	_, err = v.verify(context.Background(), raw)
+	_, err = v.verify(context.Background(), raw, fromOutside)
 	require.NoError(t, err, "verified again from memory")
 
 	// Palette replaces the key behind the same kid: the remembered result
 	// no longer counts, and the signature no longer verifies.
 	setKeys(keyB)
-	_, err = v.verify(context.Background(), raw)
+	_, err = v.verify(context.Background(), raw, fromOutside)
 	var invalid *InvalidTokenError
 	require.ErrorAs(t, err, &invalid)
 	assert.Equal(t, KindInvalidSignature, invalid.Kind)
 
 	// Expiry is checked on every use, remembered or not.
 	setKeys(keyA)
-	_, err = v.verify(context.Background(), raw)
+	_, err = v.verify(context.Background(), raw, fromOutside)
 	require.NoError(t, err)
 	now = now.Add(10 * time.Minute)
-	_, err = v.verify(context.Background(), raw)
+	_, err = v.verify(context.Background(), raw, fromOutside)
 	var expired *TokenExpiredError
 	require.ErrorAs(t, err, &expired)
 }

@@ -31,7 +31,9 @@ func (c *spectroConnector) LoginURL(_ connector.Scopes, callbackURL, state strin
 	if callbackURL != c.s.redirectURI {
 		return "", nil, fmt.Errorf("spectrocloud: Dex's callback URL %q differs from redirectURI %q: set redirectURI to Dex's issuer followed by /callback", callbackURL, c.s.redirectURI)
 	}
-	prov, err := c.providers.get(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.timeout)
+	defer cancel()
+	prov, err := c.providers.get(ctx)
 	if err != nil {
 		c.metrics.login(c.id, outcomeOf(err))
 		return "", nil, err

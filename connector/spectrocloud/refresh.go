@@ -43,7 +43,7 @@ func (c *spectroConnector) refresh(ctx context.Context, s connector.Scopes, iden
 	if err != nil {
 		return connector.Identity{}, err
 	}
-	tok, err := prov.verifier.verify(ctx, raw)
+	tok, err := prov.verifier.verify(ctx, raw, fromPalette)
 	if err != nil {
 		var invalid *InvalidTokenError
 		if errors.As(err, &invalid) {
@@ -82,7 +82,7 @@ func (c *spectroConnector) TokenIdentity(ctx context.Context, subjectTokenType, 
 	if err != nil {
 		return connector.Identity{}, err
 	}
-	tok, err := prov.verifier.verify(ctx, subjectToken)
+	tok, err := prov.verifier.verify(ctx, subjectToken, fromOutside)
 	if err == nil {
 		var id connector.Identity
 		id, err = c.identityFrom(ctx, connector.Scopes{Groups: true}, tok, subjectToken)

@@ -55,17 +55,17 @@ func invalidClaims(format string, args ...any) error {
 	return &InvalidTokenError{Kind: KindInvalidClaims, Reason: fmt.Sprintf(format, args...)}
 }
 
-// verify checks raw and returns its claims. A token verified before is
-// accepted again without a new signature check while the key set that
-// verified it is current and still holds its key; its expiry is checked
-// every time.
-func (v *verifier) verify(ctx context.Context, raw string) (*idToken, error) {
+// verify checks raw, a token from src, and returns its claims. A token
+// verified before is accepted again without a new signature check while the
+// key set that verified it is current and still holds its key; its expiry
+// is checked every time.
+func (v *verifier) verify(ctx context.Context, raw string, src tokenSource) (*idToken, error) {
 	if len(raw) > maxIDTokenBytes {
 		return nil, &InvalidTokenError{Kind: KindMalformed, Reason: fmt.Sprintf("longer than %d bytes", maxIDTokenBytes)}
 	}
 	sum := sha256.Sum256([]byte(raw))
 	if hit, ok := v.verified.get(sum); ok {
-		_, gen, err := v.keys.keysFor(ctx, hit.kid)
+		_, gen, err := v.keys.keysFor(ctx, hit.kid, src)
 		if err == nil && gen == hit.generation {
 			if !v.now().Before(hit.tok.expiry) {
 				v.verified.drop(sum)
@@ -75,7 +75,7 @@ func (v *verifier) verify(ctx context.Context, raw string) (*idToken, error) {
 		}
 		v.verified.drop(sum)
 	}
-	verified, err := v.verifyFully(ctx, raw)
+	verified, err := v.verifyFully(ctx, raw, src)
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +83,8 @@ func (v *verifier) verify(ctx context.Context, raw string) (*idToken, error) {
 	return verified.tok, nil
 }
 
-// verifyFully checks raw from scratch and returns its claims and key ID.
 // verifyFully checks raw from scratch.
-func (v *verifier) verifyFully(ctx context.Context, raw string) (verifiedToken, error) {
+func (v *verifier) verifyFully(ctx context.Context, raw string, src tokenSource) (verifiedToken, error) {
 	jws, err := jose.ParseSignedCompact(raw, v.algs)
 	if err != nil {
 		return verifiedToken{}, &InvalidTokenError{Kind: KindMalformed, Reason: fmt.Sprintf("not a compact JWS signed with an accepted algorithm (%s)", joinAlgs(v.algs))}
@@ -94,7 +93,7 @@ func (v *verifier) verifyFully(ctx context.Context, raw string) (verifiedToken, 
 		return verifiedToken{}, &InvalidTokenError{Kind: KindMalformed, Reason: "must carry exactly one signature"}
 	}
 	kid := jws.Signatures[0].Header.KeyID
-	payload, gen, err := v.keys.verify(ctx, jws)
+	payload, gen, err := v.keys.verify(ctx, jws, src)
 	if err != nil {
 		return verifiedToken{}, err
 	}
