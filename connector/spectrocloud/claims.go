@@ -188,13 +188,20 @@ func (r *claimRules) groups(claims map[string]any) ([]string, error) {
 	return groups, nil
 }
 
-// checkAllowedGroups refuses users in none of allowedGroups.
-func (r *claimRules) checkAllowedGroups(userID string, groups []string) error {
+// checkAllowedGroups refuses users in none of allowedGroups. An entry in the
+// form of a Backstage catalog group reference (group:<namespace>/<name>) is
+// met only by a catalog group, any other entry only by a Palette group, so
+// that a Palette team named like a catalog group cannot pass for it.
+func (r *claimRules) checkAllowedGroups(userID string, paletteGroups, catalogGroups []string) error {
 	if len(r.allowedGroups) == 0 {
 		return nil
 	}
-	for _, g := range groups {
-		if contains(r.allowedGroups, g) {
+	for _, g := range r.allowedGroups {
+		source := paletteGroups
+		if isCatalogGroupRef(g) {
+			source = catalogGroups
+		}
+		if contains(source, g) {
 			return nil
 		}
 	}
@@ -259,3 +266,12 @@ func optionalString(claims map[string]any, key string) (string, error) {
 }
 
 var errNoIDToken = errors.New("spectrocloud: the token response from Palette has no id_token")
+
+// isCatalogGroupRef reports whether g has the form of a Backstage catalog
+// group reference, group:<namespace>/<name>, as the catalog resolver
+// returns groups.
+func isCatalogGroupRef(g string) bool {
+	rest, ok := strings.CutPrefix(g, "group:")
+	ns, name, ok2 := strings.Cut(rest, "/")
+	return ok && ok2 && ns != "" && name != ""
+}

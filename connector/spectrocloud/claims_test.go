@@ -111,16 +111,42 @@ func TestClaimsToIdentity(t *testing.T) {
 
 func TestAllowedGroups(t *testing.T) {
 	cfg := validConfig()
-	cfg.AllowedGroups = []string{"admins", "spectrocloud:acme"}
+	cfg.AllowedGroups = []string{"admins", "spectrocloud:acme", "group:default/platform"}
 	rules, err := cfg.claimRules()
 	require.NoError(t, err)
 
-	require.NoError(t, rules.checkAllowedGroups("u", []string{"devs", "admins"}))
-	require.NoError(t, rules.checkAllowedGroups("u", []string{"spectrocloud:acme"}), "groups built by claimModifications count")
+	tests := []struct {
+		name            string
+		palette, catalg []string
+		allowed         bool
+	}{
+		{name: "a Palette team", palette: []string{"devs", "admins"}, allowed: true},
+		{name: "a group built by claimModifications", palette: []string{"spectrocloud:acme"}, allowed: true},
+		{name: "a catalog group", palette: []string{"devs"}, catalg: []string{"group:default/platform"}, allowed: true},
+		{name: "none of them", palette: []string{"devs"}},
+		{name: "no groups", palette: nil},
+		{name: "a Palette team named like the catalog group", palette: []string{"group:default/platform"}},
+		{name: "a catalog group named like a Palette team", catalg: []string{"admins"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := rules.checkAllowedGroups("u", tt.palette, tt.catalg)
+			if tt.allowed {
+				require.NoError(t, err)
+				return
+			}
+			var notIn *connector.UserNotInRequiredGroupsError
+			require.ErrorAs(t, err, &notIn)
+			assert.Equal(t, "u", notIn.UserID)
+		})
+	}
+}
 
-	err = rules.checkAllowedGroups("u", []string{"devs"})
-	var notIn *connector.UserNotInRequiredGroupsError
-	require.ErrorAs(t, err, &notIn)
-	assert.Equal(t, "u", notIn.UserID)
-	require.ErrorAs(t, rules.checkAllowedGroups("u", nil), &notIn)
+func TestIsCatalogGroupRef(t *testing.T) {
+	for g, want := range map[string]bool{
+		"group:default/admins": true, "group:ns/x": true,
+		"group:/admins": false, "group:default/": false, "group:admins": false, "admins": false, "user:default/jane": false,
+	} {
+		assert.Equal(t, want, isCatalogGroupRef(g), g)
+	}
 }

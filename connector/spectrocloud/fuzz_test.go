@@ -44,7 +44,7 @@ func FuzzClaimsToIdentity(f *testing.F) {
 		if id.UserID == "" || id.Email == "" {
 			t.Fatalf("identity without user ID or email: %+v", id)
 		}
-		_ = rules.checkAllowedGroups(id.UserID, id.Groups)
+		_ = rules.checkAllowedGroups(id.UserID, id.Groups, nil)
 	})
 }
 

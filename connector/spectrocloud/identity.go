@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/dexidp/dex/connector"
 
@@ -18,19 +19,28 @@ func (c *spectroConnector) identityFrom(ctx context.Context, s connector.Scopes,
 	if err != nil {
 		return connector.Identity{}, err
 	}
+	paletteGroups := id.Groups
+	var catalogGroups []string
 	if c.resolvers != nil {
 		res, err := c.resolvers.Resolve(ctx, resolver.Input{Claims: tok.claims, Email: id.Email})
 		if err != nil {
 			return connector.Identity{}, fmt.Errorf("spectrocloud: %w", err)
 		}
 		id.PreferredUsername = res.UserName
-		for _, g := range res.Groups {
+		catalogGroups = res.Groups
+	}
+	if c.s.catalogGroups() {
+		// Palette teams and catalog groups share the groups claim: a team
+		// named like a catalog group would pass for it downstream.
+		paletteGroups = c.withoutCatalogLookalikes(id.UserID, paletteGroups)
+		id.Groups = slices.Clone(paletteGroups)
+		for _, g := range catalogGroups {
 			if !contains(id.Groups, g) {
 				id.Groups = append(id.Groups, g)
 			}
 		}
 	}
-	if err := c.s.claims.checkAllowedGroups(id.UserID, id.Groups); err != nil {
+	if err := c.s.claims.checkAllowedGroups(id.UserID, paletteGroups, catalogGroups); err != nil {
 		return connector.Identity{}, err
 	}
 	if !s.Groups {
@@ -40,6 +50,20 @@ func (c *spectroConnector) identityFrom(ctx context.Context, s connector.Scopes,
 		return connector.Identity{}, err
 	}
 	return id, nil
+}
+
+// withoutCatalogLookalikes drops, with a warning, the Palette groups that have
+// the form of a catalog group reference.
+func (c *spectroConnector) withoutCatalogLookalikes(userID string, groups []string) []string {
+	var kept []string
+	for _, g := range groups {
+		if isCatalogGroupRef(g) {
+			c.logger.Warn("dropping a Palette group named like a Backstage catalog group; rename the team or prefix Palette groups with claimModifications", "user_id", userID, "group", g)
+			continue
+		}
+		kept = append(kept, g)
+	}
+	return kept
 }
 
 // sessionVersion is the version of the ConnectorData format.

@@ -9,9 +9,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dexidp/dex/connector"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/resolver"
 )
 
@@ -149,6 +151,44 @@ func TestSignInAllowedGroupsSeeCatalogGroups(t *testing.T) {
 	}
 	_, err := f.login(f.open(), allScopes)
 	require.NoError(t, err)
+}
+
+// A Palette team named like a catalog group neither satisfies allowedGroups
+// for it nor reaches Dex's groups claim, where it would pass for it.
+func TestPaletteTeamNamedLikeACatalogGroup(t *testing.T) {
+	cat := newCatalog(t)
+	cat.addUser("jdoe", "jane@example.com", "devs")
+	mallory := spectrotest.User{Sub: "user-mallory", Email: "mallory@example.com", GivenName: "Mallory",
+		Groups: []string{"group:default/platform", "devs"}}
+	for _, tt := range []struct {
+		name          string
+		allowedGroups []string
+		wantErr       bool
+	}{
+		{name: "allowedGroups names the catalog group", allowedGroups: []string{"group:default/platform"}, wantErr: true},
+		{name: "no allowedGroups", allowedGroups: nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cat.addUser("mallory", mallory.Email, "devs")
+			f := newFixture(t)
+			f.tenant.AddUser(mallory)
+			f.tenant.SetAutoLogin(mallory.Email)
+			f.cfg.AllowedGroups = tt.allowedGroups
+			f.cfg.SignIn = &resolver.Config{
+				Resolvers: []resolver.ResolverConfig{{Resolver: "emailMatchingUserEntityProfileEmail"}},
+				Catalog:   &resolver.CatalogConfig{BaseURL: cat.srv.URL, Token: "catalog-token", GroupsFromMembership: true},
+			}
+			id, err := f.login(f.open(), allScopes)
+			if tt.wantErr {
+				var notIn *connector.UserNotInRequiredGroupsError
+				require.ErrorAs(t, err, &notIn)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, []string{"devs", "group:default/devs"}, id.Groups, "the look-alike Palette team is dropped")
+			assert.Contains(t, f.logs.String(), "dropping a Palette group named like a Backstage catalog group")
+		})
+	}
 }
 
 func TestRefreshAfterCatalogRemoval(t *testing.T) {
