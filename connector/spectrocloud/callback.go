@@ -69,6 +69,7 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 	if err := tok.checkNonce(ls.Nonce, c.s.insecureAllowMissingNonce); err != nil {
 		return connector.Identity{}, err
 	}
+	recordExpiry(ctx, tok.expiry)
 	return c.identityFrom(ctx, s, tok, raw)
 }
 

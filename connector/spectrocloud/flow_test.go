@@ -108,6 +108,8 @@ func TestLoginAndRefresh(t *testing.T) {
 	f.tenant.ResetRequests()
 	refreshed, err := c.Refresh(context.Background(), allScopes, id)
 	require.NoError(t, err)
+	assert.Nil(t, refreshed.ConnectorData, "a refresh leaves the stored session as it is")
+	refreshed.ConnectorData = id.ConnectorData
 	assert.Equal(t, id, refreshed)
 	for _, ep := range []spectrotest.Endpoint{spectrotest.EndpointToken, spectrotest.EndpointJWKS, spectrotest.EndpointDiscovery, spectrotest.EndpointAuth} {
 		assert.Zero(t, f.tenant.Requests(ep), "refresh made a request to %s", ep)

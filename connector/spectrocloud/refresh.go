@@ -51,7 +51,20 @@ func (c *spectroConnector) refresh(ctx context.Context, s connector.Scopes, iden
 		}
 		return connector.Identity{}, err
 	}
-	return c.identityFrom(ctx, s, tok, raw)
+	recordExpiry(ctx, tok.expiry)
+	id, err := c.identityFrom(ctx, s, tok, raw)
+	if err != nil {
+		return connector.Identity{}, err
+	}
+	// Dex keeps one offline session per user and connector, shared by all
+	// clients, and overwrites its connector data with what Refresh returns.
+	// The token just verified is never newer than the one stored there, so
+	// returning it would let a client's refresh replace the user's newest
+	// sign-in with an older one. Returning none leaves the session holding
+	// the latest sign-in, which every refresh token follows after its first
+	// refresh.
+	id.ConnectorData = nil
+	return id, nil
 }
 
 // decodeSession reads ConnectorData strictly.
@@ -84,6 +97,7 @@ func (c *spectroConnector) TokenIdentity(ctx context.Context, subjectTokenType, 
 	}
 	tok, err := prov.verifier.verify(ctx, subjectToken, fromOutside)
 	if err == nil {
+		recordExpiry(ctx, tok.expiry)
 		var id connector.Identity
 		id, err = c.identityFrom(ctx, connector.Scopes{Groups: true}, tok, subjectToken)
 		if err == nil {

@@ -73,12 +73,16 @@ func TestRefreshRenewsDexTokenWithoutPalette(t *testing.T) {
 	clock := &testClock{}
 	opts := testOptions(t)
 	opts.Now = clock.Now
+	// Dex's tokens (a minute) end before the Palette sign-in (three), so a
+	// refresh moves their expiry; they never end after the sign-in.
+	opts.TokenLifetime = 3 * time.Minute
 	urls := startDemo(t, opts)
 	ua := newUserAgent(t)
 
 	p := ua.signInAs(urls, "alice@example.com")
 	require.Equal(t, http.StatusOK, p.status, p.body)
 	before := datetimeOf(t, p.body, "expiry")
+	assert.False(t, before.After(datetimeOf(t, p.body, "palette-expiry")), "Dex's token ends with the Palette sign-in at the latest")
 
 	clock.Advance(20 * time.Second)
 	p = ua.post(urls.App+"/refresh", nil)

@@ -44,7 +44,7 @@ type Server struct {
 	logger          *slog.Logger
 	registry        *prometheus.Registry
 	dex             *server.Server
-	web             http.Handler // dex behind connectorFailures
+	web             http.Handler // dex behind connectorFailures and signInLifetimes
 	shutdownTimeout time.Duration
 
 	listeners map[Listener]net.Listener
@@ -157,9 +157,11 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	cleanups = append(cleanups, stopBackground)
 
-	if sc.Signer, err = openSigner(bgCtx, cfg, store, sc.IDTokensValidFor, o.now, logger); err != nil {
+	sig, err := openSigner(bgCtx, cfg, store, sc.IDTokensValidFor, o.now, logger)
+	if err != nil {
 		return nil, err
 	}
+	sc.Signer = newLifetimeSigner(sig, store, o.now)
 	if sc.HealthChecker, err = newHealthChecker(store, o.now); err != nil {
 		return nil, err
 	}
@@ -174,7 +176,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		logger:          logger,
 		registry:        reg,
 		dex:             dex,
-		web:             connectorFailures(dex),
+		web:             signInLifetimes(connectorFailures(dex), issuerPath(cfg.Issuer), store, o.now, logger),
 		shutdownTimeout: o.shutdownTimeout,
 		listeners:       make(map[Listener]net.Listener),
 		http:            make(map[Listener]*http.Server),

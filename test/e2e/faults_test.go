@@ -152,6 +152,8 @@ func TestSignInWhilePaletteIsDown(t *testing.T) {
 // fail on Dex's error page until Palette is back, then succeed without a
 // restart.
 func TestSignInAfterPaletteWasDownAtStart(t *testing.T) {
+	// Not parallel: it moves the connectors' clock past the retry interval.
+	t.Cleanup(connectorClock.Reset)
 	p := StartPalette(t)
 	p.AddUser("jane@example.com")
 	p.Stop()
@@ -168,7 +170,9 @@ func TestSignInAfterPaletteWasDownAtStart(t *testing.T) {
 	assert.Equal(t, "Internal Server Error: Login error.", pageErr.Page.Message())
 	assert.Contains(t, e.dex.Logs.String(), `msg="connector returned error when creating callback" connector_id=spectrocloud err="spectrocloud: Palette discovery endpoint: `)
 
+	// Discovery is retried once the retry interval has passed.
 	p.Start(t)
+	connectorClock.Advance(refetchInterval)
 	s := e.signIn(t, "jane@example.com")
 	e.refresh(t, s.OAuth2.RefreshToken)
 }

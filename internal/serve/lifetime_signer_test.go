@@ -1,0 +1,119 @@
+package serve
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/dexidp/dex/storage"
+	"github.com/dexidp/dex/storage/memory"
+
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+)
+
+// dexSubject encodes a subject as Dex does.
+func dexSubject(userID, connID string) string {
+	var b []byte
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendString(b, userID)
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	b = protowire.AppendString(b, connID)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// recordingSigner returns the payload it is asked to sign.
+type recordingSigner struct{}
+
+func (recordingSigner) Sign(_ context.Context, payload []byte) (string, error) {
+	return string(payload), nil
+}
+func (recordingSigner) ValidationKeys(context.Context) ([]*jose.JSONWebKey, error) { return nil, nil }
+func (recordingSigner) Algorithm(context.Context) (jose.SignatureAlgorithm, error) {
+	return jose.RS256, nil
+}
+func (recordingSigner) Start(context.Context) {}
+
+// sessionData is connector data holding a Palette ID token with this exp.
+func sessionData(exp time.Time) []byte {
+	payload := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"exp":%d}`, exp.Unix())))
+	return []byte(`{"v":1,"idToken":"eyJhbGciOiJSUzI1NiJ9.` + payload + `.c2ln"}`)
+}
+
+func TestLifetimeSigner(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	store := storage.WithStaticConnectors(memory.New(slog.New(slog.DiscardHandler)), []storage.Connector{
+		{ID: "spectrocloud", Type: "spectrocloud", Name: "SpectroCloud"},
+		{ID: "mock", Type: "mockCallback", Name: "Mock"},
+	})
+	require.NoError(t, store.CreateOfflineSessions(context.Background(), storage.OfflineSessions{
+		UserID: "stored", ConnID: "spectrocloud", Refresh: map[string]*storage.RefreshTokenRef{},
+		ConnectorData: sessionData(now.Add(10 * time.Minute)),
+	}))
+	s := newLifetimeSigner(recordingSigner{}, store, func() time.Time { return now })
+	payload := func(userID, connID string) []byte {
+		return []byte(fmt.Sprintf(`{"iss":"https://dex","sub":%q,"aud":"c","exp":%d,"iat":%d}`,
+			dexSubject(userID, connID), now.Add(time.Hour).Unix(), now.Unix()))
+	}
+	withEnd := func(end time.Time) context.Context {
+		ctx, e := spectrocloud.WithExpiry(context.Background())
+		e.Set(end)
+		return ctx
+	}
+	expOf := func(t *testing.T, signed string) int64 {
+		var claims struct {
+			Exp int64 `json:"exp"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(signed), &claims))
+		return claims.Exp
+	}
+
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		userID  string
+		connID  string
+		wantExp time.Time
+		wantErr string
+	}{
+		{name: "capped at the sign-in recorded for the request", ctx: withEnd(now.Add(40 * time.Second)), userID: "u", connID: "spectrocloud", wantExp: now.Add(40 * time.Second)},
+		{name: "a sign-in that ends after Dex's lifetime changes nothing", ctx: withEnd(now.Add(2 * time.Hour)), userID: "u", connID: "spectrocloud", wantExp: now.Add(time.Hour)},
+		{name: "without a recorded end, the offline session's", ctx: context.Background(), userID: "stored", connID: "spectrocloud", wantExp: now.Add(10 * time.Minute)},
+		{name: "another connector's tokens are left alone", ctx: context.Background(), userID: "u", connID: "mock", wantExp: now.Add(time.Hour)},
+		{name: "no end known: nothing is signed", ctx: context.Background(), userID: "u", connID: "spectrocloud", wantErr: "is not known"},
+		{name: "an ended sign-in: nothing is signed", ctx: withEnd(now), userID: "u", connID: "spectrocloud", wantErr: "sign in again"},
+		{name: "an unknown connector: nothing is signed", ctx: context.Background(), userID: "u", connID: "gone", wantErr: "look up connector"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			signed, err := s.Sign(tt.ctx, payload(tt.userID, tt.connID))
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				assert.Empty(t, signed)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantExp.Unix(), expOf(t, signed))
+		})
+	}
+}
+
+func TestParseSubject(t *testing.T) {
+	userID, connID, err := parseSubject(dexSubject("CgR1c2Vy", "spectrocloud"))
+	require.NoError(t, err)
+	assert.Equal(t, "CgR1c2Vy", userID)
+	assert.Equal(t, "spectrocloud", connID)
+
+	for _, bad := range []string{"not base64!", base64.RawURLEncoding.EncodeToString([]byte{0x08, 0x01})} {
+		_, _, err := parseSubject(bad)
+		assert.Error(t, err, bad)
+	}
+}

@@ -1,0 +1,335 @@
+package serve_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/serve"
+)
+
+// lifetimeConfig has two clients, Backstage and kubelogin, and Dex's ID
+// tokens valid for an hour; STORAGE is replaced per test.
+const lifetimeConfig = `
+issuer: ISSUER_URL
+web:
+  http: HTTP_ADDR
+STORAGE
+expiry:
+  idTokens: 1h
+staticClients:
+- id: backstage
+  name: Backstage
+  secret: backstage-secret
+  redirectURIs: ["` + rpRedirect + `"]
+- id: kubelogin
+  name: kubelogin
+  secret: kubelogin-secret
+  redirectURIs: ["` + rpRedirect + `"]
+connectors:
+- type: spectrocloud
+  id: spectrocloud
+  name: SpectroCloud
+  config:
+    consoleURL: CONSOLE_URL
+    tenant: TENANT_UID
+    clientID: dex
+    clientSecret: dex-secret
+    redirectURI: ISSUER_URL/callback
+`
+
+const lifetimeTenant = "5f7c0a1b2c3d4e5f6a7b8c9d"
+
+// paletteExps records the exp of every ID token the emulated Palette issues.
+type paletteExps struct {
+	mu   sync.Mutex
+	exps []int64
+}
+
+func (p *paletteExps) hook(claims map[string]any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.exps = append(p.exps, claims["exp"].(int64))
+}
+
+func (p *paletteExps) last(t *testing.T) time.Time {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.NotEmpty(t, p.exps)
+	return time.Unix(p.exps[len(p.exps)-1], 0)
+}
+
+// lifetimePalette is an emulated tenant for a Dex at dexIssuer, with jane.
+func lifetimePalette(t *testing.T, dexIssuer string) (*spectrotest.Server, *spectrotest.Tenant, *paletteExps) {
+	t.Helper()
+	palette := spectrotest.NewServer()
+	t.Cleanup(palette.Close)
+	tenant := palette.AddTenant(lifetimeTenant)
+	tenant.AddClient(spectrotest.Client{ID: "dex", Secret: "dex-secret", RedirectURIs: []string{dexIssuer + "/callback"}})
+	tenant.AddUser(spectrotest.User{Email: "jane@example.com", GivenName: "Jane", FamilyName: "Doe", Groups: []string{"platform"}})
+	tenant.SetAutoLogin("jane@example.com")
+	exps := &paletteExps{}
+	tenant.SetIDTokenHook(exps.hook)
+	return palette, tenant, exps
+}
+
+// tokenExpiries are the expiries a token response states.
+type tokenExpiries struct {
+	idToken, accessToken, expiresIn time.Time
+}
+
+func expiriesOf(t *testing.T, tok *oauth2.Token) tokenExpiries {
+	t.Helper()
+	raw, _ := tok.Extra("id_token").(string)
+	return tokenExpiries{idToken: jwtExp(t, raw), accessToken: jwtExp(t, tok.AccessToken), expiresIn: tok.Expiry}
+}
+
+func jwtExp(t *testing.T, raw string) time.Time {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	require.Len(t, parts, 3, "a JWT")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var claims struct {
+		Exp int64 `json:"exp"`
+	}
+	require.NoError(t, json.Unmarshal(payload, &claims))
+	return time.Unix(claims.Exp, 0)
+}
+
+// assertEndsAt checks that a token response's tokens end exactly at end,
+// and that its expires_in agrees (within the second it was computed in).
+func assertEndsAt(t *testing.T, tok *oauth2.Token, end time.Time, msg string) {
+	t.Helper()
+	e := expiriesOf(t, tok)
+	assert.Equal(t, end, e.idToken, "%s: ID token exp", msg)
+	assert.Equal(t, end, e.accessToken, "%s: access token exp", msg)
+	assert.WithinDuration(t, end, e.expiresIn, 2*time.Second, "%s: expires_in", msg)
+}
+
+// Dex's ID and access tokens, and expires_in, end with the Palette sign-in
+// behind them: at the code exchange, at refresh and at token exchange.
+func TestDexTokensEndWithThePaletteSignIn(t *testing.T) {
+	ctx := context.Background()
+	l := listen(t)
+	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+	tenant.SetIDTokenLifetime(40 * time.Second)
+	dex := startDexOn(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
+		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
+
+	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
+	require.NoError(t, err)
+	tokens, err := rp.SignIn(ctx, dextest.NewBrowser())
+	require.NoError(t, err)
+	signInEnd := exps.last(t)
+	assertEndsAt(t, tokens.OAuth2, signInEnd, "code exchange")
+	assert.Less(t, time.Until(tokens.IDToken.Expiry), time.Minute, "not Dex's hour")
+
+	refreshed, err := rp.Refresh(ctx, tokens.OAuth2.RefreshToken)
+	require.NoError(t, err)
+	assertEndsAt(t, refreshed.OAuth2, signInEnd, "refresh")
+
+	// Without offline_access Dex keeps no offline session: the end comes
+	// from the connector data stored with the code alone.
+	online, err := dextest.NewRelyingParty(ctx, dex.Issuer, "kubelogin", "kubelogin-secret", rpRedirect, "openid", "email")
+	require.NoError(t, err)
+	onlineTokens, err := online.SignIn(ctx, dextest.NewBrowser())
+	require.NoError(t, err)
+	assertEndsAt(t, onlineTokens.OAuth2, exps.last(t), "code exchange without offline_access")
+
+	// A Palette token with 20 s left, exchanged for a Dex token.
+	tenant.SetIDTokenLifetime(20 * time.Second)
+	paletteToken := tenant.MintIDToken(tenant.Claims(tenant.Users()[0], "dex", ""))
+	exchangeEnd := jwtExp(t, paletteToken)
+	form := url.Values{
+		"grant_type":           {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"connector_id":         {"spectrocloud"},
+		"subject_token":        {paletteToken},
+		"subject_token_type":   {"urn:ietf:params:oauth:token-type:id_token"},
+		"requested_token_type": {"urn:ietf:params:oauth:token-type:id_token"},
+		"scope":                {"openid email"},
+	}
+	status, body := postToken(t, dex.Issuer, "backstage", "backstage-secret", form)
+	require.Equal(t, http.StatusOK, status, body)
+	var resp struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &resp))
+	assert.Equal(t, exchangeEnd, jwtExp(t, resp.AccessToken), "token exchange")
+	assert.LessOrEqual(t, resp.ExpiresIn, int64(20), "token exchange: expires_in")
+}
+
+// A code whose Palette sign-in ended before it is redeemed yields no token.
+func TestCodeRedeemedAfterThePaletteSignInEnded(t *testing.T) {
+	ctx := context.Background()
+	l := listen(t)
+	palette, _, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+	var dexClock dextest.Clock
+	dex := startDexOn(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
+		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l, serve.WithClock(dexClock.Now))
+
+	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
+	require.NoError(t, err)
+	callback, err := dextest.NewBrowser().Authorize(ctx, rp.OAuth2.AuthCodeURL("state-0123456789"), rpRedirect)
+	require.NoError(t, err)
+	code := callback.Query().Get("code")
+	require.NotEmpty(t, code)
+
+	dexClock.AdvanceTo(exps.last(t))
+	status, body := postToken(t, dex.Issuer, "backstage", "backstage-secret", url.Values{
+		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {rpRedirect}})
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, body, `"invalid_grant"`)
+	assert.Contains(t, body, "sign in again")
+	assert.NotContains(t, body, "id_token")
+}
+
+// The cap holds when the code is redeemed on another replica than the one
+// that ran the callback: both share storage, and a proxy sends the token
+// endpoint to the second.
+func TestCodeRedeemedOnAnotherReplica(t *testing.T) {
+	ctx := context.Background()
+	front := listen(t)
+	issuer := "http://" + front.Addr().String() + "/dex"
+	palette, tenant, exps := lifetimePalette(t, issuer)
+	tenant.SetIDTokenLifetime(40 * time.Second)
+	db := filepath.Join(t.TempDir(), "dex.db")
+	template := replaceAll(withStorage(lifetimeConfig, "storage:\n  type: sqlite3\n  config:\n    file: "+db),
+		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant)
+
+	replicaA := startReplica(t, template, issuer)
+	replicaB := startReplica(t, template, issuer)
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		target := replicaA
+		if strings.HasSuffix(r.In.URL.Path, "/token") {
+			target = replicaB
+		}
+		r.SetURL(&url.URL{Scheme: "http", Host: target})
+		r.Out.Host = r.In.Host
+	}}
+	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(front) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	rp, err := dextest.NewRelyingParty(ctx, issuer, "backstage", "backstage-secret", rpRedirect)
+	require.NoError(t, err)
+	tokens, err := rp.SignIn(ctx, dextest.NewBrowser())
+	require.NoError(t, err)
+	assertEndsAt(t, tokens.OAuth2, exps.last(t), "code redeemed on replica B")
+}
+
+// startReplica starts a Dex replica with the given issuer on its own
+// listener and returns the listener's address.
+func startReplica(t *testing.T, template, issuer string) string {
+	t.Helper()
+	l := listen(t)
+	yaml := replaceAll(template, issuerPlaceholder, issuer, httpPlaceholder, l.Addr().String())
+	cfg, _, err := config.Load([]byte(yaml), config.Options{Strict: true})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := serve.New(ctx, cfg, serve.WithListener(serve.ListenerHTTP, l), serve.WithLogger(testLogger(t)))
+	if err != nil {
+		cancel()
+	}
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return l.Addr().(*net.TCPAddr).String()
+}
+
+// Dex keeps one offline session per user and connector, shared by every
+// client: a refresh token of kubelogin, once refreshed, follows the user's
+// newest Palette sign-in, made through Backstage.
+func TestSessionsAcrossClients(t *testing.T) {
+	ctx := context.Background()
+	l := listen(t)
+	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+	dex := startDexOn(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
+		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
+
+	kubelogin, err := dextest.NewRelyingParty(ctx, dex.Issuer, "kubelogin", "kubelogin-secret", rpRedirect)
+	require.NoError(t, err)
+	backstage, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
+	require.NoError(t, err)
+
+	tenant.SetIDTokenLifetime(2 * time.Minute)
+	first, err := kubelogin.SignIn(ctx, dextest.NewBrowser())
+	require.NoError(t, err)
+	firstEnd := exps.last(t)
+
+	tenant.SetIDTokenLifetime(50 * time.Minute)
+	_, err = backstage.SignIn(ctx, dextest.NewBrowser())
+	require.NoError(t, err)
+	newestEnd := exps.last(t)
+	require.True(t, newestEnd.After(firstEnd))
+
+	// kubelogin's first refresh still reads the connector data stored with
+	// its own code: its own Palette sign-in.
+	r1, err := kubelogin.Refresh(ctx, first.OAuth2.RefreshToken)
+	require.NoError(t, err)
+	assertEndsAt(t, r1.OAuth2, firstEnd, "kubelogin's first refresh")
+
+	// From then on it reads the shared offline session: the newest sign-in,
+	// made through Backstage.
+	r2, err := kubelogin.Refresh(ctx, r1.OAuth2.RefreshToken)
+	require.NoError(t, err)
+	assertEndsAt(t, r2.OAuth2, newestEnd, "kubelogin's later refresh")
+}
+
+// The implicit flow's tokens, issued at the approval (or at the callback
+// when the approval screen is skipped), end with the Palette sign-in too,
+// and so does the expires_in of the redirect's fragment.
+func TestImplicitFlowTokensEndWithThePaletteSignIn(t *testing.T) {
+	for _, skipApproval := range []bool{false, true} {
+		t.Run(fmt.Sprintf("skipApprovalScreen %v", skipApproval), func(t *testing.T) {
+			ctx := context.Background()
+			l := listen(t)
+			palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+			tenant.SetIDTokenLifetime(40 * time.Second)
+			oauth2Config := fmt.Sprintf("storage:\n  type: memory\noauth2:\n  responseTypes: [code, token, id_token]\n  skipApprovalScreen: %v", skipApproval)
+			dex := startDexOn(t, replaceAll(withStorage(lifetimeConfig, oauth2Config),
+				"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
+
+			authURL := dex.Issuer + "/auth?" + url.Values{
+				"client_id": {"backstage"}, "redirect_uri": {rpRedirect}, "response_type": {"id_token token"},
+				"scope": {"openid email"}, "state": {"state-0123456789"}, "nonce": {"nonce-0123456789"},
+			}.Encode()
+			callback, err := dextest.NewBrowser().Authorize(ctx, authURL, rpRedirect)
+			require.NoError(t, err)
+			fragment, err := url.ParseQuery(callback.Fragment)
+			require.NoError(t, err)
+			end := exps.last(t)
+			require.NotEmpty(t, fragment.Get("id_token"), callback.Redacted())
+			assert.Equal(t, end, jwtExp(t, fragment.Get("id_token")))
+			assert.Equal(t, end, jwtExp(t, fragment.Get("access_token")))
+			expiresIn, err := strconv.Atoi(fragment.Get("expires_in"))
+			require.NoError(t, err)
+			assert.LessOrEqual(t, expiresIn, 40)
+		})
+	}
+}
