@@ -55,16 +55,22 @@ func newCatalogClient(cc *CatalogConfig, hc *http.Client, now func() time.Time, 
 		}
 	}
 	timeout := cc.timeoutOrDefault()
-	if hc == nil {
-		hc = &http.Client{Timeout: timeout}
+	var client http.Client
+	if hc != nil {
+		client = *hc
+	} else {
+		client.Timeout = timeout
 	}
+	// The token is for the configured catalog only: a redirect, which would
+	// take it elsewhere, is answered as it is, and so fails the lookup.
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &catalogClient{
 		baseURL:  base,
 		endpoint: base + byQueryPath,
 		token:    token,
 		timeout:  timeout,
 		groups:   cc.GroupsFromMembership,
-		http:     hc,
+		http:     &client,
 		cache:    newAnswerCache(cc.cacheTTLOrDefault(), CatalogCacheMaxEntries, now),
 		logger:   logger,
 	}, nil

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -347,5 +349,36 @@ func TestCatalogFilterInjection(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// The catalog token goes to the configured catalog only: a redirect to
+// another server is not followed, with the chain's own client or the
+// caller's.
+func TestCatalogFollowsNoRedirects(t *testing.T) {
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"items":[{"kind":"User","metadata":{"name":"jane","namespace":"default"}}],"totalItems":1}`))
+	}))
+	t.Cleanup(other.Close)
+	catalog := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(catalog.Close)
+
+	for name, opts := range map[string]Options{"own client": {}, "caller's client": {HTTPClient: &http.Client{}}} {
+		t.Run(name, func(t *testing.T) {
+			c := mustChain(t, Config{
+				Resolvers: []ResolverConfig{{Resolver: EmailMatchingUserEntityProfileEmail}},
+				Catalog:   catalogConfig(catalog.URL),
+			}, opts)
+			_, err := resolveIn(t, c, Input{Email: "jane@example.com"})
+			var ce *CatalogError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, http.StatusTemporaryRedirect, ce.StatusCode)
+			assert.Zero(t, elsewhere.Load(), "the token never reached another server")
+		})
 	}
 }
