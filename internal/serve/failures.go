@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/dexidp/dex/server"
@@ -21,8 +22,9 @@ import (
 //   - a failed sign-in shows the connector's reason on Dex's error page
 //     (403 when the user may not sign in), where Dex shows a generic text.
 //
-// The connector's messages never contain token material. Other requests and
-// answers pass through unchanged.
+// The connector's messages never contain token material; the addresses of
+// Palette's and the catalog's endpoints they name are left to the log (see
+// publicMessage). Other requests and answers pass through unchanged.
 func connectorFailures(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token")
@@ -37,13 +39,13 @@ func connectorFailures(next http.Handler) http.Handler {
 		err := failure.Err()
 		switch {
 		case err != nil && token && failure.Final() && rec.status == http.StatusInternalServerError:
-			writeInvalidGrant(w, err.Error())
+			writeInvalidGrant(w, publicMessage(err))
 			return
 		case err != nil && callback && rec.status == http.StatusInternalServerError:
 			page := rec.body.Bytes()
 			generic := []byte(server.ErrMsgAuthenticationFailed)
 			if bytes.Contains(page, generic) {
-				page = bytes.Replace(page, generic, []byte(html.EscapeString(err.Error())), 1)
+				page = bytes.Replace(page, generic, []byte(html.EscapeString(publicMessage(err))), 1)
 				if failure.Final() {
 					rec.status = http.StatusForbidden
 					page = bytes.Replace(page, []byte(http.StatusText(http.StatusInternalServerError)), []byte(http.StatusText(http.StatusForbidden)), 1)
@@ -55,6 +57,16 @@ func connectorFailures(next http.Handler) http.Handler {
 		}
 		rec.flush(w)
 	})
+}
+
+// urlPattern matches absolute URLs in an error message.
+var urlPattern = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]*[^\s"'<>.,;:)]`)
+
+// publicMessage is err's message for users and clients: the internal
+// addresses it names (Palette's endpoints, the catalog) are replaced by a
+// pointer to Dex's log, which has the whole message.
+func publicMessage(err error) string {
+	return urlPattern.ReplaceAllString(err.Error(), "<an address shown in Dex's log>")
 }
 
 func writeInvalidGrant(w http.ResponseWriter, description string) {
