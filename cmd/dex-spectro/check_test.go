@@ -169,3 +169,37 @@ func TestCheckExitStatus(t *testing.T) {
 	assert.Equal(t, 1, status)
 	assert.Contains(t, stderr, "read config file")
 }
+
+// check warns, without failing, about insecure settings and about refresh
+// tokens that outlast any Palette session.
+func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
+	palette, _ := newPalette(t)
+	for _, tt := range []struct {
+		name, extra string
+		want        []string
+		notWant     []string
+	}{
+		{name: "defaults", want: []string{"WARNING: expiry.refreshTokens.absoluteLifetime is not set"},
+			notWant: []string{"insecureSkipVerify", "pkceChallenge"}},
+		{name: "insecure settings and a long absoluteLifetime",
+			extra: "    insecureSkipVerify: true\n    pkceChallenge: none\nexpiry:\n  refreshTokens:\n    absoluteLifetime: 720h\n",
+			want: []string{
+				`connector "palette" (SpectroCloud): WARNING: insecureSkipVerify: Palette's TLS certificate is not verified`,
+				`connector "palette" (SpectroCloud): WARNING: pkceChallenge: none`,
+				"WARNING: expiry.refreshTokens.absoluteLifetime is 720h, far beyond the 24h0m0s a Palette session can last at most",
+			}},
+		{name: "a bounded absoluteLifetime", extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\n", notWant: []string{"WARNING"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := strings.NewReplacer("CONSOLE_URL", palette.URL, "TENANT_UID", tenantUID).Replace(checkConfig) + tt.extra
+			stdout, stderr, err := run(t, "check", writeConfig(t, cfg))
+			require.NoError(t, err, "warnings do not fail the check; stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			for _, w := range tt.want {
+				assert.Contains(t, stdout, w)
+			}
+			for _, w := range tt.notWant {
+				assert.NotContains(t, stdout, w)
+			}
+		})
+	}
+}

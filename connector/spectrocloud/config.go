@@ -203,14 +203,14 @@ type settings struct {
 	signIn                    *resolver.Config
 }
 
-// validate checks every key and returns the settings with defaults applied.
-// Each error names the offending key.
 // catalogGroups reports whether the sign-in resolvers add the user's catalog
 // groups to the Palette groups.
 func (s *settings) catalogGroups() bool {
 	return s.signIn != nil && s.signIn.Catalog != nil && s.signIn.Catalog.GroupsFromMembership
 }
 
+// validate checks every key and returns the settings with defaults applied.
+// Each error names the offending key.
 func (c *Config) validate() (*settings, error) {
 	s := &settings{
 		clientID:                  c.ClientID,

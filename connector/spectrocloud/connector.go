@@ -80,6 +80,9 @@ func (c *Config) open(id string, logger *slog.Logger) (*spectroConnector, error)
 		now:     now,
 		metrics: c.Metrics,
 	}
+	for _, w := range s.warnings() {
+		conn.logger.Warn("insecure setting", "key", w.Key, "risk", w.Risk)
+	}
 	if s.signIn != nil {
 		conn.resolvers, err = resolver.New(*s.signIn, resolver.Options{Logger: conn.logger, Now: now})
 		if err != nil {
@@ -106,6 +109,13 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 	e, err := buildEndpoints(c.s.issuer, c.s.overrides, doc)
 	if err != nil {
 		return nil, fmt.Errorf("spectrocloud: %w", err)
+	}
+	if !cleartext(e.Issuer) {
+		for _, u := range []string{e.AuthURL, e.TokenURL, e.JWKSURL} {
+			if cleartext(u) {
+				c.logger.Warn("insecure endpoint: plain http to another host", "url", u)
+			}
+		}
 	}
 	keys := newKeySet(e.JWKSURL, c.client, c.now, c.logger, c.metrics)
 	authStyle := oauth2.AuthStyleInHeader

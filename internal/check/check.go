@@ -22,6 +22,8 @@ type Result struct {
 	ID, Name string
 	// Endpoints are the endpoints found; nil when Err is set.
 	Endpoints *spectrocloud.Endpoints
+	// Warnings are the connector's insecure settings.
+	Warnings []spectrocloud.Warning
 	// Err says why the connector cannot sign users in.
 	Err error
 }
@@ -38,6 +40,10 @@ func Connectors(ctx context.Context, cfg *config.Config, timeout time.Duration) 
 		sc, ok := c.Config.(*spectrocloud.Config)
 		if !ok {
 			r.Err = fmt.Errorf("unexpected configuration type %T", c.Config)
+			results = append(results, r)
+			continue
+		}
+		if r.Warnings, r.Err = sc.Warnings(); r.Err != nil {
 			results = append(results, r)
 			continue
 		}
@@ -61,6 +67,9 @@ func Write(w io.Writer, results []Result) error {
 	}
 	var failed []string
 	for _, r := range results {
+		for _, warning := range r.Warnings {
+			fmt.Fprintf(w, "connector %q (%s): WARNING: %s\n", r.ID, r.Name, warning)
+		}
 		if r.Err != nil {
 			fmt.Fprintf(w, "connector %q (%s): FAILED: %v\n", r.ID, r.Name, r.Err)
 			failed = append(failed, fmt.Sprintf("%q", r.ID))
@@ -92,4 +101,34 @@ func listOrNone(items []string) string {
 		return "(none)"
 	}
 	return strings.Join(items, ", ")
+}
+
+// paletteSessionCeiling is the longest session a Palette tenant can be set to
+// (authTokenSettings.expiryTimeMinutes, 15 to 1440 minutes).
+const paletteSessionCeiling = 24 * time.Hour
+
+// SessionWarnings lists what the configuration's refresh-token policy
+// exposes for its spectrocloud connectors: a refresh token stays usable as
+// long as the user signs in to Palette through the connector again (the
+// offline session follows the latest sign-in), up to
+// expiry.refreshTokens.absoluteLifetime. None without a spectrocloud
+// connector.
+func SessionWarnings(cfg *config.Config) []string {
+	spectro := false
+	for _, c := range cfg.StaticConnectors {
+		spectro = spectro || c.Type == connectors.SpectroCloud
+	}
+	if !spectro {
+		return nil
+	}
+	const follow = "a refresh token of a spectrocloud connector keeps working as long as its user signs in to Palette through Dex again, from any client"
+	lifetime := cfg.Expiry.RefreshTokens.AbsoluteLifetime
+	if lifetime == "" {
+		return []string{"expiry.refreshTokens.absoluteLifetime is not set: " + follow + ", with no end; set it (for example to 24h)"}
+	}
+	d, err := time.ParseDuration(lifetime)
+	if err != nil || d <= 4*paletteSessionCeiling {
+		return nil
+	}
+	return []string{fmt.Sprintf("expiry.refreshTokens.absoluteLifetime is %s, far beyond the %s a Palette session can last at most: %s, for up to %s", lifetime, paletteSessionCeiling, follow, lifetime)}
 }

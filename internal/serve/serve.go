@@ -28,6 +28,7 @@ import (
 	"github.com/dexidp/dex/server"
 
 	"github.com/dex-spectro/dex-spectro/internal/buildinfo"
+	"github.com/dex-spectro/dex-spectro/internal/check"
 	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/logging"
 )
@@ -112,6 +113,9 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		logger.Info("config using log level", "level", cfg.Logger.Level)
 	}
 	logger.Info("config issuer", "issuer", cfg.Issuer)
+	for _, w := range check.SessionWarnings(cfg) {
+		logger.Warn("session lifetime", "warning", w)
+	}
 
 	for name := range o.listeners {
 		if configuredAddr(cfg, name) == "" {
