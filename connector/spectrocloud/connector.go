@@ -5,8 +5,10 @@
 // are long-lived. The connector signs users in with the authorization-code
 // flow (client secret, nonce, PKCE), verifies the ID token, and refreshes a
 // Dex session by re-verifying the stored ID token against Palette's current
-// signing keys, without any request to Palette's token endpoint. A Dex
-// session therefore cannot outlive the Palette ID token it was made from.
+// signing keys, without any request to Palette's token endpoint: once the
+// Palette ID token has expired, refresh fails and the user signs in again.
+// The connector records each verified token's expiry in the request context
+// (WithExpiry), so that the server can cap the tokens Dex issues at it.
 package spectrocloud
 
 import (
