@@ -203,3 +203,15 @@ func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 		})
 	}
 }
+
+// A value left empty by an unset environment variable is named, in the
+// warning and in the connector's failure.
+func TestCheckNamesUnsetVariables(t *testing.T) {
+	palette, _ := newPalette(t)
+	cfg := strings.NewReplacer("CONSOLE_URL", palette.URL, "TENANT_UID", tenantUID,
+		"clientID: dex", "clientID: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID").Replace(checkConfig)
+	stdout, stderr, err := run(t, "check", writeConfig(t, cfg))
+	require.Error(t, err)
+	assert.Contains(t, stderr, "connectors[1].config.clientID: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID is not set in the environment")
+	assert.Contains(t, stdout, "clientID is required; not set in the environment: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID (clientID)")
+}

@@ -44,12 +44,14 @@ func Connectors(ctx context.Context, cfg *config.Config, timeout time.Duration) 
 			continue
 		}
 		if r.Warnings, r.Err = sc.Warnings(); r.Err != nil {
+			r.Err = c.ExplainUnset(r.Err)
 			results = append(results, r)
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		r.Endpoints, r.Err = sc.Inspect(cctx)
 		cancel()
+		r.Err = c.ExplainUnset(r.Err)
 		if r.Err == nil && r.Endpoints == nil {
 			r.Err = errors.New("inspection returned no endpoints")
 		}

@@ -22,6 +22,9 @@ type Connector struct {
 	// Config is the connector's configuration, decoded into the type that
 	// the connector registry returns for Type.
 	Config server.ConnectorConfig `json:"config"`
+	// UnsetEnv are the environment variables that Config names but the
+	// environment does not set; their places are empty.
+	UnsetEnv []UnsetVar `json:"-"`
 }
 
 // NewConnectorConfig returns an empty configuration for the connector type
@@ -61,16 +64,18 @@ func (c *Connector) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("connector %q: unknown connector type %q (supported: %s)",
 			raw.ID, raw.Type, strings.Join(ConnectorTypes(), ", "))
 	}
+	var unset []UnsetVar
 	if len(raw.Config) != 0 {
-		data, err := expandConfigBlock(raw.Config)
+		data, u, err := expandConfigBlock(raw.Config)
+		unset = u
 		if err != nil {
 			return fmt.Errorf("connector %q: %w", raw.ID, err)
 		}
 		if err := json.Unmarshal(data, cfg); err != nil {
-			return fmt.Errorf("connector %q: parse connector config: %w", raw.ID, err)
+			return explainUnset(fmt.Errorf("connector %q: parse connector config: %w", raw.ID, err), unset)
 		}
 	}
-	*c = Connector{Type: raw.Type, Name: raw.Name, ID: raw.ID, Config: cfg}
+	*c = Connector{Type: raw.Type, Name: raw.Name, ID: raw.ID, Config: cfg, UnsetEnv: unset}
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
+	"strings"
 
 	"github.com/dexidp/dex/pkg/featureflags"
 )
@@ -16,43 +18,137 @@ func expandEnabled() bool {
 	return featureflags.ExpandEnv.Enabled()
 }
 
+// UnsetVar is an environment variable that a config block names but the
+// environment does not set: its place in the block is left empty, as Dex
+// leaves it. Start-up errors and warnings name it, so that "clientID is
+// required" is not all a user sees.
+type UnsetVar struct {
+	// Key is the dotted path within the config block, for example
+	// "clientID" or "staticClients[0].secret".
+	Key string
+	// Name is the variable's name, without $.
+	Name string
+}
+
 // expandConfigBlock returns raw with environment variables expanded, the way
 // Dex expands the `config` block of a storage, signer or connector: string
 // values of objects, strings and objects inside arrays, recursively; keys and
 // arrays nested directly in arrays are left alone. Numbers pass through a
 // float64, as they do in Dex. Other top-level sections are never expanded.
-func expandConfigBlock(raw json.RawMessage) (json.RawMessage, error) {
+// It also returns the variables that were named but not set.
+func expandConfigBlock(raw json.RawMessage) (json.RawMessage, []UnsetVar, error) {
 	if len(raw) == 0 || !expandEnabled() {
-		return raw, nil
+		return raw, nil, nil
 	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("unmarshal config for env expansion: %w", err)
+		return nil, nil, fmt.Errorf("unmarshal config for env expansion: %w", err)
 	}
-	expandObject(m)
+	var e expander
+	e.object(m, "")
+	sort.Slice(e.unset, func(i, j int) bool { return e.unset[i].Key < e.unset[j].Key })
 	out, err := json.Marshal(m)
 	if err != nil {
-		return nil, fmt.Errorf("marshal expanded config: %w", err)
+		return nil, nil, fmt.Errorf("marshal expanded config: %w", err)
 	}
-	return out, nil
+	return out, e.unset, nil
 }
 
-func expandObject(m map[string]any) {
+// expander expands values and records the variables that are not set.
+type expander struct {
+	unset []UnsetVar
+}
+
+func (e *expander) object(m map[string]any, path string) {
 	for k, v := range m {
+		key := k
+		if path != "" {
+			key = path + "." + k
+		}
 		switch v := v.(type) {
 		case string:
-			m[k] = os.ExpandEnv(v)
+			m[k] = e.value(v, key)
 		case map[string]any:
-			expandObject(v)
+			e.object(v, key)
 		case []any:
 			for i, item := range v {
+				at := fmt.Sprintf("%s[%d]", key, i)
 				switch item := item.(type) {
 				case map[string]any:
-					expandObject(item)
+					e.object(item, at)
 				case string:
-					v[i] = os.ExpandEnv(item)
+					v[i] = e.value(item, at)
 				}
 			}
 		}
 	}
+}
+
+func (e *expander) value(s, key string) string {
+	return os.Expand(s, func(name string) string {
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			e.unset = append(e.unset, UnsetVar{Key: key, Name: name})
+		}
+		return v
+	})
+}
+
+// unsetVarWarnings turns the unset variables of the config block at section
+// (for example "connectors[1].config") into warnings.
+func unsetVarWarnings(section string, unset []UnsetVar) []Warning {
+	out := make([]Warning, 0, len(unset))
+	for _, u := range unset {
+		out = append(out, Warning{Message: fmt.Sprintf("%s.%s: $%s is not set in the environment, so the value is empty", section, u.Key, u.Name)})
+	}
+	return out
+}
+
+// explainUnset adds to err, an error about a config block, which of the
+// block's variables are not set.
+func explainUnset(err error, unset []UnsetVar) error {
+	if err == nil || len(unset) == 0 {
+		return err
+	}
+	names := make([]string, len(unset))
+	for i, u := range unset {
+		names[i] = fmt.Sprintf("$%s (%s)", u.Name, u.Key)
+	}
+	return fmt.Errorf("%w; not set in the environment: %s", err, strings.Join(names, ", "))
+}
+
+// UnsetEnvWarnings lists, as warnings, the environment variables that the
+// config blocks of storage, signer and connectors name but the environment
+// does not set.
+func (c *Config) UnsetEnvWarnings() []Warning {
+	var out []Warning
+	out = append(out, unsetVarWarnings("storage.config", c.Storage.UnsetEnv)...)
+	out = append(out, unsetVarWarnings("signer.config", c.Signer.UnsetEnv)...)
+	for i, conn := range c.StaticConnectors {
+		out = append(out, unsetVarWarnings(fmt.Sprintf("connectors[%d].config", i), conn.UnsetEnv)...)
+	}
+	return out
+}
+
+// ExplainUnset adds to err, an error from opening the connector, which of the
+// variables its config block names are not set.
+func (c Connector) ExplainUnset(err error) error {
+	return explainUnset(err, c.UnsetEnv)
+}
+
+// ExplainUnset adds to err, an error from starting the server, which of the
+// variables the config blocks name are not set.
+func (c *Config) ExplainUnset(err error) error {
+	var all []UnsetVar
+	add := func(section string, unset []UnsetVar) {
+		for _, u := range unset {
+			all = append(all, UnsetVar{Key: section + "." + u.Key, Name: u.Name})
+		}
+	}
+	add("storage.config", c.Storage.UnsetEnv)
+	add("signer.config", c.Signer.UnsetEnv)
+	for i, conn := range c.StaticConnectors {
+		add(fmt.Sprintf("connectors[%d].config", i), conn.UnsetEnv)
+	}
+	return explainUnset(err, all)
 }

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/dexidp/dex/connector/oidc"
@@ -93,4 +94,29 @@ func TestLoadAppliesOverridesAndDefaults(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:3", c.GRPC.Addr)
 	assert.Equal(t, "/srv/web", c.Frontend.Dir)
 	assert.Contains(t, c.OAuth2.GrantTypes, "urn:ietf:params:oauth:grant-type:token-exchange")
+}
+
+// A variable that the environment does not set leaves its value empty, as in
+// Dex, and is named: in a warning, and in errors about its config block.
+func TestUnsetEnvIsNamed(t *testing.T) {
+	t.Setenv("CLIENT_ID", "client")
+	c, warnings, err := config.Load([]byte(expandYAML), config.Options{})
+	require.NoError(t, err)
+	var messages []string
+	for _, w := range warnings {
+		assert.Empty(t, w.Key, "not an unknown key")
+		messages = append(messages, w.Message)
+	}
+	assert.Equal(t, []string{
+		"storage.config.host: $PG_HOST is not set in the environment, so the value is empty",
+		"storage.config.password: $PG_PASSWORD is not set in the environment, so the value is empty",
+		"connectors[0].config.claimModifications.newGroupFromClaims[0].claims[0]: $CLAIM is not set in the environment, so the value is empty",
+		"connectors[0].config.clientSecret: $CLIENT_SECRET is not set in the environment, so the value is empty",
+		"connectors[0].config.scopes[1]: $EXTRA_SCOPE is not set in the environment, so the value is empty",
+	}, messages)
+
+	err = c.StaticConnectors[0].ExplainUnset(errors.New("clientSecret is required"))
+	assert.EqualError(t, err, "clientSecret is required; not set in the environment: $CLAIM (claimModifications.newGroupFromClaims[0].claims[0]), $CLIENT_SECRET (clientSecret), $EXTRA_SCOPE (scopes[1])")
+	assert.NoError(t, c.ExplainUnset(nil))
+	assert.Contains(t, c.ExplainUnset(errors.New("x")).Error(), "$PG_PASSWORD (storage.config.password)")
 }

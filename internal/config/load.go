@@ -38,7 +38,7 @@ func Parse(data []byte) (*Config, []Warning, error) {
 	if err := yaml.Unmarshal(data, &c); err != nil {
 		return nil, warnings, fmt.Errorf("parse config: %w", err)
 	}
-	return &c, warnings, nil
+	return &c, append(warnings, c.UnsetEnvWarnings()...), nil
 }
 
 // Load parses data, fails on unknown keys when opts.Strict is set, applies

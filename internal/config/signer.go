@@ -15,6 +15,9 @@ type Signer struct {
 	Type string `json:"type"`
 	// Config is *signer.LocalConfig or *signer.VaultConfig.
 	Config any `json:"config"`
+	// UnsetEnv are the environment variables that Config names but the
+	// environment does not set; their places are empty.
+	UnsetEnv []UnsetVar `json:"-"`
 }
 
 // SignerTypes lists the signer types Dex v2.45.1 knows.
@@ -47,15 +50,17 @@ func (s *Signer) UnmarshalJSON(b []byte) error {
 	if !ok {
 		return fmt.Errorf("unknown signer type %q (supported: local, vault)", raw.Type)
 	}
+	var unset []UnsetVar
 	if len(raw.Config) != 0 {
-		data, err := expandConfigBlock(raw.Config)
+		data, u, err := expandConfigBlock(raw.Config)
+		unset = u
 		if err != nil {
 			return fmt.Errorf("signer %q: %w", raw.Type, err)
 		}
 		if err := json.Unmarshal(data, cfg); err != nil {
-			return fmt.Errorf("parse signer config (type %q): %w", raw.Type, err)
+			return explainUnset(fmt.Errorf("parse signer config (type %q): %w", raw.Type, err), unset)
 		}
 	}
-	*s = Signer{Type: raw.Type, Config: cfg}
+	*s = Signer{Type: raw.Type, Config: cfg, UnsetEnv: unset}
 	return nil
 }

@@ -22,6 +22,9 @@ type Storage struct {
 	// Config is the backend's configuration, decoded into the backend's own
 	// type (for example *sql.SQLite3).
 	Config StorageConfig `json:"config"`
+	// UnsetEnv are the environment variables that Config names but the
+	// environment does not set; their places are empty.
+	UnsetEnv []UnsetVar `json:"-"`
 }
 
 // StorageConfig is a storage backend configuration that can open a storage.
@@ -92,15 +95,17 @@ func (s *Storage) UnmarshalJSON(b []byte) error {
 	if !ok {
 		return fmt.Errorf("unknown storage type %q (supported: %s)", raw.Type, strings.Join(StorageTypes(), ", "))
 	}
+	var unset []UnsetVar
 	if len(raw.Config) != 0 {
-		data, err := expandConfigBlock(raw.Config)
+		data, u, err := expandConfigBlock(raw.Config)
+		unset = u
 		if err != nil {
 			return fmt.Errorf("storage %q: %w", raw.Type, err)
 		}
 		if err := json.Unmarshal(data, cfg); err != nil {
-			return fmt.Errorf("parse storage config (type %q): %w", raw.Type, err)
+			return explainUnset(fmt.Errorf("parse storage config (type %q): %w", raw.Type, err), unset)
 		}
 	}
-	*s = Storage{Type: raw.Type, Config: cfg}
+	*s = Storage{Type: raw.Type, Config: cfg, UnsetEnv: unset}
 	return nil
 }

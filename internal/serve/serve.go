@@ -142,7 +142,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 
 	store, closeStorage, err := openStorage(cfg, logger)
 	if err != nil {
-		return nil, err
+		return nil, cfg.ExplainUnset(err)
 	}
 	cleanups = append(cleanups, func() {
 		if err := closeStorage(); err != nil {
@@ -173,7 +173,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 
 	dex, err := server.NewServer(bgCtx, sc)
 	if err != nil {
-		return nil, fmt.Errorf("initialize server: %w", err)
+		return nil, cfg.ExplainUnset(fmt.Errorf("initialize server: %w", err))
 	}
 
 	s := &Server{

@@ -16,7 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
 // spectroConfig signs users in through one Palette tenant of the emulator;
@@ -166,4 +168,20 @@ func postToken(t *testing.T, issuer, clientID, secret string, form url.Values) (
 
 func replaceAll(s string, oldNew ...string) string {
 	return strings.NewReplacer(oldNew...).Replace(s)
+}
+
+// serve names the environment variable behind a value that start-up refuses.
+func TestServeNamesUnsetVariables(t *testing.T) {
+	l := listen(t)
+	yaml := replaceAll(spectroConfig, issuerPlaceholder, "http://"+l.Addr().String()+"/dex", httpPlaceholder, l.Addr().String(),
+		"CONSOLE_URL", "http://127.0.0.1:1", "TENANT_UID", "5f7c0a1b2c3d4e5f6a7b8c9d",
+		"clientSecret: dex-secret", "clientSecret: ${DEX_SPECTRO_TEST_UNSET_SECRET}")
+	cfg, warnings, err := config.Load([]byte(yaml), config.Options{Strict: true})
+	require.NoError(t, err)
+	require.Len(t, warnings, 1)
+	assert.Contains(t, warnings[0].Message, "connectors[0].config.clientSecret: $DEX_SPECTRO_TEST_UNSET_SECRET is not set")
+	_, err = serve.New(context.Background(), cfg, serve.WithListener(serve.ListenerHTTP, l), serve.WithLogger(testLogger(t)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "failed to open all connectors", "Dex logs the connector's reason, clientSecret is required")
+	assert.Contains(t, err.Error(), "not set in the environment: $DEX_SPECTRO_TEST_UNSET_SECRET (connectors[0].config.clientSecret)")
 }
