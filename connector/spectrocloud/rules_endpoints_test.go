@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
-	"github.com/dexidp/dex/connector"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -24,7 +24,7 @@ func TestRuleDiscoveryIssuerMismatch(t *testing.T) {
 	const evilIssuer = "https://evil.example.com/v1/oidc/tenant/" + testTenant
 	tests := []struct {
 		name string
-		// docIssuer is the issuer the discovery document names; "" keeps
+		// docIssuer is the issuer the discovery document names; nil keeps
 		// the tenant's own document.
 		docIssuer func(f *fixture) string
 		// overrides configures every endpoint explicitly.
@@ -39,9 +39,10 @@ func TestRuleDiscoveryIssuerMismatch(t *testing.T) {
 			docIssuer: func(f *fixture) string { return f.tenant.Issuer() + "/" }, overrides: true},
 		{name: "no issuer", docIssuer: func(*fixture) string { return "" }},
 	}
+	shared := newFixture(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
+			f := shared.freshCase(t)
 			if tt.overrides {
 				f.cfg.ProviderDiscoveryOverrides = ProviderDiscoveryOverrides{
 					AuthURL: f.tenant.AuthURL(), TokenURL: f.tenant.TokenURL(), JWKSURL: f.tenant.JWKSURL(),
@@ -55,6 +56,7 @@ func TestRuleDiscoveryIssuerMismatch(t *testing.T) {
 				f.tenant.SetFault(spectrotest.EndpointDiscovery, spectrotest.Fault{
 					Status: http.StatusOK, ContentType: "application/json", Body: discoveryDocFor(t, f.tenant, named),
 				})
+				f.tenant.ResetRequests()
 			}
 			c := f.open()
 			token := f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, ""))
@@ -93,7 +95,6 @@ func discoveryDocFor(t testing.TB, tenant *spectrotest.Tenant, issuer string) []
 	doc["issuer"] = issuer
 	body, err := json.Marshal(doc)
 	require.NoError(t, err)
-	tenant.ResetRequests()
 	return body
 }
 
@@ -104,7 +105,7 @@ func discoveryDocFor(t testing.TB, tenant *spectrotest.Tenant, issuer string) []
 func TestRuleNoRedirectsFromPalette(t *testing.T) {
 	tests := []struct {
 		name     string
-		endpoint string // the endpoint that redirects, below the issuer; "" for none
+		endpoint string // the endpoint that redirects (discovery, jwks, token); "" for none
 		status   int
 	}{
 		{name: "no redirect (control)"},
@@ -116,12 +117,14 @@ func TestRuleNoRedirectsFromPalette(t *testing.T) {
 		{name: "token 308", endpoint: "token", status: http.StatusPermanentRedirect},
 		{name: "token 303", endpoint: "token", status: http.StatusSeeOther},
 	}
+	shared, redirects := newRedirectingFixture(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, followed := newRedirectingFixture(t, tt.endpoint, tt.status)
+			f := shared.freshCase(t)
+			redirects.set(tt.endpoint, tt.status)
 			c := f.open()
 			_, err := signInOnce(f, c)
-			assert.Zero(t, followed.Load(), "the redirect target received a request")
+			assert.Zero(t, redirects.followed.Load(), "the redirect target received a request")
 			if tt.endpoint == "" {
 				require.NoError(t, err)
 				return
@@ -134,57 +137,69 @@ func TestRuleNoRedirectsFromPalette(t *testing.T) {
 	}
 }
 
-// newRedirectingFixture is a fixture whose Palette answers requests to one
-// endpoint ("discovery", "jwks" or "token"; "" for none) with a redirect of
-// the given status to another server. That server serves the same console,
-// so a followed redirect would succeed; followed counts its requests.
-func newRedirectingFixture(t *testing.T, endpoint string, status int) (*fixture, *atomic.Int64) {
+// redirector answers requests for one of a tenant's endpoints with a
+// redirect to another server, which serves the same console: a followed
+// redirect would succeed.
+type redirector struct {
+	tenant    *spectrotest.Tenant
+	elsewhere string // base URL of the server redirected to
+
+	mu       sync.Mutex
+	url      string // the endpoint that redirects; "" for none
+	status   int
+	followed atomic.Int64 // requests the server redirected to received
+}
+
+// set makes the endpoint ("discovery", "jwks", "token" or "" for none)
+// redirect with status, and resets the count of followed redirects.
+func (r *redirector) set(endpoint string, status int) {
+	url := map[string]string{
+		"discovery": r.tenant.DiscoveryURL(), "jwks": r.tenant.JWKSURL(), "token": r.tenant.TokenURL(),
+	}[endpoint]
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.url, r.status = url, status
+	r.followed.Store(0)
+}
+
+func (r *redirector) target() (string, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.url, r.status
+}
+
+// newRedirectingFixture is a fixture whose Palette is served through a
+// redirector.
+func newRedirectingFixture(t *testing.T) (*fixture, *redirector) {
 	t.Helper()
 	f := newFixture(t)
 	front := httptest.NewUnstartedServer(nil)
 	console := spectrotest.NewConsole("http://" + front.Listener.Addr().String())
-
-	followed := &atomic.Int64{}
-	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		followed.Add(1)
-		console.ServeHTTP(w, r)
-	}))
-	t.Cleanup(elsewhere.Close)
-
 	tenant := console.AddTenant(testTenant)
 	tenant.SetNow(f.clock.Now)
 	tenant.AddClient(spectrotest.Client{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{testRedirectURI}})
 	tenant.AddUser(jane)
 	tenant.SetAutoLogin(jane.Email)
-	redirected := map[string]string{
-		"discovery": tenant.DiscoveryURL(), "jwks": tenant.JWKSURL(), "token": tenant.TokenURL(),
-	}[endpoint]
 
-	front.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if redirected != "" && "http://"+r.Host+r.URL.Path == redirected {
-			http.Redirect(w, r, elsewhere.URL+r.URL.RequestURI(), status)
+	r := &redirector{tenant: tenant}
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.followed.Add(1)
+		console.ServeHTTP(w, req)
+	}))
+	t.Cleanup(elsewhere.Close)
+	r.elsewhere = elsewhere.URL
+
+	front.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if url, status := r.target(); url != "" && "http://"+req.Host+req.URL.Path == url {
+			http.Redirect(w, req, r.elsewhere+req.URL.RequestURI(), status)
 			return
 		}
-		console.ServeHTTP(w, r)
+		console.ServeHTTP(w, req)
 	})
 	front.Start()
 	t.Cleanup(front.Close)
 
 	f.tenant = tenant
 	f.cfg.ConsoleURL = console.URL()
-	return f, followed
-}
-
-// signInOnce runs a whole sign-in and returns the first error of LoginURL,
-// the emulated browser or HandleCallback.
-func signInOnce(f *fixture, c *spectroConnector) (connector.Identity, error) {
-	authURL, connData, err := c.LoginURL(allScopes, testRedirectURI, testState)
-	if err != nil {
-		return connector.Identity{}, err
-	}
-	cb, err := f.tenant.Authorize(context.Background(), authURL)
-	if err != nil {
-		return connector.Identity{}, err
-	}
-	return c.HandleCallback(allScopes, connData, httptest.NewRequest(http.MethodGet, cb.String(), nil))
+	return f, r
 }

@@ -1,7 +1,6 @@
 package spectrocloud
 
 import (
-	"context"
 	"encoding/json"
 	"maps"
 	"strconv"
@@ -9,67 +8,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dexidp/dex/connector"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 )
 
-// ruleEntry is one way a Palette ID token reaches the verifier.
-type ruleEntry string
-
-const (
-	viaSignIn   ruleEntry = "sign-in"
-	viaExchange ruleEntry = "token exchange"
-	viaRefresh  ruleEntry = "refresh"
-)
-
-// present hands the verifier a Palette ID token through entry: at sign-in
-// the tenant's token endpoint issues it with the claims changed by hook and
-// signed with opts; for token exchange and refresh the tenant mints
-// ruleClaims changed by hook. The connector c has not seen the token
-// before, so it is verified in full.
-func present(t *testing.T, f *fixture, c *spectroConnector, entry ruleEntry, hook func(map[string]any), opts ...spectrotest.MintOption) (connector.Identity, error) {
-	t.Helper()
-	if hook == nil {
-		hook = func(map[string]any) {}
-	}
-	switch entry {
-	case viaSignIn:
-		f.tenant.SetIDTokenHook(hook)
-		f.tenant.SetIDTokenMint(opts...)
-		return f.login(c, allScopes)
-	case viaExchange:
-		claims := ruleClaims(f)
-		hook(claims)
-		return c.TokenIdentity(context.Background(), TokenTypeIDToken, f.tenant.MintIDToken(claims, opts...))
-	case viaRefresh:
-		claims := ruleClaims(f)
-		hook(claims)
-		data, err := json.Marshal(session{Version: sessionVersion, IDToken: f.tenant.MintIDToken(claims, opts...)})
-		require.NoError(t, err)
-		return c.Refresh(context.Background(), allScopes, connector.Identity{UserID: jane.Sub, ConnectorData: data})
-	}
-	t.Fatalf("unknown entry %q", entry)
-	return connector.Identity{}, nil
-}
-
-var allEntries = []ruleEntry{viaSignIn, viaExchange, viaRefresh}
-
-// ruleClaims are the claims the tenant's token endpoint issues to Jane at
-// sign-in, with a nonce as long as the connector's.
-func ruleClaims(f *fixture) map[string]any {
-	return f.tenant.Claims(jane, testClientID, strings.Repeat("n", 22))
-}
-
 // An ID token longer than maxIDTokenBytes is refused before it is parsed,
 // wherever it comes from; one of exactly maxIDTokenBytes is accepted.
 func TestRuleIDTokenSizeCap(t *testing.T) {
+	shared := newFixture(t)
 	for _, entry := range allEntries {
 		for _, size := range []int{maxIDTokenBytes, maxIDTokenBytes + 1} {
 			t.Run(string(entry)+" "+strconv.Itoa(size)+" bytes", func(t *testing.T) {
-				f := newFixture(t)
+				f := shared.freshCase(t)
 				c := f.open()
 				// The claims of every entry differ at most in the nonce's
 				// value, not in its length.
@@ -140,10 +92,11 @@ func paddingForLength(t *testing.T, tenant *spectrotest.Tenant, claims map[strin
 // full (not only when it is found among the tokens verified before); one
 // second later it is still valid.
 func TestRuleExpiryExactlyNowOnFullVerification(t *testing.T) {
+	shared := newFixture(t)
 	for _, entry := range allEntries {
 		for _, left := range []time.Duration{0, time.Second} {
 			t.Run(string(entry)+" "+left.String()+" left", func(t *testing.T) {
-				f := newFixture(t)
+				f := shared.freshCase(t)
 				c := f.open()
 				_, err := present(t, f, c, entry, func(claims map[string]any) {
 					claims["exp"] = f.clock.Now().Add(left).Unix()
@@ -177,10 +130,11 @@ func TestRuleIssuedAtAndNotBeforeSkew(t *testing.T) {
 		{claim: "nbf", ahead: skew + 500*time.Millisecond, refused: "not valid before"},
 		{claim: "nbf", ahead: -time.Hour},
 	}
+	shared := newFixture(t)
 	for _, entry := range []ruleEntry{viaSignIn, viaExchange} {
 		for _, tt := range tests {
 			t.Run(string(entry)+" "+tt.claim+" "+tt.ahead.String()+" ahead", func(t *testing.T) {
-				f := newFixture(t)
+				f := shared.freshCase(t)
 				c := f.open()
 				_, err := present(t, f, c, entry, func(claims map[string]any) {
 					at := f.clock.Now().Add(tt.ahead)
@@ -224,9 +178,11 @@ func TestRuleNonceMustBeAString(t *testing.T) {
 		{name: "a string at token exchange (control)", entry: viaExchange, nonce: func(any) any { return "any-nonce" }, accepted: true},
 		{name: "the nonce sent (control)", entry: viaSignIn, nonce: func(sent any) any { return sent }, accepted: true},
 	}
+	shared := newFixture(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, func(c *Config) { c.InsecureAllowMissingNonce = tt.allowMissing })
+			f := shared.freshCase(t)
+			f.cfg.InsecureAllowMissingNonce = tt.allowMissing
 			c := f.open()
 			_, err := present(t, f, c, tt.entry, func(claims map[string]any) {
 				claims["nonce"] = tt.nonce(claims["nonce"])
