@@ -153,6 +153,37 @@ func TestRuleIssuedAtAndNotBeforeSkew(t *testing.T) {
 	}
 }
 
+// The same rule with the real clock on both sides, Palette's tokens minted
+// a little ahead of or beyond the allowed skew, with a margin for the time a
+// sign-in takes.
+func TestRuleIssuedAtSkewOnTheRealClock(t *testing.T) {
+	const skew, margin = time.Minute, 5 * time.Second
+	shared := newFixture(t, func(c *Config) { c.Now = nil })
+	shared.tenant.SetNow(nil)
+	for _, tt := range []struct {
+		ahead    time.Duration
+		accepted bool
+	}{
+		{ahead: skew - margin, accepted: true},
+		{ahead: skew + margin},
+	} {
+		t.Run(tt.ahead.String()+" ahead", func(t *testing.T) {
+			f := shared.freshCase(t)
+			c := f.open()
+			_, err := present(t, f, c, viaSignIn, func(claims map[string]any) {
+				claims["iat"] = time.Now().Add(tt.ahead).Unix()
+			})
+			if tt.accepted {
+				require.NoError(t, err)
+				return
+			}
+			var invalid *InvalidTokenError
+			require.ErrorAs(t, err, &invalid)
+			assert.Contains(t, err.Error(), "issued in the future")
+		})
+	}
+}
+
 // A nonce claim that is not a string is refused: it neither counts as
 // absent (which insecureAllowMissingNonce would accept) nor is it compared
 // after a conversion, and token exchange, which checks no nonce value,
