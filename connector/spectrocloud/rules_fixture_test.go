@@ -64,7 +64,13 @@ func present(t *testing.T, f *fixture, c *spectroConnector, entry ruleEntry, hoo
 		hook(claims)
 		data, err := json.Marshal(session{Version: sessionVersion, IDToken: f.tenant.MintIDToken(claims, opts...)})
 		require.NoError(t, err)
-		return c.Refresh(context.Background(), allScopes, connector.Identity{UserID: jane.Sub, ConnectorData: data})
+		id, err := c.Refresh(context.Background(), allScopes, connector.Identity{UserID: jane.Sub, ConnectorData: data})
+		if err == nil {
+			// A refresh leaves the session Dex stored as it is: the token in
+			// force is the one presented.
+			id.ConnectorData = data
+		}
+		return id, err
 	}
 	t.Fatalf("unknown entry %q", entry)
 	return connector.Identity{}, nil
