@@ -161,15 +161,7 @@ func TestDexTokensEndWithThePaletteSignIn(t *testing.T) {
 	tenant.SetIDTokenLifetime(20 * time.Second)
 	paletteToken := tenant.MintIDToken(tenant.Claims(tenant.Users()[0], "dex", ""))
 	exchangeEnd := jwtExp(t, paletteToken)
-	form := url.Values{
-		"grant_type":           {"urn:ietf:params:oauth:grant-type:token-exchange"},
-		"connector_id":         {"spectrocloud"},
-		"subject_token":        {paletteToken},
-		"subject_token_type":   {"urn:ietf:params:oauth:token-type:id_token"},
-		"requested_token_type": {"urn:ietf:params:oauth:token-type:id_token"},
-		"scope":                {"openid email"},
-	}
-	status, body := postToken(t, dex.Issuer, "backstage", "backstage-secret", form)
+	status, body := postToken(t, dex.Issuer, "backstage", "backstage-secret", tokenExchangeForm(paletteToken, "openid email"))
 	require.Equal(t, http.StatusOK, status, body)
 	var resp struct {
 		AccessToken string `json:"access_token"`

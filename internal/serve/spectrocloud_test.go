@@ -101,14 +101,7 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 
 	t.Run("token exchange of a Palette ID token", func(t *testing.T) {
 		paletteToken := tenant.MintIDToken(tenant.Claims(tenant.Users()[0], "dex", ""))
-		form := url.Values{
-			"grant_type":           {"urn:ietf:params:oauth:grant-type:token-exchange"},
-			"connector_id":         {"spectrocloud"},
-			"subject_token":        {paletteToken},
-			"subject_token_type":   {"urn:ietf:params:oauth:token-type:id_token"},
-			"requested_token_type": {"urn:ietf:params:oauth:token-type:id_token"},
-			"scope":                {"openid email groups"},
-		}
+		form := tokenExchangeForm(paletteToken, "openid email groups")
 		status, body := postToken(t, dex.Issuer, "backstage", "backstage-secret", form)
 		require.Equal(t, http.StatusOK, status, body)
 		var resp struct {
@@ -149,6 +142,19 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 		assert.Contains(t, re.ErrorDescription, "sign in again")
 		assert.Equal(t, tokenRequests, tenant.Requests(spectrotest.EndpointToken))
 	})
+}
+
+// tokenExchangeForm asks Dex's token endpoint to exchange a Palette ID token,
+// through the spectrocloud connector, for a Dex ID token.
+func tokenExchangeForm(paletteToken, scope string) url.Values {
+	return url.Values{
+		"grant_type":           {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"connector_id":         {"spectrocloud"},
+		"subject_token":        {paletteToken},
+		"subject_token_type":   {"urn:ietf:params:oauth:token-type:id_token"},
+		"requested_token_type": {"urn:ietf:params:oauth:token-type:id_token"},
+		"scope":                {scope},
+	}
 }
 
 // postToken posts a form to Dex's token endpoint with client credentials.
