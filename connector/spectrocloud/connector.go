@@ -39,6 +39,7 @@ type spectroConnector struct {
 	metrics   *Metrics
 	resolvers *resolver.Chain // nil without signIn
 	providers providerCache
+	auth      *clientAuth
 }
 
 // Open validates the configuration and returns the connector. It tries
@@ -79,6 +80,7 @@ func (c *Config) open(id string, logger *slog.Logger) (*spectroConnector, error)
 		logger:  logger.With(slog.Group("connector", "type", "spectrocloud", "id", id)),
 		now:     now,
 		metrics: c.Metrics,
+		auth:    &clientAuth{forcePost: s.basicAuthUnsupported},
 	}
 	if s.signIn != nil {
 		conn.resolvers, err = resolver.New(*s.signIn, resolver.Options{Logger: conn.logger, Now: now})
@@ -108,10 +110,7 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 		return nil, fmt.Errorf("spectrocloud: %w", err)
 	}
 	keys := newKeySet(e.JWKSURL, c.client, c.now, c.logger, c.metrics)
-	authStyle := oauth2.AuthStyleInHeader
-	if c.s.basicAuthUnsupported {
-		authStyle = oauth2.AuthStyleInParams
-	}
+	c.auth.discovered(doc, c.s.overrides.TokenURL != "")
 	c.logger.Debug("palette endpoints", "auth_url", e.AuthURL, "token_url", e.TokenURL, "jwks_url", e.JWKSURL, "from_discovery", e.FromDiscovery)
 	return &provider{
 		endpoints: e,
@@ -122,7 +121,8 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 			ClientSecret: c.s.clientSecret,
 			RedirectURL:  c.s.redirectURI,
 			Scopes:       c.s.scopes,
-			Endpoint:     oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL, AuthStyle: authStyle},
+			// The AuthStyle is chosen per token request, by clientAuth.
+			Endpoint: oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
 		},
 	}, nil
 }
