@@ -81,7 +81,8 @@ func loopbackAddr(u *url.URL) (string, string) {
 
 func (r *receiver) instructions(wait time.Duration) string {
 	if r.ln != nil {
-		return fmt.Sprintf("Waiting up to %s for the browser to come back to %s (this check listens there; stop Dex first if it runs on that address).",
+		return fmt.Sprintf("Waiting up to %s for the browser to come back to %s (this check listens there; stop Dex first if it runs on that address). "+
+			"If the browser runs on another machine, paste here the URL it was sent back to instead, followed by Enter.",
 			wait, r.redirect.String())
 	}
 	return fmt.Sprintf("Then copy the URL the browser was sent back to from its address bar (it starts with %s; "+
@@ -106,16 +107,11 @@ func (r *receiver) serveCallback(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// receive waits for the callback URL until ctx ends.
+// receive waits for the callback URL until ctx ends: from the listener,
+// if any, or pasted on the input, whichever comes first. While listening,
+// an input that ends without a line is no error: the listener may still
+// receive the answer.
 func (r *receiver) receive(ctx context.Context) (*url.URL, error) {
-	if r.ln != nil {
-		select {
-		case u := <-r.got:
-			return u, nil
-		case <-ctx.Done():
-			return nil, waitError(ctx)
-		}
-	}
 	type line struct {
 		s   string
 		err error
@@ -125,14 +121,22 @@ func (r *receiver) receive(ctx context.Context) (*url.URL, error) {
 		s, err := readLine(r.in)
 		lines <- line{s, err}
 	}()
-	select {
-	case l := <-lines:
-		if l.err != nil {
-			return nil, l.err
+	for {
+		select {
+		case u := <-r.got: // nil channel without a listener
+			return u, nil
+		case l := <-lines:
+			if l.err != nil {
+				if r.ln != nil && errors.Is(l.err, errNoInput) {
+					lines = nil
+					continue
+				}
+				return nil, l.err
+			}
+			return parseCallback(l.s)
+		case <-ctx.Done():
+			return nil, waitError(ctx)
 		}
-		return parseCallback(l.s)
-	case <-ctx.Done():
-		return nil, waitError(ctx)
 	}
 }
 
@@ -158,8 +162,11 @@ func readLine(in io.Reader) (string, error) {
 		}
 		return "", usageError("read the pasted URL: %w", err)
 	}
-	return "", usageError("no URL was pasted (standard input ended): paste the URL the browser was sent back to")
+	return "", errNoInput
 }
+
+// errNoInput is the input ending without a line.
+var errNoInput = &Error{Status: StatusUsage, Err: errors.New("no URL was pasted (standard input ended): paste the URL the browser was sent back to")}
 
 // parseCallback parses a pasted callback URL.
 func parseCallback(s string) (*url.URL, error) {

@@ -138,6 +138,27 @@ func TestSignInCheckQuirks(t *testing.T) {
 			want:   []string{"Result: REFUSED.", "operators"},
 		},
 		{
+			name: "found in the catalog",
+			setup: func(h *harness) {
+				h.connectorConfig = catalogConfig(newCatalog(h.t).URL)
+			},
+			status: StatusSignedIn,
+			want: []string{
+				"decided by: sign-in resolver emailMatchingUserEntityProfileEmail, catalog entity user:default/jane",
+				"preferred_username: jane",
+			},
+		},
+		{
+			name: "no catalog entity",
+			setup: func(h *harness) {
+				h.connectorConfig = catalogConfig(newCatalog(h.t).URL)
+				h.tenant.AddUser(spectrotest.User{Email: "sam@example.com", GivenName: "Sam"})
+				h.tenant.SetAutoLogin("sam@example.com")
+			},
+			status: StatusRefused,
+			want:   []string{"Result: REFUSED. Dex would not sign this user in:", "sam@example.com"},
+		},
+		{
 			name: "claimModifications and a resolver",
 			setup: func(h *harness) {
 				h.connectorConfig = `
@@ -184,6 +205,16 @@ signIn:
 			})
 		}
 	}
+}
+
+func catalogConfig(baseURL string) string {
+	return `
+signIn:
+  resolvers:
+  - resolver: emailMatchingUserEntityProfileEmail
+  catalog:
+    baseURL: ` + baseURL + `
+    token: ` + catalogToken
 }
 
 // assertNoSecrets: no token, code, client secret or catalog token in what
@@ -315,4 +346,21 @@ func TestSignInCheckBadInput(t *testing.T) {
 			assert.NotContains(t, res.out, "The user said no", "Palette's error description is not trusted text")
 		})
 	}
+}
+
+// While it listens, the check also takes a pasted URL, for a browser on
+// another machine; an input that ends is then no error.
+func TestSignInCheckListeningTakesAPastedURL(t *testing.T) {
+	h := newHarness(t, viaListener)
+	h.receipt = viaPaste // the browser's answer is pasted, not sent to the listener
+	res := h.run(h.config(), Options{}, signIn)
+	require.NoError(t, res.err, res.out)
+	assert.Contains(t, res.out, "this check listens there")
+	assert.Contains(t, res.out, "Result: OK.")
+
+	h = newHarness(t, viaListener)
+	h.closeStdin = true
+	res = h.run(h.config(), Options{Wait: 100 * time.Millisecond}, nil)
+	require.Error(t, res.err)
+	assert.Contains(t, res.err.Error(), "the browser did not come back in time", "the ended input did not end the wait")
 }
