@@ -230,8 +230,8 @@ func (t *Trial) sources(ctx context.Context, e *Endpoints) EndpointSources {
 	if doc != nil {
 		docAuth, docToken, docJWKS = doc.AuthURL, doc.TokenURL, doc.JWKSURL
 	}
-	s.AuthURL = pick(o.AuthURL, docAuth, "Palette's layout: <issuer>/auth")
-	s.TokenURL = pick(o.TokenURL, docToken, "derived from the authorization endpoint (…/auth → …/token)")
+	s.AuthURL = pick(o.AuthURL, docAuth, "Palette's layout, <issuer>/auth")
+	s.TokenURL = pick(o.TokenURL, docToken, "derived from the authorization endpoint, …/auth → …/token")
 	s.JWKSURL = pick(o.JWKSURL, docJWKS, "discovery")
 	if o.AuthURL != "" {
 		s.AuthURL += ".authURL"

@@ -67,10 +67,10 @@ func loopbackAddr(u *url.URL) (string, string) {
 	host := u.Hostname()
 	ip := net.ParseIP(host)
 	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return "", "redirectURI is not on this machine (not a loopback address)"
+		return "", "redirectURI is not a loopback address"
 	}
 	if u.Scheme != "http" {
-		return "", "redirectURI is " + u.Scheme + ", and this check serves plain http only"
+		return "", "redirectURI is " + u.Scheme + ", and this check listens with plain http only"
 	}
 	port := u.Port()
 	if port == "" {
@@ -81,13 +81,15 @@ func loopbackAddr(u *url.URL) (string, string) {
 
 func (r *receiver) instructions(wait time.Duration) string {
 	if r.ln != nil {
-		return fmt.Sprintf("Waiting up to %s for the browser to come back to %s (this check listens there; stop Dex first if it runs on that address). "+
-			"If the browser runs on another machine, paste here the URL it was sent back to instead, followed by Enter.",
+		return fmt.Sprintf("Waiting up to %s for the browser to come back to %s:\n"+
+			"this check listens there (stop Dex first if it runs on that address).\n"+
+			"If the browser runs on another machine, paste here the URL it was sent back to instead, then press Enter.",
 			wait, r.redirect.String())
 	}
-	return fmt.Sprintf("Then copy the URL the browser was sent back to from its address bar (it starts with %s; "+
-		"the page itself may fail to load) and paste it here, followed by Enter. Waiting up to %s. (%s.)",
-		r.redirect.String(), wait, r.whyNotOwn)
+	return fmt.Sprintf("This check cannot receive Palette's answer itself: %s.\n"+
+		"After signing in, copy the URL the browser was sent back to from its address bar\n"+
+		"(it starts with %s; the page itself may fail to load), paste it here and press Enter.\n"+
+		"Waiting up to %s.", r.whyNotOwn, r.redirect.String(), wait)
 }
 
 // serveCallback takes the first request for redirectURI's path.

@@ -20,10 +20,10 @@ func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep 
 	e, s := rep.Endpoints, rep.Sources
 	fmt.Fprintf(w, "connector %q (%s)\n", conn.ID, conn.Name)
 	fmt.Fprintln(w, "Palette")
-	field(w, "issuer", e.Issuer, "from "+s.Issuer)
-	field(w, "authorization endpoint", e.AuthURL, "from "+s.AuthURL)
-	field(w, "token endpoint", e.TokenURL, "from "+s.TokenURL)
-	field(w, "JWKS", e.JWKSURL, "from "+s.JWKSURL)
+	field(w, "issuer", e.Issuer, "source: "+s.Issuer)
+	field(w, "authorization endpoint", e.AuthURL, "source: "+s.AuthURL)
+	field(w, "token endpoint", e.TokenURL, "source: "+s.TokenURL)
+	field(w, "JWKS", e.JWKSURL, "source: "+s.JWKSURL)
 	field(w, "client authentication", clientAuthLine(rep.ClientAuth), "")
 	field(w, "PKCE", pkceLine(rep.PKCE), "")
 	field(w, "nonce", nonceLine(rep), "")
@@ -119,7 +119,11 @@ func writeToken(w io.Writer, t *spectrocloud.TokenReport, expiry config.Expiry) 
 	fmt.Fprintln(w, "  claims:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range t.Claims {
-		fmt.Fprintf(tw, "    %s\t%s\t%s\n", c.Name, c.Shape, c.Value)
+		value := c.Value
+		if value == "" {
+			value = "(value not shown)"
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\n", c.Name, c.Shape, value)
 	}
 	_ = tw.Flush()
 }

@@ -31,10 +31,10 @@ func TestSignInCheckQuirks(t *testing.T) {
 			name:   "Palette as documented",
 			status: StatusSignedIn,
 			want: []string{
-				"from tenant and consoleURL",
-				"/auth (from discovery)",
-				"/token (from discovery)",
-				"/keys (from discovery)",
+				"(source: tenant and consoleURL)",
+				"/auth (source: discovery)",
+				"/token (source: discovery)",
+				"/keys (source: discovery)",
 				"client authentication:  client_secret_basic, accepted (token_endpoint_auth_methods_supported in discovery)",
 				"PKCE:                   S256 challenge sent",
 				"whether Palette enforces PKCE cannot be seen from here",
@@ -47,7 +47,7 @@ func TestSignInCheckQuirks(t *testing.T) {
 				`email        string`, `"jane@example.com"`,
 				`groups       list of 2 strings  ["platform", "admins"]`,
 				`given_name   string             "Jane"`,
-				"nonce        string  \n",
+				"nonce        string  (value not shown)\n",
 				"user ID:                64a1b2c3d4e5f60718293a4b",
 				"name:                   Jane Doe",
 				"preferred_username:     (none)",
@@ -88,9 +88,9 @@ func TestSignInCheckQuirks(t *testing.T) {
 			},
 			status: StatusSignedIn,
 			want: []string{
-				"/auth (from Palette's layout: <issuer>/auth)",
-				"/token (from derived from the authorization endpoint (…/auth → …/token))",
-				"/keys (from providerDiscoveryOverrides.jwksURL)",
+				"/auth (source: Palette's layout, <issuer>/auth)",
+				"/token (source: derived from the authorization endpoint, …/auth → …/token)",
+				"/keys (source: providerDiscoveryOverrides.jwksURL)",
 				"client_secret_basic, accepted (tried first: discovery does not say",
 				"Result: OK.",
 			},
@@ -268,7 +268,7 @@ func TestSignInCheckInstructions(t *testing.T) {
 				assert.Contains(t, res.out, "Waiting up to 30s for the browser to come back to "+h.redirect)
 			} else {
 				assert.Contains(t, res.out, "paste it here")
-				assert.Contains(t, res.out, "not a loopback address")
+				assert.Contains(t, res.out, "redirectURI is not a loopback address")
 			}
 		})
 	}
