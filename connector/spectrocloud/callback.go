@@ -66,6 +66,7 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 	if err != nil {
 		return connector.Identity{}, err
 	}
+	traceFrom(ctx).verified()
 	if err := tok.checkNonce(ls.Nonce, c.s.insecureAllowMissingNonce); err != nil {
 		return connector.Identity{}, err
 	}

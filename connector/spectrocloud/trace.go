@@ -15,6 +15,7 @@ type signInTrace struct {
 	authOK      bool
 	authSent    bool
 	rawIDToken  string
+	tokenOK     bool // the ID token passed verification (before the nonce check)
 	resolved    *resolver.Result
 }
 
@@ -47,5 +48,11 @@ func (t *signInTrace) idToken(raw string) {
 func (t *signInTrace) resolvedBy(r resolver.Result) {
 	if t != nil {
 		t.resolved = &r
+	}
+}
+
+func (t *signInTrace) verified() {
+	if t != nil {
+		t.tokenOK = true
 	}
 }

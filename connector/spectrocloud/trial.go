@@ -117,7 +117,8 @@ type TokenReport struct {
 	// IssuedAt and Expiry are iat and exp; zero when absent or not a time.
 	IssuedAt, Expiry time.Time
 	// Verified is true when the token passed verification (signature,
-	// issuer, audience, times); the claims below are shown either way.
+	// issuer, audience, times; the nonce is reported apart); the claims
+	// below are shown either way.
 	Verified bool
 	// Claims are the claims in name order.
 	Claims []ClaimShape
@@ -172,7 +173,7 @@ func (t *Trial) Finish(ctx context.Context, p *PendingSignIn, callback *url.URL)
 		rep.ClientAuth = ClientAuthReport{Method: trace.authAttempt.method, Choice: trace.authAttempt.why, Accepted: trace.authOK}
 	}
 	if trace.rawIDToken != "" {
-		rep.Token = describeIDToken(trace.rawIDToken, t.conn.s.claims, tokenVerified(err))
+		rep.Token = describeIDToken(trace.rawIDToken, t.conn.s.claims, trace.tokenOK)
 		if n, ok := tokenNonce(trace.rawIDToken); ok {
 			rep.Nonce.Echoed = true
 			rep.Nonce.Matches = subtle.ConstantTimeCompare([]byte(n), []byte(p.nonce)) == 1
@@ -188,17 +189,6 @@ func (t *Trial) Finish(ctx context.Context, p *PendingSignIn, callback *url.URL)
 		}
 	}
 	return rep
-}
-
-// tokenVerified reports whether a HandleCallback error came after the ID
-// token passed verification.
-func tokenVerified(err error) bool {
-	var (
-		invalid *InvalidTokenError
-		expired *TokenExpiredError
-		up      *UpstreamError
-	)
-	return err == nil || !(errors.As(err, &invalid) || errors.As(err, &expired) || errors.As(err, &up))
 }
 
 // sources says where each endpoint came from. It reads the discovery

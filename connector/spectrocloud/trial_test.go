@@ -126,3 +126,15 @@ func TestDescribeIDTokenBadInput(t *testing.T) {
 		assert.Empty(t, rep.Claims)
 	}
 }
+
+// A token refused only for its missing nonce did pass verification.
+func TestTrialReportMissingNonce(t *testing.T) {
+	f := newFixture(t)
+	f.tenant.SetEchoNonce(false)
+	rep, _ := trialSignIn(t, f)
+	require.Error(t, rep.Err)
+	assert.Contains(t, rep.Err.Error(), "insecureAllowMissingNonce")
+	require.NotNil(t, rep.Token)
+	assert.True(t, rep.Token.Verified)
+	assert.Equal(t, NonceReport{}, rep.Nonce)
+}
