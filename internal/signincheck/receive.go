@@ -55,6 +55,7 @@ func newReceiver(redirect *url.URL, in io.Reader) *receiver {
 	r.srv = &http.Server{
 		Handler:           http.HandlerFunc(r.serveCallback),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       30 * time.Second,
 		MaxHeaderBytes:    maxCallbackURL + 4<<10,
 	}
 	go func() { _ = r.srv.Serve(ln) }()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 	"github.com/dex-spectro/dex-spectro/internal/config"
@@ -18,7 +19,7 @@ const dexDefaultIDTokens = 24 * time.Hour
 // which holds no token material.
 func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep *spectrocloud.TrialReport) {
 	e, s := rep.Endpoints, rep.Sources
-	fmt.Fprintf(w, "connector %q (%s)\n", conn.ID, conn.Name)
+	fmt.Fprintf(w, "connector %q (%s)\n", conn.ID, clean(conn.Name))
 	fmt.Fprintln(w, "Palette")
 	field(w, "issuer", e.Issuer, "source: "+s.Issuer)
 	field(w, "authorization endpoint", e.AuthURL, "source: "+s.AuthURL)
@@ -50,17 +51,31 @@ func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep 
 	}
 	fmt.Fprintln(w)
 	if rep.Err != nil {
-		fmt.Fprintf(w, "Result: REFUSED. Dex would not sign this user in: %v\n", rep.Err)
+		fmt.Fprintf(w, "Result: REFUSED. Dex would not sign this user in: %s\n", clean(rep.Err.Error()))
 		return
 	}
 	fmt.Fprintln(w, "Result: OK. Dex would sign this user in.")
 }
 
+// field prints one line of the report. Values come from Palette, the
+// catalog or the configuration, so they are cleaned of control characters
+// that a terminal would act on.
 func field(w io.Writer, name, value, note string) {
 	if note != "" {
 		value += " (" + note + ")"
 	}
-	fmt.Fprintf(w, "  %-23s %s\n", name+":", value)
+	fmt.Fprintf(w, "  %-23s %s\n", name+":", clean(value))
+}
+
+// clean keeps the printable characters of s, so that text from Palette
+// cannot move the cursor, recolour or rewrite the operator's terminal.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 func clientAuthLine(a spectrocloud.ClientAuthReport) string {
@@ -123,7 +138,7 @@ func writeToken(w io.Writer, t *spectrocloud.TokenReport, expiry config.Expiry) 
 		if value == "" {
 			value = "(value not shown)"
 		}
-		fmt.Fprintf(tw, "    %s\t%s\t%s\n", c.Name, c.Shape, value)
+		fmt.Fprintf(tw, "    %s\t%s\t%s\n", clean(c.Name), clean(c.Shape), clean(value))
 	}
 	_ = tw.Flush()
 }

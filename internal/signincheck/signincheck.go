@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 
 	recv := newReceiver(redirect, opts.In)
 	defer recv.close()
-	fmt.Fprintf(opts.Out, "Sign-in check of connector %q (%s).\n", conn.ID, conn.Name)
+	fmt.Fprintf(opts.Out, "Sign-in check of connector %q (%s).\n", conn.ID, clean(conn.Name))
 	fmt.Fprintln(opts.Out, "Open this URL in a browser and sign in to Palette:")
 	fmt.Fprintln(opts.Out)
 	fmt.Fprintln(opts.Out, authURL)
@@ -140,7 +140,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	rep := trial.Finish(ctx, pending, callback)
 	writeReport(opts.Out, conn, cfg.Expiry, rep)
 	if rep.Err != nil {
-		return &Error{Status: StatusRefused, Err: fmt.Errorf("Dex would refuse this sign-in: %w", rep.Err)}
+		return &Error{Status: StatusRefused, Err: fmt.Errorf("Dex would refuse this sign-in: %s", clean(rep.Err.Error()))}
 	}
 	return nil
 }

@@ -159,6 +159,16 @@ func TestSignInCheckQuirks(t *testing.T) {
 			want:   []string{"Result: REFUSED. Dex would not sign this user in:", "sam@example.com"},
 		},
 		{
+			name: "control characters from Palette",
+			setup: func(h *harness) {
+				h.tenant.AddUser(spectrotest.User{Sub: jane.Sub, Email: jane.Email, GivenName: "Jane\x1b[2J\x1b[31m", FamilyName: "Doe",
+					Groups: []string{"ops\r\x1b]0;pwned\x07"}, Claims: map[string]any{"x\x1b[1m": "y"}})
+			},
+			status:    StatusSignedIn,
+			want:      []string{"name: Jane[2J[31m Doe", "groups: ops]0;pwned\n"},
+			notWanted: []string{"\x1b", "\r", "\x07"},
+		},
+		{
 			name: "claimModifications and a resolver",
 			setup: func(h *harness) {
 				h.connectorConfig = `
