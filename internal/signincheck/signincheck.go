@@ -17,7 +17,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -145,37 +144,35 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	return nil
 }
 
-// pickConnector finds the spectrocloud connector to check.
+// pickConnector finds the spectrocloud connector to check: the one with
+// this ID, or the only one when id is empty.
 func pickConnector(cfg *config.Config, id string) (*config.Connector, error) {
-	var ids []string
+	var found []*config.Connector
 	for i := range cfg.StaticConnectors {
 		c := &cfg.StaticConnectors[i]
-		if c.Type != connectors.SpectroCloud {
-			if id != "" && c.ID == id {
-				return nil, usageError("connector %q is of type %s; --sign-in checks spectrocloud connectors only", id, c.Type)
-			}
-			continue
-		}
-		if id != "" && c.ID == id {
+		switch {
+		case id != "" && c.ID == id && c.Type != connectors.SpectroCloud:
+			return nil, usageError("connector %q is of type %s; --sign-in checks spectrocloud connectors only", id, c.Type)
+		case id != "" && c.ID == id:
 			return c, nil
+		case c.Type == connectors.SpectroCloud:
+			found = append(found, c)
 		}
-		ids = append(ids, c.ID)
+	}
+	ids := make([]string, len(found))
+	for i, c := range found {
+		ids[i] = c.ID
 	}
 	sort.Strings(ids)
 	switch {
-	case len(ids) == 0:
+	case len(found) == 0:
 		return nil, usageError("the configuration has no spectrocloud connector to sign in with")
 	case id != "":
 		return nil, usageError("no spectrocloud connector with ID %q in the configuration (spectrocloud connectors: %s)", id, strings.Join(ids, ", "))
-	case len(ids) > 1:
+	case len(found) > 1:
 		return nil, usageError("the configuration has several spectrocloud connectors (%s): choose one with --connector", strings.Join(ids, ", "))
 	}
-	for i := range cfg.StaticConnectors {
-		if c := &cfg.StaticConnectors[i]; c.ID == ids[0] && c.Type == connectors.SpectroCloud {
-			return c, nil
-		}
-	}
-	return nil, errors.New("unreachable")
+	return found[0], nil
 }
 
 func randomState() (string, error) {
