@@ -16,8 +16,8 @@ import (
 )
 
 // HandleCallback completes a sign-in: it exchanges the code (client secret,
-// sent as clientAuth decides, and PKCE verifier), verifies the ID token including its nonce, and maps
-// its claims to an identity. Palette's refresh_token, its internal session
+// sent as clientAuth decides, and PKCE verifier), verifies the ID token
+// including its nonce, and maps its claims to an identity. Palette's refresh_token, its internal session
 // token, is dropped unread.
 func (c *spectroConnector) HandleCallback(s connector.Scopes, connData []byte, r *http.Request) (connector.Identity, error) {
 	id, err := c.handleCallback(r.Context(), s, connData, r)
