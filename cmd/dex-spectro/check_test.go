@@ -1,8 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -204,6 +210,40 @@ func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 	}
 }
 
+// check --sign-in exits 2 on usage and configuration errors, 1 when the
+// sign-in fails, with the reason on standard error.
+func TestCheckSignInExitStatus(t *testing.T) {
+	palette, _ := newPalette(t)
+	path := checkConfigFor(t, palette.URL, tenantUID)
+	bad := writeConfig(t, "issuer: http://127.0.0.1:5556/dex\nstorage: {type: memory}\nweb: {http: 127.0.0.1:5556}\nconnectors:\n- type: spectrocloud\n  id: palette\n  name: P\n  config: {tenant: x}\n")
+	tests := []struct {
+		name   string
+		args   []string
+		stdin  string
+		status int
+		want   string
+	}{
+		{"unknown connector", []string{"check", "--sign-in", "--connector", "nope", path}, "", 2,
+			`no spectrocloud connector with ID "nope" in the configuration (spectrocloud connectors: palette)`},
+		{"not a spectrocloud connector", []string{"check", "--sign-in", "--connector", "mock", path}, "", 2,
+			`connector "mock" is of type mockCallback`},
+		{"no config file", []string{"check", "--sign-in", path + ".missing"}, "", 2, "read config file"},
+		{"connector config error", []string{"check", "--sign-in", bad}, "", 2, "clientID is required"},
+		{"--connector without --sign-in", []string{"check", "--connector", "palette", path}, "", 2, "--connector is used with --sign-in"},
+		{"not a URL", []string{"check", "--sign-in", path}, "hello\n", 2, "the pasted text is not a URL"},
+		{"OAuth error", []string{"check", "--sign-in", path}, "http://127.0.0.1:5556/dex/callback?error=access_denied\n", 1,
+			"Palette answered with the OAuth error access_denied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, status := runBinaryWithInput(t, tt.stdin, tt.args...)
+			assert.Equal(t, tt.status, status, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			assert.Contains(t, stderr, tt.want)
+			assert.NotContains(t, stdout+stderr, "dex-secret")
+		})
+	}
+}
+
 // A value left empty by an unset environment variable is named, in the
 // warning and in the connector's failure.
 func TestCheckNamesUnsetVariables(t *testing.T) {
@@ -214,4 +254,26 @@ func TestCheckNamesUnsetVariables(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, stderr, "connectors[1].config.clientID: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID is not set in the environment")
 	assert.Contains(t, stdout, "clientID is required; not set in the environment: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID (clientID)")
+}
+
+// runBinaryWithInput is runBinary with standard input.
+func runBinaryWithInput(t *testing.T, stdin string, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		status = exitErr.ExitCode()
+	default:
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return out.String(), errOut.String(), status
 }

@@ -15,9 +15,9 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// HandleCallback completes a sign-in: it exchanges the code (client secret
-// and PKCE verifier), verifies the ID token including its nonce, and maps
-// its claims to an identity. Palette's refresh_token, its internal session
+// HandleCallback completes a sign-in: it exchanges the code (client secret,
+// sent as clientAuth decides, and PKCE verifier), verifies the ID token
+// including its nonce, and maps its claims to an identity. Palette's refresh_token, its internal session
 // token, is dropped unread.
 func (c *spectroConnector) HandleCallback(s connector.Scopes, connData []byte, r *http.Request) (connector.Identity, error) {
 	id, err := c.handleCallback(r.Context(), s, connData, r)
@@ -66,6 +66,7 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 	if err != nil {
 		return connector.Identity{}, err
 	}
+	traceFrom(ctx).verified()
 	if err := tok.checkNonce(ls.Nonce, c.s.insecureAllowMissingNonce); err != nil {
 		return connector.Identity{}, err
 	}
@@ -78,15 +79,23 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 func (c *spectroConnector) exchange(ctx context.Context, prov *provider, code string, opts []oauth2.AuthCodeOption) (string, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.client)
 	start := c.now()
-	tok, err := prov.oauth2.Exchange(ctx, code, opts...)
+	tok, attempt, err := c.auth.redeem(ctx, prov.oauth2, code, opts)
 	c.metrics.upstream("token", start, err)
+	trace := traceFrom(ctx)
+	trace.clientAuth(attempt, err == nil)
 	if err != nil {
+		c.logger.Debug("palette token request failed", "client_auth", attempt.method, "client_auth_choice", attempt.why)
+		if attempt.why == authChosenByFallback && isInvalidClient(err) {
+			return "", &UpstreamError{Endpoint: "token", Err: errors.New("Palette refused the client credentials with both client_secret_basic and client_secret_post (invalid_client): check clientID and clientSecret")}
+		}
 		return "", &UpstreamError{Endpoint: "token", Err: describeTokenError(err)}
 	}
+	c.logger.Debug("palette token request", "client_auth", attempt.method, "client_auth_choice", attempt.why)
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok || raw == "" {
 		return "", &UpstreamError{Endpoint: "token", Err: errNoIDToken}
 	}
+	trace.idToken(raw)
 	return raw, nil
 }
 

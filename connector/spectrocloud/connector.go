@@ -41,6 +41,7 @@ type spectroConnector struct {
 	metrics   *Metrics
 	resolvers *resolver.Chain // nil without signIn
 	providers providerCache
+	auth      *clientAuth
 }
 
 // Open validates the configuration and returns the connector. It tries
@@ -81,6 +82,7 @@ func (c *Config) open(id string, logger *slog.Logger) (*spectroConnector, error)
 		logger:  logger.With(slog.Group("connector", "type", "spectrocloud", "id", id)),
 		now:     now,
 		metrics: c.Metrics,
+		auth:    &clientAuth{forcePost: s.basicAuthUnsupported},
 	}
 	for _, w := range s.warnings() {
 		conn.logger.Warn("insecure setting", "key", w.Key, "risk", w.Risk)
@@ -120,10 +122,7 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 		}
 	}
 	keys := newKeySet(e.JWKSURL, c.client, c.now, c.logger, c.metrics)
-	authStyle := oauth2.AuthStyleInHeader
-	if c.s.basicAuthUnsupported {
-		authStyle = oauth2.AuthStyleInParams
-	}
+	c.auth.discovered(doc, c.s.overrides.TokenURL != "")
 	c.logger.Debug("palette endpoints", "auth_url", e.AuthURL, "token_url", e.TokenURL, "jwks_url", e.JWKSURL, "from_discovery", e.FromDiscovery)
 	return &provider{
 		endpoints: e,
@@ -134,7 +133,8 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 			ClientSecret: c.s.clientSecret,
 			RedirectURL:  c.s.redirectURI,
 			Scopes:       c.s.scopes,
-			Endpoint:     oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL, AuthStyle: authStyle},
+			// The AuthStyle is chosen per token request, by clientAuth.
+			Endpoint: oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
 		},
 	}, nil
 }

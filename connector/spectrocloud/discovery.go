@@ -42,6 +42,8 @@ type discoveryDoc struct {
 	TokenURL   string   `json:"token_endpoint"`
 	JWKSURL    string   `json:"jwks_uri"`
 	Algorithms []string `json:"id_token_signing_alg_values_supported"`
+	// TokenAuthMethods is token_endpoint_auth_methods_supported; see clientAuth.
+	TokenAuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 }
 
 func discoveryURL(issuer string) string {

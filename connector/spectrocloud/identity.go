@@ -26,6 +26,7 @@ func (c *spectroConnector) identityFrom(ctx context.Context, s connector.Scopes,
 		if err != nil {
 			return connector.Identity{}, fmt.Errorf("spectrocloud: %w", err)
 		}
+		traceFrom(ctx).resolvedBy(res)
 		id.PreferredUsername = res.UserName
 		catalogGroups = res.Groups
 	}

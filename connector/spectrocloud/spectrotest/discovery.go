@@ -14,7 +14,7 @@ type discoveryDocument struct {
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	ScopesSupported                   []string `json:"scopes_supported"`
-	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported,omitempty"`
 	ClaimsSupported                   []string `json:"claims_supported"`
 }
 
@@ -31,6 +31,9 @@ func (t *Tenant) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	t.mu.Lock()
+	authMethods := t.quirks.advertisedAuthMethods()
+	t.mu.Unlock()
 	writeJSON(w, http.StatusOK, discoveryDocument{
 		Issuer:                            t.Issuer(),
 		AuthorizationEndpoint:             t.AuthURL(),
@@ -40,7 +43,7 @@ func (t *Tenant) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
 		ScopesSupported:                   []string{"openid", "profile", "email"},
-		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
+		TokenEndpointAuthMethodsSupported: authMethods,
 		ClaimsSupported: []string{
 			"iss", "aud", "sub", "iat", "exp", "email", "given_name", "family_name", "groups", "nonce",
 		},

@@ -86,6 +86,7 @@ type Tenant struct {
 	standardRefresh bool
 	idTokenHook     func(claims map[string]any)
 	idTokenMint     []MintOption
+	quirks          quirks
 
 	keys       []*signingKey // in creation order
 	current    *signingKey
@@ -96,8 +97,9 @@ type Tenant struct {
 	refreshes map[string]*refreshGrant // by refresh token jti
 	pruneAt   int                      // grant count that triggers the next prune
 
-	faults   map[Endpoint]Fault
-	requests map[Endpoint]int
+	faults          map[Endpoint]Fault
+	requests        map[Endpoint]int
+	codeRedemptions int
 }
 
 func newTenant(c *Console, uid string) *Tenant {
@@ -286,12 +288,13 @@ func (t *Tenant) SetIDTokenMint(opts ...MintOption) {
 // Claims returns the claim set the token endpoint would issue for this user and
 // client: iss, aud (the client ID as a string), sub, iat, exp (now + the ID
 // token lifetime), email, given_name, family_name (each when non-empty),
-// groups (when non-nil), nonce (when non-empty), then u.Claims applied (a nil
-// value removes the claim). The ID token hook is not applied.
+// groups (when non-nil; a single string with SetGroupsAsString), nonce (when
+// non-empty), then u.Claims applied (a nil value removes the claim). The ID
+// token hook is not applied.
 func (t *Tenant) Claims(u User, clientID, nonce string) map[string]any {
 	now := t.clock()
 	t.mu.Lock()
-	lifetime := t.idTokenLifetime
+	lifetime, groupsAsString := t.idTokenLifetime, t.quirks.groupsAsString
 	t.mu.Unlock()
 
 	claims := map[string]any{
@@ -308,6 +311,9 @@ func (t *Tenant) Claims(u User, clientID, nonce string) map[string]any {
 		groups := make([]string, len(u.Groups))
 		copy(groups, u.Groups)
 		claims["groups"] = groups
+		if groupsAsString && len(groups) == 1 {
+			claims["groups"] = groups[0]
+		}
 	}
 	setIfNotEmpty(claims, "nonce", nonce)
 	for name, value := range u.Claims {

@@ -79,7 +79,19 @@ func (t *Tenant) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 func (t *Tenant) authenticateClient(r *http.Request, form map[string]string) (Client, *oauthError) {
 	id, secret := form["client_id"], form["client_secret"]
 	_, postSecret := form["client_secret"]
+	method := AuthMethodPost
 	if r.Header.Get("Authorization") != "" {
+		method = AuthMethodBasic
+	}
+	t.mu.Lock()
+	accepted := t.quirks.acceptsAuthMethod(method)
+	t.mu.Unlock()
+	if !accepted {
+		// Checked before the code is looked at: a client that retries with
+		// another method can still redeem it.
+		return Client{}, invalidClient(method + " is not accepted by this token endpoint")
+	}
+	if method == AuthMethodBasic {
 		basicID, basicSecret, ok := r.BasicAuth()
 		if !ok {
 			return Client{}, invalidClient("unsupported or malformed Authorization header")
@@ -116,6 +128,9 @@ func (t *Tenant) authorizationCodeGrant(client Client, form map[string]string) (
 	if code == "" {
 		return nil, invalidRequest("code is missing")
 	}
+	t.mu.Lock()
+	t.codeRedemptions++
+	t.mu.Unlock()
 	g, oerr := t.redeemCode(code)
 	if oerr != nil {
 		return nil, oerr
