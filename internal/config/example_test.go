@@ -32,7 +32,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	assert.Equal(t, "backstage", clients[0].ID)
 	assert.False(t, clients[0].Public)
 	assert.Equal(t, "backstage-secret", clients[0].Secret)
-	assert.Equal(t, "kubelogin", clients[1].ID)
+	assert.Equal(t, "kubernetes", clients[1].ID)
 	assert.True(t, clients[1].Public)
 
 	require.Len(t, c.StaticConnectors, 2)

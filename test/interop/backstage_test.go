@@ -5,18 +5,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"sigs.k8s.io/yaml"
 
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
@@ -102,11 +105,53 @@ func loadBackstageAppConfig(t *testing.T, env map[string]string) backstageAppCon
 	return cfg
 }
 
+// clustersAudienceScope asks Dex for ID tokens whose audience holds the
+// clusters' client, kube-apiserver's --oidc-client-id.
+const clustersAudienceScope = "audience:server:client_id:" + kubernetesClient
+
+// backstageScopes are the scopes Backstage's OIDC provider asks for with the
+// production provider block of app-config.yaml: openid, profile and email,
+// then additionalScopes.
+func backstageScopes(t *testing.T, appConfig backstageAppConfig) []string {
+	t.Helper()
+	provider, ok := appConfig.Auth.Providers["oidc"][appConfig.Auth.Environment]
+	require.True(t, ok, "auth.providers.oidc.%s", appConfig.Auth.Environment)
+	scopes := []string{"openid", "profile", "email"}
+	extra, ok := provider["additionalScopes"].([]any)
+	require.True(t, ok, "additionalScopes is a list")
+	for _, s := range extra {
+		scope, ok := s.(string)
+		require.True(t, ok, "additionalScopes: %v", s)
+		if !slices.Contains(scopes, scope) {
+			scopes = append(scopes, scope)
+		}
+	}
+	return scopes
+}
+
+// audience is an aud claim: one string or a list.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = audience{one}
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return fmt.Errorf("aud: %w", err)
+	}
+	*a = list
+	return nil
+}
+
 // tokenClaims are the claims of Dex's ID tokens and userinfo responses.
 type tokenClaims struct {
 	dextest.Claims
-	Issuer   string `json:"iss"`
-	Audience string `json:"aud"`
+	Issuer           string   `json:"iss"`
+	Audience         audience `json:"aud"`
+	AuthorizingParty string   `json:"azp"`
 }
 
 // rpTokenSet is what rp.mjs reports of a token set and its userinfo.
@@ -180,12 +225,14 @@ func (rp *nodeRP) next(t *testing.T, v any) {
 }
 
 // Backstage's OIDC provider, as configured by examples/backstage/app-config.yaml,
-// signs a Palette user in through Dex with openid-client 5, refreshes the
-// session, and the Kubernetes plugin's token (the user's Dex ID token) is
-// accepted by the cluster configured with examples/kubernetes/authentication-config.yaml.
+// signs a Palette user in through the Dex of examples/config.yaml with
+// openid-client 5 and refreshes the session; the Kubernetes plugin's token
+// (the user's Dex ID token, with the clusters' audience) is accepted by
+// clusters configured with examples/kubernetes/apiserver-flags.txt and with
+// authentication-config-*.yaml, and rbac.yaml makes the user an admin.
 func TestBackstage(t *testing.T) {
 	node := requireNodeRP(t)
-	st := startStack(t, exampleSpec())
+	st := startExampleStack(t)
 	appConfig := loadBackstageAppConfig(t, backstageEnv())
 
 	require.NotEmpty(t, appConfig.Auth.Session.Secret, "the oidc provider needs session support")
@@ -214,7 +261,7 @@ func TestBackstage(t *testing.T) {
 	assert.Equal(t, backstageClient, q.Get("client_id"))
 	assert.Equal(t, "code", q.Get("response_type"))
 	assert.Equal(t, backstageCallback, q.Get("redirect_uri"))
-	assert.ElementsMatch(t, []string{"openid", "profile", "email", "groups", "federated:id", "offline_access"}, strings.Fields(q.Get("scope")))
+	assert.ElementsMatch(t, []string{"openid", "profile", "email", "groups", "federated:id", "offline_access", clustersAudienceScope}, strings.Fields(q.Get("scope")))
 	assert.Equal(t, "S256", q.Get("code_challenge_method"))
 	assert.NotEmpty(t, q.Get("code_challenge"))
 	assert.NotEmpty(t, q.Get("state"))
@@ -245,12 +292,15 @@ func TestBackstage(t *testing.T) {
 		t.Run(step.name, func(t *testing.T) {
 			c := step.set.Claims
 			assert.Equal(t, st.Issuer, c.Issuer)
-			assert.Equal(t, backstageClient, c.Audience)
+			// The clusters' client as audience, next to Backstage's own;
+			// Backstage is the authorized party.
+			assert.ElementsMatch(t, []string{kubernetesClient, backstageClient}, c.Audience)
+			assert.Equal(t, backstageClient, c.AuthorizingParty)
 			assert.Equal(t, jane().Email, c.Email)
 			assert.True(t, c.EmailVerified)
 			assert.Equal(t, "Jane Doe", c.Name)
 			assert.Equal(t, "jane", c.PreferredUsername)
-			assert.Equal(t, jane().Groups, c.Groups)
+			assert.Equal(t, janeUser.groups, c.Groups, "Jane's teams as Dex keeps them")
 			assert.Equal(t, prodConnector, c.FederatedClaims.ConnectorID)
 			assert.Equal(t, palette.Sub, c.FederatedClaims.UserID)
 			subject, err := decodeDexSubject(c.Subject)
@@ -260,13 +310,13 @@ func TestBackstage(t *testing.T) {
 			assert.True(t, step.set.HasAccessToken)
 			assert.True(t, step.set.HasRefreshToken)
 			assert.True(t, strings.EqualFold(step.set.TokenType, "bearer"), step.set.TokenType)
-			assert.InDelta(t, idTokenExpiry.Seconds(), step.set.ExpiresIn, 60)
+			assert.InDelta(t, exampleIDTokenExpiry.Seconds(), step.set.ExpiresIn, 60)
 
 			u := step.set.Userinfo
 			assert.Equal(t, c.Subject, u.Subject)
 			assert.Equal(t, jane().Email, u.Email)
 			assert.Equal(t, "Jane Doe", u.Name)
-			assert.Equal(t, jane().Groups, u.Groups)
+			assert.Equal(t, janeUser.groups, u.Groups)
 		})
 	}
 	assert.True(t, result.Refresh.RefreshTokenRotated, "Dex rotates refresh tokens")
@@ -290,7 +340,9 @@ func TestBackstage(t *testing.T) {
 	})
 
 	// The Kubernetes plugin sends the user's ID token from the oidc auth
-	// provider; the cluster of authentication-config.yaml accepts it.
+	// provider; clusters configured with the flags or with either
+	// AuthenticationConfiguration accept it, and rbac.yaml makes Jane, a
+	// member of the Palette team platform-admins, cluster-admin.
 	t.Run("kubernetes plugin", func(t *testing.T) {
 		require.Len(t, appConfig.Kubernetes.ClusterLocatorMethods, 1)
 		clusters := appConfig.Kubernetes.ClusterLocatorMethods[0].Clusters
@@ -298,12 +350,21 @@ func TestBackstage(t *testing.T) {
 		assert.Equal(t, "oidc", clusters[0].AuthProvider)
 		assert.Contains(t, appConfig.Auth.Providers, clusters[0].OIDCTokenProvider)
 
-		cluster := exampleStructuredAuthenticator(t, st)
-		for _, token := range []string{result.SignIn.IDToken, result.Refresh.IDToken} {
-			u, err := authenticate(cluster, token)
-			require.NoError(t, err)
-			assert.Equal(t, jane().Email, u.GetName())
-			assert.Equal(t, jane().Groups, u.GetGroups())
+		bindings := loadRBACExample(t)
+		authenticators := map[string]authenticator.Token{"apiserver-flags.txt": exampleFlagsAuthenticator(t, st)}
+		for _, sc := range structuredConfigs {
+			authenticators[sc.file] = exampleStructuredAuthenticator(t, st, sc.file)
+		}
+		for name, cluster := range authenticators {
+			for step, token := range map[string]string{"sign-in": result.SignIn.IDToken, "refresh": result.Refresh.IDToken} {
+				t.Run(name+"/"+step, func(t *testing.T) {
+					u, err := authenticate(cluster, token)
+					require.NoError(t, err)
+					assert.Equal(t, jane().Email, u.GetName())
+					assert.Equal(t, janeUser.groups, u.GetGroups())
+					assert.Equal(t, []grant{{"ClusterRole/cluster-admin", ""}}, grantsOf(bindings, u))
+				})
+			}
 		}
 	})
 }

@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 // (see examples/config.yaml).
 const (
 	exampleIssuer       = "https://dex.example.com"
-	kubeloginClient     = "kubelogin"
+	kubernetesClient    = "kubernetes"
 	backstageClient     = "backstage"
 	backstageSecret     = "backstage-client-secret"
 	backstageCallback   = "https://backstage.example.com/api/auth/oidc/handler/frame"
@@ -67,8 +67,10 @@ const (
 	labName       = "SpectroCloud (lab)"
 	labTenantUID  = "64a1b2c3d4e5f60718293a4b"
 
-	// idTokenExpiry is Dex's expiry.idTokens in the test configurations.
-	idTokenExpiry = 10 * time.Minute
+	// idTokenExpiry is Dex's expiry.idTokens in the configurations of
+	// startStack; exampleIDTokenExpiry is that of examples/config.yaml.
+	idTokenExpiry        = 10 * time.Minute
+	exampleIDTokenExpiry = time.Hour
 )
 
 // kubeloginRedirect is where kubelogin listens; the browser stops there.
@@ -139,9 +141,9 @@ type stackSpec struct {
 	Clients []clientSpec
 }
 
-// exampleSpec mirrors examples/config.yaml: the production and lab tenants,
-// Backstage's and kubelogin's clients, plus one more application (Grafana)
-// whose tokens no cluster accepts.
+// exampleSpec is shaped like examples/config.yaml: the production and lab
+// tenants, Backstage's and the clusters' clients, plus one more application
+// (Grafana); startExampleStack runs the file itself.
 func exampleSpec() stackSpec {
 	return stackSpec{
 		Tenants: []tenantSpec{
@@ -158,7 +160,7 @@ func exampleSpec() stackSpec {
 		},
 		Clients: []clientSpec{
 			{ID: backstageClient, Name: "Backstage", Secret: backstageSecret, RedirectURIs: []string{backstageCallback}},
-			{ID: kubeloginClient, Name: "Kubernetes", Public: true, RedirectURIs: []string{kubeloginRedirect, "http://localhost:18000"}},
+			{ID: kubernetesClient, Name: "Kubernetes", Public: true, RedirectURIs: []string{kubeloginRedirect, "http://localhost:18000"}},
 			{ID: otherClient, Name: "Grafana", Secret: otherClientSecret, RedirectURIs: []string{otherClientRedirect}},
 		},
 	}
