@@ -44,7 +44,7 @@ type Server struct {
 	logger          *slog.Logger
 	registry        *prometheus.Registry
 	dex             *server.Server
-	web             http.Handler // dex behind connectorFailures
+	web             http.Handler // dex behind connectorFailures and dexFixes
 	shutdownTimeout time.Duration
 
 	listeners map[Listener]net.Listener
@@ -170,11 +170,15 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		return nil, fmt.Errorf("initialize server: %w", err)
 	}
 
+	web, err := dexFixes(connectorFailures(dex), store, cfg.Issuer, logger)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		logger:          logger,
 		registry:        reg,
 		dex:             dex,
-		web:             connectorFailures(dex),
+		web:             web,
 		shutdownTimeout: o.shutdownTimeout,
 		listeners:       make(map[Listener]net.Listener),
 		http:            make(map[Listener]*http.Server),
@@ -226,5 +230,6 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Handler returns the HTTP handler the web listeners serve: Dex's, with
-// the connector's failures made visible (see connectorFailures).
+// the connector's failures made visible (see connectorFailures) and the
+// fixes carried on top of Dex v2.45.1 in front (see dexFixes).
 func (s *Server) Handler() http.Handler { return s.web }
