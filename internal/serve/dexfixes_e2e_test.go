@@ -114,7 +114,7 @@ func newDeviceClient(t *testing.T, issuer, clientID, secret string) *deviceClien
 	require.NoError(t, err)
 	require.NotEmpty(t, provider.Endpoint().DeviceAuthURL)
 	return &deviceClient{
-		Config: oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: provider.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "email"}},
+		Config:   oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: provider.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "email"}},
 		http:     client,
 		verifier: provider.Verifier(&oidc.Config{ClientID: clientID}),
 	}
