@@ -32,6 +32,7 @@ func Fixes() []Fix {
 		{PR: 4927, Summary: "device flow client secret compared in constant time"},
 		{PR: 4927, Summary: "gRPC API without grpc.tlsClientCA: warning at start-up"},
 		{PR: 4927, Summary: "gRPC CreateConnector without a connector refused instead of crashing the server"},
+		{PR: 4927, Summary: "refresh token secret compared in constant time (refresh grant and token introspection)"},
 		{PR: 4928, Summary: "device flow: client_secret kept out of the browser redirect to /auth"},
 		{PR: 4928, Summary: "device callback accepts only an auth code of the device request's client and redirect URI"},
 	}

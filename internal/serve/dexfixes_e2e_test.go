@@ -2,6 +2,7 @@ package serve_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"html"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
@@ -410,4 +412,59 @@ func TestPasswordLoginBackLink(t *testing.T) {
 			assert.Equal(t, "jane@example.com", tokens.Claims.Email)
 		})
 	}
+}
+
+// A refresh token with its secret changed is refused on the refresh grant
+// and inactive on introspection, and the real one keeps working.
+func TestRefreshTokenWithWrongSecret(t *testing.T) {
+	ctx := context.Background()
+	dex := startDex(t, withStorage(basicConfig, storageSection(t, "memory")), "")
+	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "app", "app-secret", rpRedirect)
+	require.NoError(t, err)
+	tokens, err := rp.SignIn(ctx, passwordBrowser())
+	require.NoError(t, err)
+	refresh := tokens.OAuth2.RefreshToken
+	forged := withRefreshSecret(t, refresh, "guessed-secret")
+
+	introspect := func(token string) map[string]any {
+		resp, body, err := dextest.Do(ctx, http.DefaultClient, http.MethodPost, mustParse(t, dex.url("/token/introspect")), url.Values{"token": {token}})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal([]byte(body), &doc))
+		return doc
+	}
+	assert.Equal(t, true, introspect(refresh)["active"])
+	assert.Equal(t, map[string]any{"active": false}, introspect(forged))
+
+	status, body := postToken(t, dex.Issuer, "app", "app-secret", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {forged}})
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, body, `"error":"invalid_request"`)
+
+	refreshed, err := rp.Refresh(ctx, refresh)
+	require.NoError(t, err, "the refused attempt did not spend the real token")
+	assert.Equal(t, tokens.IDToken.Subject, refreshed.IDToken.Subject)
+}
+
+// withRefreshSecret returns Dex's refresh token with its secret (protobuf
+// field 2) replaced.
+func withRefreshSecret(t *testing.T, token, secret string) string {
+	t.Helper()
+	data, err := base64.RawURLEncoding.DecodeString(token)
+	require.NoError(t, err)
+	var out []byte
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		require.GreaterOrEqual(t, n, 0)
+		require.Equal(t, protowire.BytesType, typ)
+		v, m := protowire.ConsumeBytes(data[n:])
+		require.GreaterOrEqual(t, m, 0)
+		data = data[n+m:]
+		if num == 2 {
+			v = []byte(secret)
+		}
+		out = protowire.AppendTag(out, num, protowire.BytesType)
+		out = protowire.AppendBytes(out, v)
+	}
+	return base64.RawURLEncoding.EncodeToString(out)
 }
