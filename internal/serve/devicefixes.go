@@ -36,13 +36,12 @@ const deviceCallbackPath = "/device/callback"
 //     compared here in constant time first; Dex's own comparison then only
 //     ever sees equal secrets.
 type deviceFlow struct {
-	next    http.Handler
-	store   storage.Storage
-	logger  *slog.Logger
-	verify  string          // path of the user-code form's target
-	cbPath  string          // path of the device callback
-	cbURIs  map[string]bool // redirect URIs Dex v2.45.1 stores on device-flow auth codes
-	errPage func(w http.ResponseWriter, status int, msg string)
+	next   http.Handler
+	store  storage.Storage
+	logger *slog.Logger
+	verify string          // path of the user-code form's target
+	cbPath string          // path of the device callback
+	cbURIs map[string]bool // redirect URIs Dex stores on device-flow auth codes
 }
 
 // newDeviceFlow wraps next, Dex's handler for the issuer, over Dex's
@@ -50,9 +49,6 @@ type deviceFlow struct {
 func newDeviceFlow(next http.Handler, s storage.Storage, issuer *url.URL, logger *slog.Logger) *deviceFlow {
 	base := issuer.Path
 	cbPath := path.Join("/", base, deviceCallbackPath)
-	cbURL := *issuer
-	cbURL.Path = cbPath
-	cbURL.RawPath = ""
 	return &deviceFlow{
 		next:   next,
 		store:  s,
@@ -62,13 +58,12 @@ func newDeviceFlow(next http.Handler, s storage.Storage, issuer *url.URL, logger
 		// Dex v2.45.1 sends the browser to /auth with redirect_uri
 		// "/device/callback"; a public client's code carries the issuer's
 		// path joined to it, a confidential client's the value as sent (it
-		// must be registered as is). A client may also register the full URL.
+		// must be registered as is). Dex main sends the joined path to both
+		// (dexidp/dex#4597), so a client may already have registered it.
 		cbURIs: map[string]bool{
 			deviceCallbackPath: true,
 			cbPath:             true,
-			cbURL.String():     true,
 		},
-		errPage: writeErrorPage,
 	}
 }
 
@@ -112,7 +107,7 @@ func (d *deviceFlow) checkCallback(w http.ResponseWriter, r *http.Request) bool 
 		d.logger.WarnContext(ctx, "device callback: refused an auth code that does not belong to the device request",
 			"auth_code_client_id", authCode.ClientID, "device_client_id", deviceReq.ClientID,
 			"redirect_uri_is_device_callback", d.cbURIs[authCode.RedirectURI])
-		d.errPage(w, http.StatusBadRequest, "Invalid or expired auth code.")
+		writeErrorPage(w, http.StatusBadRequest, "Invalid or expired auth code.")
 		return false
 	}
 
@@ -138,11 +133,11 @@ func (d *deviceFlow) checkCallback(w http.ResponseWriter, r *http.Request) bool 
 // not there, 500 otherwise.
 func (d *deviceFlow) storageFailure(w http.ResponseWriter, r *http.Request, what string, err error, msg string) {
 	if errors.Is(err, storage.ErrNotFound) {
-		d.errPage(w, http.StatusBadRequest, msg)
+		writeErrorPage(w, http.StatusBadRequest, msg)
 		return
 	}
 	d.logger.ErrorContext(r.Context(), "device callback: get "+what, "err", err)
-	d.errPage(w, http.StatusInternalServerError, "Database error.")
+	writeErrorPage(w, http.StatusInternalServerError, "Database error.")
 }
 
 // equalSecrets compares two secrets in time that depends on neither their

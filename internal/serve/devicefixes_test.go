@@ -64,7 +64,7 @@ func TestDeviceCallbackChecks(t *testing.T) {
 	}{
 		{name: "public client's own code", code: "code-kubectl", state: "KUBE-CTL1", wantDex: true},
 		{name: "confidential client's own code", code: "code-ci", state: "CITO-OL01", wantDex: true},
-		{name: "code for the registered full callback URL", code: "code-ci-full-url", state: "CITO-OL01", wantDex: true},
+		{name: "code for the full callback URL, which Dex never sends", code: "code-ci-full-url", state: "CITO-OL01", wantStatus: http.StatusBadRequest},
 		{name: "another client's code", code: "code-app", state: "KUBE-CTL1", wantStatus: http.StatusBadRequest, wantBody: "Invalid or expired auth code."},
 		{name: "another device client's code", code: "code-ci", state: "KUBE-CTL1", wantStatus: http.StatusBadRequest, wantBody: "Invalid or expired auth code."},
 		{name: "own client, redirect URI not the device callback", code: "code-kubectl-loopback", state: "KUBE-CTL1", wantStatus: http.StatusBadRequest},
