@@ -21,7 +21,7 @@ const testIssuer = "https://dex.example.com/dex"
 
 // deviceStore holds a public client, a confidential one, an app, and a
 // device request of each device client.
-func deviceStore(t *testing.T) storage.Storage {
+func deviceStore(t testing.TB) storage.Storage {
 	t.Helper()
 	ctx := context.Background()
 	s := memory.New(slog.New(slog.DiscardHandler))

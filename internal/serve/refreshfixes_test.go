@@ -33,6 +33,14 @@ func encodeRefreshToken(id, secret string) string {
 func refreshStore(t *testing.T) storage.Storage {
 	t.Helper()
 	s := memory.New(slog.New(slog.DiscardHandler))
+	seedRefresh(t, s)
+	return s
+}
+
+// seedRefresh stores refresh token r1 (with a previous secret) and r2 of
+// client app.
+func seedRefresh(t testing.TB, s storage.Storage) {
+	t.Helper()
 	now := time.Now()
 	require.NoError(t, s.CreateRefresh(context.Background(), storage.RefreshToken{
 		ID: "r1", Token: "current-secret", ObsoleteToken: "previous-secret", ClientID: "app",
@@ -41,7 +49,6 @@ func refreshStore(t *testing.T) storage.Storage {
 	require.NoError(t, s.CreateRefresh(context.Background(), storage.RefreshToken{
 		ID: "r2", Token: "only-secret", ClientID: "app", CreatedAt: now, LastUsed: now, ConnectorID: "local",
 	}))
-	return s
 }
 
 func TestRefreshTokenDecode(t *testing.T) {
