@@ -40,6 +40,8 @@ type Info struct {
 	GoVersion string
 	// Platform is GOOS/GOARCH.
 	Platform string
+	// Fixes are the security fixes carried on top of the Dex release.
+	Fixes []Fix
 }
 
 // Read returns the build information of the running binary.
@@ -49,6 +51,7 @@ func Read() Info {
 		DexModuleVersion: "unknown",
 		GoVersion:        runtime.Version(),
 		Platform:         runtime.GOOS + "/" + runtime.GOARCH,
+		Fixes:            Fixes(),
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, dep := range bi.Deps {
@@ -80,7 +83,7 @@ func releaseName(moduleVersion string) string {
 // String renders the information as the version command prints it.
 func (i Info) String() string {
 	return fmt.Sprintf("dex-spectro Version: %s\nDex Version: %s (module %s %s)\nGo Version: %s\nGo OS/ARCH: %s\n",
-		i.Version, i.DexVersion, DexModule, i.DexModuleVersion, i.GoVersion, i.Platform)
+		i.Version, i.DexVersion, DexModule, i.DexModuleVersion, i.GoVersion, i.Platform) + fixesText(i.Fixes)
 }
 
 // APIVersion is the version string Dex's gRPC API reports for this build.

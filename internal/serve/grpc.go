@@ -25,9 +25,13 @@ type grpcSetup struct {
 
 // prepareGRPC loads the gRPC TLS settings, as Dex does before opening
 // storage. Request metrics are collected when client certificates are
-// required, as in Dex.
+// required, as in Dex. An API that does not require client certificates is
+// warned about (see warnUnauthenticatedGRPC).
 func prepareGRPC(cfg config.GRPC, metrics *grpcprometheus.ServerMetrics, logger *slog.Logger) (*grpcSetup, error) {
-	g := &grpcSetup{metrics: metrics}
+	g := &grpcSetup{metrics: metrics, options: []grpc.ServerOption{grpc.ChainUnaryInterceptor(refuseNilConnector)}}
+	if cfg.Addr != "" && cfg.TLSClientCA == "" {
+		warnUnauthenticatedGRPC(cfg, logger)
+	}
 	if cfg.TLSCert == "" {
 		return g, nil
 	}

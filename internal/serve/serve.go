@@ -45,7 +45,7 @@ type Server struct {
 	logger          *slog.Logger
 	registry        *prometheus.Registry
 	dex             *server.Server
-	web             http.Handler // dex behind connectorFailures and signInLifetimes
+	web             http.Handler // dex behind connectorFailures, signInLifetimes and dexFixes
 	shutdownTimeout time.Duration
 
 	listeners map[Listener]net.Listener
@@ -176,11 +176,17 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		return nil, cfg.ExplainUnset(fmt.Errorf("initialize server: %w", err))
 	}
 
+	// The fixes for Dex's holes come first; the token lifetimes and the
+	// connector's failures wrap Dex itself.
+	web, err := dexFixes(signInLifetimes(connectorFailures(dex), issuerPath(cfg.Issuer), store, o.now, logger), store, cfg.Issuer, logger)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		logger:          logger,
 		registry:        reg,
 		dex:             dex,
-		web:             signInLifetimes(connectorFailures(dex), issuerPath(cfg.Issuer), store, o.now, logger),
+		web:             web,
 		shutdownTimeout: o.shutdownTimeout,
 		listeners:       make(map[Listener]net.Listener),
 		http:            make(map[Listener]*http.Server),
@@ -232,5 +238,6 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Handler returns the HTTP handler the web listeners serve: Dex's, with
-// the connector's failures made visible (see connectorFailures).
+// the connector's failures made visible (see connectorFailures) and the
+// fixes carried on top of Dex v2.45.1 in front (see dexFixes).
 func (s *Server) Handler() http.Handler { return s.web }
