@@ -45,6 +45,9 @@ staticClients:
   name: kubelogin
   secret: kubelogin-secret
   redirectURIs: ["` + rpRedirect + `"]
+- id: kubectl
+  name: kubectl
+  public: true
 connectors:
 - type: spectrocloud
   id: spectrocloud
@@ -324,4 +327,30 @@ func TestImplicitFlowTokensEndWithThePaletteSignIn(t *testing.T) {
 			assert.LessOrEqual(t, expiresIn, 40)
 		})
 	}
+}
+
+// The device flow's tokens, issued at its callback and handed over at the
+// poll, end with the Palette sign-in too, and so does the poll's expires_in.
+func TestDeviceFlowTokensEndWithThePaletteSignIn(t *testing.T) {
+	ctx := context.Background()
+	l := listen(t)
+	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+	tenant.SetIDTokenLifetime(40 * time.Second)
+	dex := startDexOn(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
+		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
+
+	dc := newDeviceClient(t, dex.Issuer, "kubectl", "")
+	da := dc.start(t)
+	b := dextest.NewBrowser()
+	callback, err := b.Authorize(ctx, enterUserCode(t, b, da).String(), dex.Issuer+"/device/callback")
+	require.NoError(t, err)
+	resp, body, err := dextest.Do(ctx, b.Client, http.MethodGet, callback, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+
+	pollCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	tok, err := dc.DeviceAccessToken(dc.ctx(pollCtx), da)
+	require.NoError(t, err)
+	assertEndsAt(t, tok, exps.last(t), "device flow")
 }
