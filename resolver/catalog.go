@@ -32,9 +32,10 @@ type catalogClient struct {
 	http     *http.Client
 	cache    *answerCache
 	logger   *slog.Logger
+	observe  func(error, time.Duration) // nil: not observed
 }
 
-func newCatalogClient(cc *CatalogConfig, hc *http.Client, now func() time.Time, logger *slog.Logger) (*catalogClient, error) {
+func newCatalogClient(cc *CatalogConfig, hc *http.Client, now func() time.Time, logger *slog.Logger, observe func(error, time.Duration)) (*catalogClient, error) {
 	const key = keyPrefix + ".catalog"
 	base, err := parseBaseURL(cc.BaseURL)
 	if err != nil {
@@ -73,6 +74,7 @@ func newCatalogClient(cc *CatalogConfig, hc *http.Client, now func() time.Time, 
 		http:     &client,
 		cache:    newAnswerCache(cc.cacheTTLOrDefault(), CatalogCacheMaxEntries, now),
 		logger:   logger,
+		observe:  observe,
 	}, nil
 }
 
@@ -127,7 +129,11 @@ func (c *catalogClient) findUser(ctx context.Context, field, value string) (cata
 		}
 		return ans, nil
 	}
+	start := time.Now()
 	ans, err := c.query(ctx, filter)
+	if c.observe != nil {
+		c.observe(err, time.Since(start))
+	}
 	if err != nil {
 		return catalogAnswer{}, err
 	}

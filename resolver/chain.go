@@ -19,6 +19,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for the catalog cache. Nil: time.Now.
 	Now func() time.Time
+	// ObserveCatalog, when set, is called after each request to the catalog
+	// (not for answers from the cache) with its error, nil on success, and
+	// how long it took; for metrics.
+	ObserveCatalog func(err error, elapsed time.Duration)
 }
 
 // Input is what the resolvers decide on.
@@ -110,7 +114,7 @@ func New(cfg Config, opts Options) (*Chain, error) {
 	}
 	var catalog *catalogClient
 	if cfg.Catalog != nil {
-		c, err := newCatalogClient(cfg.Catalog, opts.HTTPClient, now, logger)
+		c, err := newCatalogClient(cfg.Catalog, opts.HTTPClient, now, logger, opts.ObserveCatalog)
 		if err != nil {
 			return nil, err
 		}

@@ -22,7 +22,7 @@ import (
 func (c *spectroConnector) HandleCallback(s connector.Scopes, connData []byte, r *http.Request) (connector.Identity, error) {
 	id, err := c.handleCallback(r.Context(), s, connData, r)
 	outcome := outcomeOf(err)
-	c.metrics.login(c.id, outcome)
+	c.metrics.login(outcome)
 	if err != nil {
 		attrs := []any{"outcome", outcome, "err", err}
 		var authErr *AuthorizationError

@@ -38,7 +38,7 @@ type spectroConnector struct {
 	client    *http.Client
 	logger    *slog.Logger
 	now       func() time.Time
-	metrics   *Metrics
+	metrics   *connectorMetrics
 	resolvers *resolver.Chain // nil without signIn
 	providers providerCache
 	auth      *clientAuth
@@ -81,14 +81,14 @@ func (c *Config) open(id string, logger *slog.Logger) (*spectroConnector, error)
 		client:  client,
 		logger:  logger.With(slog.Group("connector", "type", "spectrocloud", "id", id)),
 		now:     now,
-		metrics: c.Metrics,
+		metrics: c.Metrics.forConnector(id),
 		auth:    &clientAuth{forcePost: s.basicAuthUnsupported},
 	}
 	for _, w := range s.warnings() {
 		conn.logger.Warn("insecure setting", "key", w.Key, "risk", w.Risk)
 	}
 	if s.signIn != nil {
-		conn.resolvers, err = resolver.New(*s.signIn, resolver.Options{Logger: conn.logger, Now: now})
+		conn.resolvers, err = resolver.New(*s.signIn, resolver.Options{Logger: conn.logger, Now: now, ObserveCatalog: conn.metrics.catalog})
 		if err != nil {
 			return nil, fmt.Errorf("spectrocloud: signIn: %w", err)
 		}

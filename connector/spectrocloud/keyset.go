@@ -59,7 +59,7 @@ type keySet struct {
 	client  *http.Client
 	now     func() time.Time
 	logger  *slog.Logger
-	metrics *Metrics
+	metrics *connectorMetrics
 
 	mu          sync.Mutex
 	keys        []jose.JSONWebKey // from the last successful fetch; never empty once set
@@ -72,7 +72,7 @@ type keySet struct {
 	inflight    chan struct{}     // closed when the running fetch ends
 }
 
-func newKeySet(url string, client *http.Client, now func() time.Time, logger *slog.Logger, metrics *Metrics) *keySet {
+func newKeySet(url string, client *http.Client, now func() time.Time, logger *slog.Logger, metrics *connectorMetrics) *keySet {
 	return &keySet{url: url, client: client, now: now, logger: logger, metrics: metrics}
 }
 

@@ -35,7 +35,7 @@ func (c *spectroConnector) LoginURL(_ connector.Scopes, callbackURL, state strin
 	defer cancel()
 	prov, err := c.providers.get(ctx)
 	if err != nil {
-		c.metrics.login(c.id, outcomeOf(err))
+		c.metrics.login(outcomeOf(err))
 		return "", nil, err
 	}
 	nonce, err := randomToken()

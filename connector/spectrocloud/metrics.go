@@ -22,42 +22,54 @@ const (
 )
 
 // Metrics are the connector's Prometheus metrics. One Metrics serves every
-// spectrocloud connector of a server; the connector ID is a label. A nil
-// *Metrics records nothing.
+// spectrocloud connector of a server; every series carries the connector ID
+// as its "connector" label, so that tenants (one connector each) can be told
+// apart. A nil *Metrics records nothing.
 type Metrics struct {
 	upstreamRequests *prometheus.CounterVec
 	upstreamDuration *prometheus.HistogramVec
 	logins           *prometheus.CounterVec
 	refreshes        *prometheus.CounterVec
-	jwksFetches      prometheus.Counter
+	exchanges        *prometheus.CounterVec
+	exchangeDuration *prometheus.HistogramVec
+	catalogRequests  *prometheus.CounterVec
+	catalogDuration  *prometheus.HistogramVec
+	jwksFetches      *prometheus.CounterVec
 }
+
+// latencyBuckets are the buckets of every duration histogram: 5 ms to 10 s.
+var latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
 // NewMetrics creates the metrics and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
-	m := &Metrics{
-		upstreamRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dex_spectrocloud_upstream_requests_total",
-			Help: "Requests to Palette by endpoint (discovery, jwks, token) and outcome (ok, error).",
-		}, []string{"endpoint", "outcome"}),
-		upstreamDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "dex_spectrocloud_upstream_request_duration_seconds",
-			Help:    "Latency of requests to Palette by endpoint.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"endpoint"}),
-		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dex_spectrocloud_logins_total",
-			Help: "Sign-ins through Palette by connector and outcome (ok, expired, invalid_signature, invalid_token, denied, upstream_error, error).",
-		}, []string{"connector", "outcome"}),
-		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dex_spectrocloud_refreshes_total",
-			Help: "Refreshes by re-validation of the stored Palette ID token, by connector and outcome.",
-		}, []string{"connector", "outcome"}),
-		jwksFetches: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "dex_spectrocloud_jwks_fetches_total",
-			Help: "Fetches of Palette's signing keys (JWKS).",
-		}),
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append([]string{"connector"}, labels...))
 	}
-	for _, c := range []prometheus.Collector{m.upstreamRequests, m.upstreamDuration, m.logins, m.refreshes, m.jwksFetches} {
+	histogram := func(name, help string, labels ...string) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets}, append([]string{"connector"}, labels...))
+	}
+	m := &Metrics{
+		upstreamRequests: counter("dex_spectrocloud_upstream_requests_total",
+			"Requests to Palette by connector, endpoint (discovery, jwks, token) and outcome (ok, error).", "endpoint", "outcome"),
+		upstreamDuration: histogram("dex_spectrocloud_upstream_request_duration_seconds",
+			"Latency of requests to Palette by connector and endpoint.", "endpoint"),
+		logins: counter("dex_spectrocloud_logins_total",
+			"Sign-ins through Palette by connector and outcome (ok, expired, invalid_signature, invalid_token, denied, upstream_error, error).", "outcome"),
+		refreshes: counter("dex_spectrocloud_refreshes_total",
+			"Refreshes by re-validation of the stored Palette ID token, by connector and outcome.", "outcome"),
+		exchanges: counter("dex_spectrocloud_token_exchanges_total",
+			"Token exchanges of Palette ID tokens, by connector and outcome.", "outcome"),
+		exchangeDuration: histogram("dex_spectrocloud_token_exchange_duration_seconds",
+			"Time the connector takes for a token exchange (verification, claims, resolvers), by connector."),
+		catalogRequests: counter("dex_spectrocloud_catalog_requests_total",
+			"Requests to the Backstage catalog (cached answers not counted), by connector and outcome (ok, error).", "outcome"),
+		catalogDuration: histogram("dex_spectrocloud_catalog_request_duration_seconds",
+			"Latency of requests to the Backstage catalog, by connector."),
+		jwksFetches: counter("dex_spectrocloud_jwks_fetches_total",
+			"Fetches of Palette's signing keys (JWKS), by connector."),
+	}
+	for _, c := range []prometheus.Collector{m.upstreamRequests, m.upstreamDuration, m.logins, m.refreshes,
+		m.exchanges, m.exchangeDuration, m.catalogRequests, m.catalogDuration, m.jwksFetches} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -65,34 +77,68 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-func (m *Metrics) upstream(endpoint string, start time.Time, err error) {
-	if m == nil {
+// connectorMetrics records the measurements of one connector. A nil
+// *connectorMetrics, or one without Metrics, records nothing.
+type connectorMetrics struct {
+	m  *Metrics
+	id string
+}
+
+func (m *Metrics) forConnector(id string) *connectorMetrics {
+	return &connectorMetrics{m: m, id: id}
+}
+
+func (c *connectorMetrics) off() bool { return c == nil || c.m == nil }
+
+func okOrError(err error) string {
+	if err != nil {
+		return OutcomeError
+	}
+	return OutcomeOK
+}
+
+func (c *connectorMetrics) upstream(endpoint string, start time.Time, err error) {
+	if c.off() {
 		return
 	}
-	outcome := OutcomeOK
-	if err != nil {
-		outcome = OutcomeError
-	}
-	m.upstreamRequests.WithLabelValues(endpoint, outcome).Inc()
-	m.upstreamDuration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+	c.m.upstreamRequests.WithLabelValues(c.id, endpoint, okOrError(err)).Inc()
+	c.m.upstreamDuration.WithLabelValues(c.id, endpoint).Observe(time.Since(start).Seconds())
 }
 
-func (m *Metrics) jwksFetch() {
-	if m != nil {
-		m.jwksFetches.Inc()
+func (c *connectorMetrics) jwksFetch() {
+	if !c.off() {
+		c.m.jwksFetches.WithLabelValues(c.id).Inc()
 	}
 }
 
-func (m *Metrics) login(connectorID, outcome string) {
-	if m != nil {
-		m.logins.WithLabelValues(connectorID, outcome).Inc()
+func (c *connectorMetrics) login(outcome string) {
+	if !c.off() {
+		c.m.logins.WithLabelValues(c.id, outcome).Inc()
 	}
 }
 
-func (m *Metrics) refresh(connectorID, outcome string) {
-	if m != nil {
-		m.refreshes.WithLabelValues(connectorID, outcome).Inc()
+func (c *connectorMetrics) refresh(outcome string) {
+	if !c.off() {
+		c.m.refreshes.WithLabelValues(c.id, outcome).Inc()
 	}
+}
+
+func (c *connectorMetrics) exchange(outcome string, start time.Time) {
+	if c.off() {
+		return
+	}
+	c.m.exchanges.WithLabelValues(c.id, outcome).Inc()
+	c.m.exchangeDuration.WithLabelValues(c.id).Observe(time.Since(start).Seconds())
+}
+
+// catalog observes one request to the Backstage catalog; it is the
+// resolver chain's Options.ObserveCatalog.
+func (c *connectorMetrics) catalog(err error, elapsed time.Duration) {
+	if c.off() {
+		return
+	}
+	c.m.catalogRequests.WithLabelValues(c.id, okOrError(err)).Inc()
+	c.m.catalogDuration.WithLabelValues(c.id).Observe(elapsed.Seconds())
 }
 
 // outcomeOf classifies an error for metrics and logs.

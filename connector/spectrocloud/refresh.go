@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dexidp/dex/connector"
 )
@@ -24,7 +25,7 @@ var errBadSession = &SignInAgainError{Err: errors.New("spectrocloud: the stored 
 func (c *spectroConnector) Refresh(ctx context.Context, s connector.Scopes, ident connector.Identity) (connector.Identity, error) {
 	id, err := c.refresh(ctx, s, ident)
 	outcome := outcomeOf(err)
-	c.metrics.refresh(c.id, outcome)
+	c.metrics.refresh(outcome)
 	if err != nil {
 		c.logger.Info("refresh failed", "outcome", outcome, "user_id", ident.UserID, "err", err)
 		RecordFailure(ctx, err)
@@ -88,6 +89,19 @@ func decodeSession(data []byte) (string, error) {
 // tokens: the token is verified like at sign-in, without a nonce, and mapped
 // to an identity.
 func (c *spectroConnector) TokenIdentity(ctx context.Context, subjectTokenType, subjectToken string) (connector.Identity, error) {
+	start := time.Now()
+	id, err := c.tokenIdentity(ctx, subjectTokenType, subjectToken)
+	outcome := outcomeOf(err)
+	c.metrics.exchange(outcome, start)
+	if err != nil {
+		c.logger.Info("token exchange failed", "outcome", outcome, "err", err)
+		return connector.Identity{}, err
+	}
+	c.logger.Info("token exchange", "outcome", outcome, "user_id", id.UserID)
+	return id, nil
+}
+
+func (c *spectroConnector) tokenIdentity(ctx context.Context, subjectTokenType, subjectToken string) (connector.Identity, error) {
 	if subjectTokenType != TokenTypeIDToken {
 		return connector.Identity{}, fmt.Errorf("spectrocloud: token exchange accepts only Palette ID tokens (subject_token_type %s), not %q", TokenTypeIDToken, printable(subjectTokenType, 100))
 	}
@@ -96,15 +110,9 @@ func (c *spectroConnector) TokenIdentity(ctx context.Context, subjectTokenType, 
 		return connector.Identity{}, err
 	}
 	tok, err := prov.verifier.verify(ctx, subjectToken, fromOutside)
-	if err == nil {
-		recordExpiry(ctx, tok.expiry)
-		var id connector.Identity
-		id, err = c.identityFrom(ctx, connector.Scopes{Groups: true}, tok, subjectToken)
-		if err == nil {
-			c.logger.Info("token exchange", "outcome", OutcomeOK, "user_id", id.UserID)
-			return id, nil
-		}
+	if err != nil {
+		return connector.Identity{}, err
 	}
-	c.logger.Info("token exchange failed", "outcome", outcomeOf(err), "err", err)
-	return connector.Identity{}, err
+	recordExpiry(ctx, tok.expiry)
+	return c.identityFrom(ctx, connector.Scopes{Groups: true}, tok, subjectToken)
 }

@@ -84,24 +84,24 @@ func testMetrics(t *testing.T, bin string) {
 		{"dex_spectrocloud_logins_total", map[string]string{"connector": id, "outcome": "expired"}, 1},
 		{"dex_spectrocloud_refreshes_total", map[string]string{"connector": id, "outcome": "ok"}, 5},
 		{"dex_spectrocloud_refreshes_total", map[string]string{"connector": id}, 5},
-		{"dex_spectrocloud_upstream_requests_total", map[string]string{"endpoint": "token", "outcome": "ok"}, 4},
-		{"dex_spectrocloud_upstream_requests_total", map[string]string{"endpoint": "token", "outcome": "error"}, 1},
+		{"dex_spectrocloud_upstream_requests_total", map[string]string{"connector": id, "endpoint": "token", "outcome": "ok"}, 4},
+		{"dex_spectrocloud_upstream_requests_total", map[string]string{"connector": id, "endpoint": "token", "outcome": "error"}, 1},
 		// Palette saw exactly the requests the metrics count.
-		{"dex_spectrocloud_upstream_requests_total", map[string]string{"endpoint": "token"}, float64(p.Requests(spectrotest.EndpointToken))},
-		{"dex_spectrocloud_upstream_requests_total", map[string]string{"endpoint": "discovery", "outcome": "ok"}, float64(p.Requests(spectrotest.EndpointDiscovery))},
-		{"dex_spectrocloud_upstream_requests_total", map[string]string{"endpoint": "jwks", "outcome": "ok"}, float64(p.Requests(spectrotest.EndpointJWKS))},
-		{"dex_spectrocloud_jwks_fetches_total", nil, float64(p.Requests(spectrotest.EndpointJWKS))},
-		{"dex_spectrocloud_jwks_fetches_total", nil, 1},
+		{"dex_spectrocloud_upstream_requests_total", map[string]string{"connector": id, "endpoint": "token"}, float64(p.Requests(spectrotest.EndpointToken))},
+		{"dex_spectrocloud_upstream_requests_total", map[string]string{"connector": id, "endpoint": "discovery", "outcome": "ok"}, float64(p.Requests(spectrotest.EndpointDiscovery))},
+		{"dex_spectrocloud_upstream_requests_total", map[string]string{"connector": id, "endpoint": "jwks", "outcome": "ok"}, float64(p.Requests(spectrotest.EndpointJWKS))},
+		{"dex_spectrocloud_jwks_fetches_total", map[string]string{"connector": id}, float64(p.Requests(spectrotest.EndpointJWKS))},
+		{"dex_spectrocloud_jwks_fetches_total", map[string]string{"connector": id}, 1},
 		// One latency sample per request.
-		{"dex_spectrocloud_upstream_request_duration_seconds", map[string]string{"endpoint": "token"}, 5},
-		{"dex_spectrocloud_upstream_request_duration_seconds", map[string]string{"endpoint": "jwks"}, 1},
-		{"dex_spectrocloud_upstream_request_duration_seconds", map[string]string{"endpoint": "discovery"}, 1},
+		{"dex_spectrocloud_upstream_request_duration_seconds", map[string]string{"connector": id, "endpoint": "token"}, 5},
+		{"dex_spectrocloud_upstream_request_duration_seconds", map[string]string{"connector": id, "endpoint": "jwks"}, 1},
+		{"dex_spectrocloud_upstream_request_duration_seconds", map[string]string{"connector": id, "endpoint": "discovery"}, 1},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, sampleValue(m, tt.name, tt.labels), "%s%v", tt.name, tt.labels)
 	}
 	for _, ep := range []string{"token", "jwks", "discovery"} {
-		sum := histogramSum(m, "dex_spectrocloud_upstream_request_duration_seconds", map[string]string{"endpoint": ep})
+		sum := histogramSum(m, "dex_spectrocloud_upstream_request_duration_seconds", map[string]string{"connector": id, "endpoint": ep})
 		assert.Greater(t, sum, 0.0, "%s latency", ep)
 		assert.Less(t, sum, 10.0, "%s latency on loopback", ep)
 	}
