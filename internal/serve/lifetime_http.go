@@ -68,7 +68,13 @@ func signInLifetimes(next http.Handler, issuerPath string, store storage.Storage
 		switch {
 		case err != nil:
 			logger.ErrorContext(ctx, "token lifetime: the stored SpectroCloud sign-in cannot be read", "err", err)
-			writeInvalidGrant(w, "the stored SpectroCloud sign-in cannot be read: sign in again")
+			const msg = "the stored SpectroCloud sign-in cannot be read: sign in again"
+			if route == routeToken {
+				writeInvalidGrant(w, msg)
+			} else {
+				w.Header().Set("Cache-Control", "no-store")
+				http.Error(w, msg, http.StatusInternalServerError)
+			}
 			return
 		case known && route == routeToken && !end.After(now()):
 			writeInvalidGrant(w, fmt.Sprintf("the SpectroCloud sign-in expired at %s: sign in again", end.UTC().Format(time.RFC3339)))
