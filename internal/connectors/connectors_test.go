@@ -29,7 +29,10 @@ func TestRegister(t *testing.T) {
 	first := prometheus.NewRegistry()
 	require.NoError(t, connectors.Register(first))
 	require.True(t, connectors.Registered())
-	assert.Contains(t, metricNames(t, first), "dex_spectrocloud_jwks_fetches_total")
+	// The metrics are on the first registry (their series appear once
+	// observed): registering them again there fails.
+	_, err := spectrocloud.NewMetrics(first)
+	require.Error(t, err, "the connector's metrics are registered on the first registry")
 
 	cfg := server.ConnectorsConfig[connectors.SpectroCloud]()
 	sc, ok := cfg.(*spectrocloud.Config)
@@ -40,6 +43,8 @@ func TestRegister(t *testing.T) {
 	second := prometheus.NewRegistry()
 	require.NoError(t, connectors.Register(second))
 	assert.Empty(t, metricNames(t, second))
+	_, err = spectrocloud.NewMetrics(second)
+	require.NoError(t, err, "nothing was registered on the second registry")
 	assert.Equal(t, []string{"spectrocloud"}, connectors.Types())
 
 	// Dex's built-in types are untouched.
