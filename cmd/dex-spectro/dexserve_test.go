@@ -118,14 +118,19 @@ func TestDexServeTemplateErrors(t *testing.T) {
 	}
 }
 
-// `serve` (dex-spectro's own command line) does not render templates, and
-// says so when the file holds template actions.
+// `serve` (dex-spectro's own command line) does not render templates, nor
+// does `dex serve` a file with another suffix; both say so when the file
+// holds template actions.
 func TestServeWarnsOfTemplate(t *testing.T) {
-	path := writeConfig(t, "issuer: \"{{ getenv \\\"X\\\" }}\"\nstorage: {type: memory}\n")
-	_, stderr, status := runBinary(t, "serve", path)
-	assert.Equal(t, 1, status)
-	assert.Contains(t, stderr, "template actions")
-	assert.Contains(t, stderr, "`dex serve` renders them")
+	const config = "issuer: \"{{ getenv \\\"X\\\" }}\"\nstorage: {type: memory}\n"
+	yml := filepath.Join(t.TempDir(), "config.yml")
+	require.NoError(t, os.WriteFile(yml, []byte(config), 0o600))
+	for _, args := range [][]string{{"serve", writeConfig(t, config)}, {"dex", "serve", yml}} {
+		_, stderr, status := runBinary(t, args...)
+		assert.Equal(t, 1, status)
+		assert.Contains(t, stderr, "template actions ({{ ... }}), which are not rendered")
+		assert.Contains(t, stderr, "`dex serve` renders files whose names end in .tpl, .tmpl or .yaml")
+	}
 }
 
 func get(t *testing.T, url string) int {

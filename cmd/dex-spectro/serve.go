@@ -111,8 +111,8 @@ func loadServeConfig(path string, f serveFlags) (*config.Config, []config.Warnin
 	}
 	var pre []config.Warning
 	if f.template == "" && entrypoint.LooksLikeTemplate(data) {
-		pre = append(pre, config.Warning{Message: "the file holds template actions ({{ ... }}), which `serve` does not render; " +
-			"`dex serve` renders them, as Dex's image does"})
+		pre = append(pre, config.Warning{Message: "the file holds template actions ({{ ... }}), which are not rendered: " +
+			"`dex serve` renders files whose names end in .tpl, .tmpl or .yaml, as Dex's image does"})
 	}
 	cfg, warnings, err := config.Load(data, opts)
 	warnings = append(pre, warnings...)
