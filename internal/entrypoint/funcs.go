@@ -85,6 +85,10 @@ func (e envFuncs) Getenv(name string, def ...string) (string, error) {
 	return v, nil
 }
 
+// Env returns every variable, as .Env does: a key that is not set is an
+// error, and NAME_FILE is not read.
+func (e envFuncs) Env() map[string]string { return e.r.envMap() }
+
 // ExpandEnv replaces $NAME and ${NAME} in the input with the variables'
 // values, as getenv reads them.
 func (e envFuncs) ExpandEnv(in any) (string, error) {

@@ -42,6 +42,7 @@ func TestFunctions(t *testing.T) {
 		{"env.Getenv default", `{{ env.Getenv "UNSET" "def" }}`, "def"},
 		{"env.ExpandEnv", `{{ env.ExpandEnv "x-$SET-${NUM}" }}`, "x-value-42"},
 		{".Env", `{{ .Env.SET }}`, "value"},
+		{"env.Env", `{{ env.Env.SET }}`, "value"},
 		{"if getenv", `{{ if getenv "UNSET" }}yes{{ else }}no{{ end }}`, "no"},
 		{"required passes", `{{ getenv "SET" | required "SET is needed" }}`, "value"},
 		{"required without message", `{{ required (getenv "SET") }}`, "value"},

@@ -48,6 +48,15 @@ func EnvFromList(environ []string) map[string]string {
 	return env
 }
 
+// envMap returns a copy of Env, which templates cannot change.
+func (r *Renderer) envMap() map[string]string {
+	env := make(map[string]string, len(r.Env))
+	for k, v := range r.Env {
+		env[k] = v
+	}
+	return env
+}
+
 // IsTemplate reports whether an argument of `dex serve` names a template.
 func IsTemplate(arg string) bool {
 	for _, suffix := range TemplateSuffixes {
@@ -76,12 +85,8 @@ func (r *Renderer) Render(name string, src []byte) ([]byte, error) {
 		}
 		return nil, err
 	}
-	env := make(map[string]string, len(r.Env))
-	for k, v := range r.Env {
-		env[k] = v
-	}
 	out := &limitedBuffer{max: maxOutputSize}
-	if err := t.Execute(out, map[string]any{"Env": env}); err != nil {
+	if err := t.Execute(out, map[string]any{"Env": r.envMap()}); err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, fmt.Errorf("template %s: rendered file %w: over %d bytes", name, ErrTooLarge, maxOutputSize)
 		}

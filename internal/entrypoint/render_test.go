@@ -47,6 +47,11 @@ func TestRenderErrors(t *testing.T) {
 			want: []string{"/etc/dex/config.yaml:2:", ".Env.NOT_SET", `no entry for key "NOT_SET"`},
 		},
 		{
+			name: "unset variable through env.Env",
+			tmpl: `{{ env.Env.NOT_SET }}`,
+			want: []string{"/etc/dex/config.yaml:1:", `no entry for key "NOT_SET"`},
+		},
+		{
 			name: "unknown field of the context",
 			tmpl: `{{ .Values.x }}`,
 			want: []string{"/etc/dex/config.yaml:1:", `no entry for key "Values"`},
