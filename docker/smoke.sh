@@ -179,6 +179,9 @@ mnt=$(buildah mount "$ctr")
 [ "$(stat -c %u:%g "$mnt/var/dex")" = "1001:1001" ] || fail "/var/dex is not owned by 1001:1001"
 [ "$(stat -c %a "$mnt/tmp")" = "1777" ] || fail "/tmp is not mode 1777"
 grep -q '^dex:x:1001:1001:' "$mnt/etc/passwd" || fail "/etc/passwd has no dex user 1001"
+for f in /usr/local/bin/dex-spectro /etc/dex /etc/dex/config.docker.yaml /srv/dex/web; do
+  [ "$(stat -c %u "$mnt$f")" = 0 ] || fail "$f is not owned by root: the server could change it"
+done
 
 # run [buildah run options] -- ARGS...: the image's entrypoint with ARGS,
 # for at most 10 minutes.

@@ -102,6 +102,18 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
+// Files read by getenv (NAME_FILE) and file.Read are capped.
+func TestRenderReadFileCap(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big")
+	require.NoError(t, os.WriteFile(big, make([]byte, maxReadFileSize+1), 0o600))
+	r := &Renderer{Env: map[string]string{"BIG_FILE": big}}
+	for _, tmpl := range []string{`{{ getenv "BIG" }}`, `{{ file.Read "` + big + `" }}`} {
+		_, err := r.Render("config.yaml", []byte(tmpl))
+		require.Error(t, err, tmpl)
+		assert.Contains(t, err.Error(), "larger than 1048576 bytes")
+	}
+}
+
 func TestRenderTemplateTooLarge(t *testing.T) {
 	_, err := (&Renderer{}).Render("big.yaml", make([]byte, MaxTemplateSize+1))
 	require.ErrorIs(t, err, ErrTooLarge)
