@@ -27,14 +27,16 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCommand(), newCheckCommand(), newVersionCommand(), newDemoCommand(), newDexCompatCommand())
+	root.AddCommand(newServeCommand(false), newCheckCommand(), newVersionCommand(), newDemoCommand(), newDexCompatCommand())
 	return root
 }
 
 // newDexCompatCommand accepts the command lines written for Dex's image,
 // which name the binary first ("dex serve config.yaml"), as the official
 // Dex Helm chart does: "dex-spectro dex serve config.yaml" is
-// "dex-spectro serve config.yaml".
+// "dex-spectro serve config.yaml" after rendering the config file as a
+// template when its name ends in .tpl, .tmpl or .yaml, as the entrypoint of
+// Dex's image does.
 func newDexCompatCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "dex",
@@ -46,6 +48,6 @@ func newDexCompatCommand() *cobra.Command {
 			return errUsage
 		},
 	}
-	cmd.AddCommand(newServeCommand(), newCheckCommand(), newVersionCommand())
+	cmd.AddCommand(newServeCommand(true), newCheckCommand(), newVersionCommand())
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/connectors"
+	"github.com/dex-spectro/dex-spectro/internal/entrypoint"
 	"github.com/dex-spectro/dex-spectro/internal/logging"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
@@ -21,9 +22,14 @@ import (
 type serveFlags struct {
 	overrides config.Overrides
 	strict    bool
+	// template is the file the config file was rendered from, if any.
+	template string
 }
 
-func newServeCommand() *cobra.Command {
+// newServeCommand builds `serve`. With renderTemplates, as `dex serve`
+// (the command line of Dex's image), a config file ending in .tpl, .tmpl
+// or .yaml is first rendered as Dex's image renders it.
+func newServeCommand(renderTemplates bool) *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
 		Use:     "serve [flags] [config file]",
@@ -31,7 +37,17 @@ func newServeCommand() *cobra.Command {
 		Example: "dex-spectro serve config.yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runServe(cmd.Context(), args[0], f, cmd.ErrOrStderr())
+			path := args[0]
+			if renderTemplates && entrypoint.IsTemplate(path) {
+				r := &entrypoint.Renderer{Env: entrypoint.EnvFromList(os.Environ())}
+				rendered, cleanup, err := r.RenderArgs(args)
+				if err != nil {
+					return fmt.Errorf("render config template: %w", err)
+				}
+				defer cleanup()
+				f.template, path = path, rendered[0]
+			}
+			return runServe(cmd.Context(), path, f, cmd.ErrOrStderr())
 		},
 	}
 	flags := cmd.Flags()
@@ -54,7 +70,10 @@ func runServe(parent context.Context, path string, f serveFlags, stderr io.Write
 		return err
 	}
 
-	cfg, warnings, err := config.LoadFile(path, config.Options{Strict: f.strict, Overrides: f.overrides})
+	cfg, warnings, err := loadServeConfig(path, f)
+	if f.template != "" {
+		path = f.template + " (rendered)"
+	}
 	if err != nil {
 		printWarnings(stderr, path, warnings, err)
 		return err
@@ -74,6 +93,33 @@ func runServe(parent context.Context, path string, f serveFlags, stderr io.Write
 		stop()
 	}()
 	return serve.Run(ctx, cfg, serve.WithLogger(logger), serve.WithRegistry(registry))
+}
+
+// loadServeConfig loads the config file. A file rendered from a template
+// is removed as soon as it is read, so that the secrets it may hold stay on
+// disk no longer than needed, and errors name the template.
+func loadServeConfig(path string, f serveFlags) (*config.Config, []config.Warning, error) {
+	opts := config.Options{Strict: f.strict, Overrides: f.overrides}
+	name := path
+	data, err := os.ReadFile(path)
+	if f.template != "" {
+		name = f.template + " (rendered)"
+		os.Remove(path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read config file: %w", err)
+	}
+	var pre []config.Warning
+	if f.template == "" && entrypoint.LooksLikeTemplate(data) {
+		pre = append(pre, config.Warning{Message: "the file holds template actions ({{ ... }}), which are not rendered: " +
+			"`dex serve` renders files whose names end in .tpl, .tmpl or .yaml, as Dex's image does"})
+	}
+	cfg, warnings, err := config.Load(data, opts)
+	warnings = append(pre, warnings...)
+	if err != nil {
+		return nil, warnings, fmt.Errorf("config file %s: %w", name, err)
+	}
+	return cfg, warnings, nil
 }
 
 // printWarnings prints the warnings of loading path, leaving out those that

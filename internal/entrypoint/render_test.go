@@ -1,0 +1,282 @@
+package entrypoint
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/connectors"
+)
+
+const secret = "s3cr3t value, never shown!"
+
+// A template that cannot be rendered is an error naming the file, the line
+// and the function or action; nothing is passed through unrendered, and no
+// value from the environment appears in the message.
+func TestRenderErrors(t *testing.T) {
+	env := map[string]string{"SECRET": secret, "EMPTY": ""}
+	tests := []struct {
+		name string
+		tmpl string
+		want []string
+	}{
+		{
+			name: "unknown function",
+			tmpl: "issuer: x\n\nfile: {{ sprig_only \"a\" }}\n",
+			want: []string{"/etc/dex/config.yaml:3:", `function "sprig_only" not defined`, `README.md under "Docker"`},
+		},
+		{
+			name: "required fails on unset",
+			tmpl: "a: b\ntlsKey: {{ getenv \"TLS_KEY\" | required \"TLS_KEY must be set\" }}\n",
+			want: []string{"/etc/dex/config.yaml:2:", "required", "TLS_KEY must be set"},
+		},
+		{
+			name: "required fails on empty, default message",
+			tmpl: `{{ required (getenv "EMPTY") }}`,
+			want: []string{"/etc/dex/config.yaml:1:", "required", "a required value was not set"},
+		},
+		{
+			name: "unset variable through .Env",
+			tmpl: "\n{{ .Env.NOT_SET }}",
+			want: []string{"/etc/dex/config.yaml:2:", ".Env.NOT_SET", `no entry for key "NOT_SET"`},
+		},
+		{
+			name: "unset variable through env.Env",
+			tmpl: `{{ env.Env.NOT_SET }}`,
+			want: []string{"/etc/dex/config.yaml:1:", `no entry for key "NOT_SET"`},
+		},
+		{
+			name: "unknown field of the context",
+			tmpl: `{{ .Values.x }}`,
+			want: []string{"/etc/dex/config.yaml:1:", `no entry for key "Values"`},
+		},
+		{
+			name: "syntax error",
+			tmpl: "a: {{ if }}",
+			want: []string{"/etc/dex/config.yaml:1:", "missing value for if"},
+		},
+		{
+			name: "fail",
+			tmpl: `{{ fail "not supported here" }}`,
+			want: []string{"/etc/dex/config.yaml:1:", "fail", "not supported here"},
+		},
+		{
+			name: "a secret that is not a number",
+			tmpl: `{{ getenv "SECRET" | conv.ToInt }}`,
+			want: []string{"/etc/dex/config.yaml:1:", "conv.ToInt", "not a number"},
+		},
+		{
+			name: "a secret that is not base64",
+			tmpl: `{{ getenv "SECRET" | base64.Decode }}`,
+			want: []string{"/etc/dex/config.yaml:1:", "base64.Decode", "not base64"},
+		},
+		{
+			name: "unreadable NAME_FILE",
+			tmpl: `{{ getenv "MISSING" }}`,
+			want: []string{"getenv MISSING", "MISSING_FILE"},
+		},
+		{
+			name: "output over the cap",
+			tmpl: `{{ range 20000 }}{{ strings.Repeat 1000 "x" }}{{ end }}`,
+			want: []string{"/etc/dex/config.yaml", "too large"},
+		},
+	}
+	env["MISSING_FILE"] = filepath.Join(t.TempDir(), "absent")
+	r := &Renderer{Env: env}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := r.Render("/etc/dex/config.yaml", []byte(tt.tmpl))
+			require.Error(t, err)
+			assert.Nil(t, out)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NotContains(t, err.Error(), secret)
+		})
+	}
+}
+
+// Files read by getenv (NAME_FILE) and file.Read are capped.
+func TestRenderReadFileCap(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big")
+	require.NoError(t, os.WriteFile(big, make([]byte, maxReadFileSize+1), 0o600))
+	r := &Renderer{Env: map[string]string{"BIG_FILE": big}}
+	for _, tmpl := range []string{`{{ getenv "BIG" }}`, `{{ file.Read "` + big + `" }}`} {
+		_, err := r.Render("config.yaml", []byte(tmpl))
+		require.Error(t, err, tmpl)
+		assert.Contains(t, err.Error(), "larger than 1048576 bytes")
+	}
+}
+
+func TestRenderTemplateTooLarge(t *testing.T) {
+	_, err := (&Renderer{}).Render("big.yaml", make([]byte, MaxTemplateSize+1))
+	require.ErrorIs(t, err, ErrTooLarge)
+	assert.Contains(t, err.Error(), "big.yaml")
+}
+
+// RenderFile writes a private file in TempDir.
+func TestRenderFile(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(src, []byte(`secret: {{ getenv "SECRET" }}`), 0o644))
+	tmp := t.TempDir()
+	r := &Renderer{Env: map[string]string{"SECRET": secret}, TempDir: tmp}
+
+	out, err := r.RenderFile(src)
+	require.NoError(t, err)
+	assert.Equal(t, tmp, filepath.Dir(out))
+	info, err := os.Stat(out)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the rendered file holds secrets")
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, "secret: "+secret, string(b))
+}
+
+func TestRenderFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(`{{ nope }}`), 0o600))
+	tmp := t.TempDir()
+	r := &Renderer{TempDir: tmp}
+
+	_, err := r.RenderFile(bad)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), bad)
+
+	_, err = r.RenderFile(filepath.Join(dir, "absent.yaml"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "absent.yaml")
+
+	good := filepath.Join(dir, "good.yaml")
+	require.NoError(t, os.WriteFile(good, []byte(`a: b`), 0o600))
+	_, err = (&Renderer{TempDir: filepath.Join(dir, "no-such-dir")}).RenderFile(good)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "TMPDIR")
+
+	entries, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "a failed render leaves no file behind")
+}
+
+// RenderArgs renders the arguments with the suffixes of Dex's image and
+// keeps the others; cleanup removes what it wrote, and a failure removes
+// what was written before it.
+func TestRenderArgs(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+	yaml := write("config.yaml", `v: {{ getenv "V" }}`)
+	tpl := write("extra.tpl", `t`)
+	tmpl := write("extra.tmpl", `m`)
+	yml := write("config.yml", `{{ not rendered }}`)
+	tmp := t.TempDir()
+	r := &Renderer{Env: map[string]string{"V": "1"}, TempDir: tmp}
+
+	args := []string{"--web-http-addr", "0.0.0.0:5556", yaml, tpl, tmpl, yml}
+	out, cleanup, err := r.RenderArgs(args)
+	require.NoError(t, err)
+	assert.Equal(t, args[:2], out[:2])
+	assert.Equal(t, yml, out[5], ".yml is not a template suffix of Dex's image")
+	for i, want := range map[int]string{2: "v: 1", 3: "t", 4: "m"} {
+		assert.Equal(t, tmp, filepath.Dir(out[i]))
+		b, err := os.ReadFile(out[i])
+		require.NoError(t, err)
+		assert.Equal(t, want, string(b))
+	}
+	cleanup()
+	entries, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+
+	bad := write("bad.yaml", `{{ nope }}`)
+	_, _, err = r.RenderArgs([]string{yaml, bad})
+	require.Error(t, err)
+	entries, err = os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "the file rendered before the failure is removed")
+}
+
+// The image's config.docker.yaml renders to a valid configuration with no
+// environment, and with the connector's variables to a spectrocloud
+// connector whose secret stays out of the rendered file.
+func TestDockerConfig(t *testing.T) {
+	require.NoError(t, connectors.Register(nil))
+	src, err := os.ReadFile("../../docker/config.docker.yaml")
+	require.NoError(t, err)
+
+	out, err := (&Renderer{}).Render("config.docker.yaml", src)
+	require.NoError(t, err)
+	cfg, _, err := config.Load(out, config.Options{Strict: true})
+	require.NoError(t, err, "rendered:\n%s", out)
+	assert.Equal(t, "http://127.0.0.1:5556/dex", cfg.Issuer)
+	assert.Equal(t, "0.0.0.0:5558", cfg.Telemetry.HTTP)
+
+	env := map[string]string{
+		"DEX_ISSUER":                 "https://dex.example.com",
+		"SPECTROCLOUD_TENANT":        "5f7c0a1b2c3d4e5f6a7b8c9d",
+		"SPECTROCLOUD_CLIENT_ID":     "client",
+		"SPECTROCLOUD_CLIENT_SECRET": secret,
+		"DEX_CONNECTORS_ENABLE_MOCK": "true",
+	}
+	out, err = (&Renderer{Env: env}).Render("config.docker.yaml", src)
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), secret, "the server expands the secret; the rendered file does not hold it")
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	cfg, _, err = config.Load(out, config.Options{Strict: true})
+	require.NoError(t, err, "rendered:\n%s", out)
+	require.Len(t, cfg.StaticConnectors, 2)
+	assert.Equal(t, "spectrocloud", cfg.StaticConnectors[0].Type)
+	assert.Equal(t, "mockCallback", cfg.StaticConnectors[1].Type)
+
+	delete(env, "SPECTROCLOUD_CLIENT_SECRET")
+	_, err = (&Renderer{Env: env}).Render("config.docker.yaml", src)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "SPECTROCLOUD_CLIENT_SECRET must be set")
+
+	_, err = (&Renderer{Env: map[string]string{"DEX_WEB_HTTPS": "0.0.0.0:5554"}}).Render("config.docker.yaml", src)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "DEX_WEB_TLS_CERT must be set")
+}
+
+// Dex's own config.docker.yaml, written for gomplate, renders here to a
+// configuration that loads.
+func TestUpstreamDockerConfig(t *testing.T) {
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/dexidp/dex").Output()
+	require.NoError(t, err, "locate Dex's module")
+	src, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(dir)), "config.docker.yaml"))
+	require.NoError(t, err)
+
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+	}{
+		{name: "defaults", env: nil},
+		{name: "telemetry and mock", env: map[string]string{"DEX_TELEMETRY_HTTP": "0.0.0.0:5558", "DEX_CONNECTORS_ENABLE_MOCK": "1"}},
+		{name: "https without key", env: map[string]string{"DEX_WEB_HTTPS": "0.0.0.0:5554", "DEX_WEB_TLS_CERT": "/c"}, wantErr: "$DEX_WEB_TLS_KEY in case of web.https is enabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := (&Renderer{Env: tt.env}).Render("config.docker.yaml", src)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			_, _, err = config.Load(out, config.Options{})
+			require.NoError(t, err, "rendered:\n%s", out)
+		})
+	}
+}
