@@ -157,7 +157,7 @@ func startExampleStack(t *testing.T, edits ...configEdit) *stack {
 	require.NoError(t, yaml.Unmarshal(data, &doc))
 	replacements := []configEdit{
 		{[]any{"issuer"}, exampleIssuer, st.Issuer},
-		{[]any{"storage", "config", "file"}, "/var/lib/dex/dex.db", filepath.Join(dir, "dex.db")},
+		{[]any{"storage", "config", "file"}, "/var/dex/dex.db", filepath.Join(dir, "dex.db")},
 		{[]any{"connectors", 0, "config", "consoleURL"}, nil, prodConsole.URL},
 		{[]any{"connectors", 0, "config", "redirectURI"}, exampleIssuer + "/callback", st.Issuer + "/callback"},
 		{[]any{"connectors", 1, "config", "consoleURL"}, "https://palette.lab.example.com", labConsole.URL},
