@@ -16,6 +16,8 @@ type claimRules struct {
 	preferredUsernameKey      string
 	emailKey                  string
 	groupsKey                 string
+	standardClaimsFirst       bool // overrideClaimMapping: false
+	readGroups                bool // insecureEnableGroups not false
 	groupsFilter              *regexp.Regexp
 	groupsPrefix              string
 	groupsSuffix              string
@@ -36,6 +38,8 @@ func (c *Config) claimRules() (claimRules, error) {
 		newGroups:                 c.ClaimModifications.NewGroupFromClaims,
 		allowedGroups:             c.AllowedGroups,
 		insecureSkipEmailVerified: c.InsecureSkipEmailVerified,
+		standardClaimsFirst:       c.OverrideClaimMapping != nil && !*c.OverrideClaimMapping,
+		readGroups:                c.InsecureEnableGroups == nil || *c.InsecureEnableGroups,
 	}
 	if f := c.ClaimModifications.FilterGroupClaims.GroupsFilter; f != "" {
 		re, err := regexp.Compile(f)
@@ -88,10 +92,10 @@ func (r *claimRules) identity(claims map[string]any) (connector.Identity, error)
 	if id.Username, err = r.userName(claims); err != nil {
 		return id, err
 	}
-	if id.PreferredUsername, err = optionalString(claims, r.preferredUsernameKey); err != nil {
+	if id.PreferredUsername, err = optionalString(claims, r.claimKey(claims, "preferred_username", r.preferredUsernameKey)); err != nil {
 		return id, err
 	}
-	if id.Email, err = requiredString(claims, r.emailKey); err != nil {
+	if id.Email, err = requiredString(claims, r.claimKey(claims, "email", r.emailKey)); err != nil {
 		return id, fmt.Errorf("%w: Palette must release the user's email (request the email scope)", err)
 	}
 	if id.EmailVerified, err = r.emailVerified(claims); err != nil {
@@ -101,6 +105,18 @@ func (r *claimRules) identity(claims map[string]any) (connector.Identity, error)
 		return id, err
 	}
 	return id, nil
+}
+
+// claimKey returns the claim to read for a standard claim: the one
+// claimMapping names, or, with overrideClaimMapping: false, the standard
+// claim itself when it is present, as Dex's oidc connector does.
+func (r *claimRules) claimKey(claims map[string]any, standard, mapped string) string {
+	if r.standardClaimsFirst {
+		if v, ok := claims[standard]; ok && v != nil {
+			return standard
+		}
+	}
+	return mapped
 }
 
 func (r *claimRules) userName(claims map[string]any) (string, error) {
@@ -115,7 +131,7 @@ func (r *claimRules) userName(claims map[string]any) (string, error) {
 	if full := strings.TrimSpace(strings.TrimSpace(given) + " " + strings.TrimSpace(family)); full != "" {
 		return full, nil
 	}
-	for _, key := range []string{r.emailKey, "sub"} {
+	for _, key := range []string{r.claimKey(claims, "email", r.emailKey), "sub"} {
 		if v, _ := claims[key].(string); v != "" {
 			return v, nil
 		}
@@ -158,9 +174,12 @@ func (r *claimRules) emailVerified(claims map[string]any) (bool, error) {
 // groups applies claimModifications in the order of Dex's oidc connector:
 // filter and rename the upstream groups, then add the new groups.
 func (r *claimRules) groups(claims map[string]any) ([]string, error) {
-	upstream, err := groupClaim(claims, r.groupsKey)
-	if err != nil {
-		return nil, err
+	var upstream []string
+	if r.readGroups {
+		var err error
+		if upstream, err = groupClaim(claims, r.claimKey(claims, "groups", r.groupsKey)); err != nil {
+			return nil, err
+		}
 	}
 	var groups []string
 	for _, g := range upstream {

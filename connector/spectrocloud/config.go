@@ -80,8 +80,38 @@ type Config struct {
 	// these groups (after claimModifications).
 	AllowedGroups []string `json:"allowedGroups"`
 
-	ClaimMapping       ClaimMapping       `json:"claimMapping"`
-	ClaimModifications ClaimModifications `json:"claimModifications"`
+	ClaimMapping ClaimMapping `json:"claimMapping"`
+	// OverrideClaimMapping has the meaning of Dex's oidc connector. Unset or
+	// true: the claims named in claimMapping are read. False: the standard
+	// claims (preferred_username, email, groups) are read when present, and
+	// those named in claimMapping only in their absence, as Dex's oidc
+	// connector does by default.
+	OverrideClaimMapping *bool `json:"overrideClaimMapping"`
+	// InsecureEnableGroups is accepted for files written for Dex's oidc
+	// connector, which reads no groups without it. Unset or true: the groups
+	// claim (Palette's teams) is read. False: it is not read, and the groups
+	// are only those that claimModifications.newGroupFromClaims and the
+	// catalog add.
+	InsecureEnableGroups *bool              `json:"insecureEnableGroups"`
+	ClaimModifications   ClaimModifications `json:"claimModifications"`
+
+	// Keys of Dex's oidc connector that have no sound meaning with Palette.
+	// They are decoded so that a file written for that connector is refused
+	// with the reason when one of them is set, not as an unknown key; their
+	// zero values (false, empty) are accepted, since they ask for nothing.
+
+	// GetUserInfo is refused when true: Palette documents no userinfo
+	// endpoint, and the claims come from the verified ID token.
+	GetUserInfo bool `json:"getUserInfo"`
+	// HostedDomains is refused when not empty; Dex's oidc connector refuses
+	// it too. signIn.resolvers[].allowedDomains admits email domains.
+	HostedDomains []string `json:"hostedDomains"`
+	// IssuerAlias is refused when set: discovery and ID tokens must name the
+	// configured issuer exactly.
+	IssuerAlias string `json:"issuerAlias"`
+	// AcrValues is refused when not empty: Palette documents no
+	// authentication context classes, so nothing would enforce them.
+	AcrValues []string `json:"acrValues"`
 
 	// SignIn configures sign-in resolvers deciding who the signed-in user is.
 	SignIn *resolver.Config `json:"signIn"`
@@ -225,6 +255,9 @@ func (c *Config) validate() (*settings, error) {
 		prompt:                    c.PromptType,
 		signIn:                    c.SignIn,
 	}
+	if err := c.refuseOIDCOnlyKeys(); err != nil {
+		return nil, err
+	}
 	var err error
 	if s.issuer, err = c.resolveIssuer(); err != nil {
 		return nil, err
@@ -277,6 +310,29 @@ func (c *Config) validate() (*settings, error) {
 	// signIn is validated, and its expressions compiled, once, by
 	// resolver.New in open.
 	return s, nil
+}
+
+// refuseOIDCOnlyKeys refuses the keys of Dex's oidc connector that have no
+// sound meaning with Palette, naming the key, why, and what to use instead.
+func (c *Config) refuseOIDCOnlyKeys() error {
+	switch {
+	case c.GetUserInfo:
+		return errors.New("spectrocloud: getUserInfo is not supported: Palette documents no userinfo endpoint, " +
+			"and the connector reads the claims from Palette's signed ID token, which it verifies; remove the key " +
+			"(claimMapping, userIDKey and userNameKey choose the claims to read)")
+	case len(c.HostedDomains) > 0:
+		return errors.New("spectrocloud: hostedDomains is not supported (Dex's oidc connector no longer supports it either): " +
+			"to admit only some email domains, use signIn.resolvers[].allowedDomains")
+	case c.IssuerAlias != "":
+		return fmt.Errorf("spectrocloud: issuerAlias %q is not supported: Palette's discovery document and ID tokens "+
+			"must name the configured issuer exactly; set issuer (or tenant and consoleURL) to the issuer that Palette's "+
+			"ID tokens carry, and providerDiscoveryOverrides for endpoints at another address", c.IssuerAlias)
+	case len(c.AcrValues) > 0:
+		return errors.New("spectrocloud: acrValues is not supported: Palette documents no authentication context " +
+			"classes and no acr claim, so a request for them could be ignored without anyone noticing; require " +
+			"stronger sign-in (such as multi-factor authentication) in the Palette tenant's settings, and remove the key")
+	}
+	return nil
 }
 
 // resolveIssuer returns the issuer from issuer, or from tenant and consoleURL.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dexidp/dex/connector"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -208,3 +209,159 @@ func TestCacheTTL(t *testing.T) {
 	}
 	assert.LessOrEqual(t, minKeysTTL, 10*time.Second, "the floor for uncacheable keys is a few seconds")
 }
+
+// Keys of Dex's oidc connector without a sound meaning here are refused, when
+// set, with the key and the reason, never as unknown keys; their zero values
+// ask for nothing and are accepted.
+func TestOIDCOnlyKeys(t *testing.T) {
+	const base = `"tenant":"t","clientID":"a","clientSecret":"b","redirectURI":"https://d/callback"`
+	tests := []struct {
+		name    string
+		keys    string
+		wantErr []string
+	}{
+		{name: "getUserInfo true", keys: `"getUserInfo":true`,
+			wantErr: []string{"getUserInfo is not supported", "no userinfo endpoint", "claimMapping"}},
+		{name: "hostedDomains", keys: `"hostedDomains":["example.com"]`,
+			wantErr: []string{"hostedDomains is not supported", "signIn.resolvers[].allowedDomains"}},
+		{name: "issuerAlias", keys: `"issuerAlias":"https://palette.example.com/v1/oidc/tenant/t"`,
+			wantErr: []string{`issuerAlias "https://palette.example.com/v1/oidc/tenant/t" is not supported`, "providerDiscoveryOverrides"}},
+		{name: "acrValues", keys: `"acrValues":["mfa"]`,
+			wantErr: []string{"acrValues is not supported", "no authentication context classes", "tenant's settings"}},
+		{name: "key names match without regard to case, as in Dex", keys: `"GetUserInfo":true`,
+			wantErr: []string{"getUserInfo is not supported"}},
+
+		{name: "getUserInfo false", keys: `"getUserInfo":false`},
+		{name: "empty hostedDomains", keys: `"hostedDomains":[]`},
+		{name: "empty issuerAlias", keys: `"issuerAlias":""`},
+		{name: "empty acrValues", keys: `"acrValues":[]`},
+		{name: "insecureEnableGroups", keys: `"insecureEnableGroups":true`},
+		{name: "overrideClaimMapping", keys: `"overrideClaimMapping":false`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c Config
+			require.NoError(t, json.Unmarshal([]byte(`{`+base+`,`+tt.keys+`}`), &c), "decoding accepts every key of Dex's oidc connector")
+			_, err := c.validate()
+			if len(tt.wantErr) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, want := range tt.wantErr {
+				assert.Contains(t, err.Error(), want)
+			}
+			assert.NotContains(t, err.Error(), "unknown key")
+		})
+	}
+
+	t.Run("Open refuses them too", func(t *testing.T) {
+		c := validConfig()
+		c.AcrValues = []string{"mfa"}
+		_, err := c.Open("spectrocloud", nil)
+		require.ErrorContains(t, err, "acrValues is not supported")
+	})
+}
+
+func TestOverrideClaimMapping(t *testing.T) {
+	mapped := func(c *Config) {
+		c.ClaimMapping = ClaimMapping{EmailKey: "mail", PreferredUsernameKey: "login", GroupsKey: "teams"}
+	}
+	withBoth := func(c map[string]any) {
+		c["mail"] = "j.doe@example.org"
+		c["login"] = "jdoe"
+		c["preferred_username"] = "jane"
+		c["teams"] = []any{"t1"}
+	}
+	tests := []struct {
+		name      string
+		override  *bool
+		claims    func(map[string]any)
+		wantEmail string
+		wantPref  string
+		wantGroup []string
+	}{
+		{name: "unset: claimMapping wins", claims: withBoth,
+			wantEmail: "j.doe@example.org", wantPref: "jdoe", wantGroup: []string{"t1"}},
+		{name: "true: claimMapping wins", override: ptr(true), claims: withBoth,
+			wantEmail: "j.doe@example.org", wantPref: "jdoe", wantGroup: []string{"t1"}},
+		{name: "false: the standard claims win when present", override: ptr(false), claims: withBoth,
+			wantEmail: "jane@example.com", wantPref: "jane", wantGroup: []string{"admins", "devs"}},
+		{name: "false: claimMapping when the standard claims are absent", override: ptr(false),
+			claims: func(c map[string]any) {
+				withBoth(c)
+				delete(c, "email")
+				delete(c, "preferred_username")
+				c["groups"] = nil
+			},
+			wantEmail: "j.doe@example.org", wantPref: "jdoe", wantGroup: []string{"t1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := validConfig()
+			mapped(&cfg)
+			cfg.OverrideClaimMapping = tt.override
+			rules, err := cfg.claimRules()
+			require.NoError(t, err)
+			claims := baseClaims()
+			tt.claims(claims)
+			id, err := rules.identity(claims)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantEmail, id.Email)
+			assert.Equal(t, tt.wantPref, id.PreferredUsername)
+			assert.Equal(t, tt.wantGroup, id.Groups)
+		})
+	}
+
+	t.Run("false: a standard email of the wrong type is refused, not skipped", func(t *testing.T) {
+		cfg := validConfig()
+		mapped(&cfg)
+		cfg.OverrideClaimMapping = ptr(false)
+		rules, err := cfg.claimRules()
+		require.NoError(t, err)
+		claims := baseClaims()
+		withBoth(claims)
+		claims["email"] = 42.0
+		_, err = rules.identity(claims)
+		require.ErrorContains(t, err, `claim "email" must be a string`)
+	})
+}
+
+func TestInsecureEnableGroups(t *testing.T) {
+	newGroup := []NewGroupFromClaims{{Claims: []string{"tenant"}, Delimiter: ":", Prefix: "spectrocloud"}}
+	tests := []struct {
+		name   string
+		enable *bool
+		want   []string
+	}{
+		{name: "unset: Palette's teams are read", want: []string{"admins", "devs", "spectrocloud:acme"}},
+		{name: "true: Palette's teams are read", enable: ptr(true), want: []string{"admins", "devs", "spectrocloud:acme"}},
+		{name: "false: only the groups claimModifications adds", enable: ptr(false), want: []string{"spectrocloud:acme"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := validConfig()
+			cfg.InsecureEnableGroups = tt.enable
+			cfg.ClaimModifications.NewGroupFromClaims = newGroup
+			rules, err := cfg.claimRules()
+			require.NoError(t, err)
+			id, err := rules.identity(baseClaims())
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, id.Groups)
+		})
+	}
+
+	t.Run("false: a Palette team no longer meets allowedGroups", func(t *testing.T) {
+		cfg := validConfig()
+		cfg.InsecureEnableGroups = ptr(false)
+		cfg.AllowedGroups = []string{"admins"}
+		rules, err := cfg.claimRules()
+		require.NoError(t, err)
+		id, err := rules.identity(baseClaims())
+		require.NoError(t, err)
+		var notAllowed *connector.UserNotInRequiredGroupsError
+		require.ErrorAs(t, rules.checkAllowedGroups(id.UserID, id.Groups, nil), &notAllowed)
+	})
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -116,7 +116,7 @@ func TestRuleExpiryExactlyNowOnFullVerification(t *testing.T) {
 // iat and nbf may be up to one minute ahead of the connector's clock (a
 // Palette clock slightly fast), and no more.
 func TestRuleIssuedAtAndNotBeforeSkew(t *testing.T) {
-	const skew = time.Minute // as README's security model promises
+	const skew = time.Minute // as docs/security-model.md promises
 	tests := []struct {
 		claim   string
 		ahead   time.Duration

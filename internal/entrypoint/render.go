@@ -81,7 +81,7 @@ func (r *Renderer) Render(name string, src []byte) ([]byte, error) {
 	t, err := template.New(name).Option("missingkey=error").Funcs(r.funcs()).Parse(string(src))
 	if err != nil {
 		if undefinedFunction.MatchString(err.Error()) {
-			return nil, fmt.Errorf("%w (dex-spectro renders with text/template and gomplate's common functions, listed in README.md under \"Docker\")", err)
+			return nil, fmt.Errorf("%w (dex-spectro renders with text/template and gomplate's common functions, listed in docs/operations.md under \"Docker\")", err)
 		}
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func TestRenderErrors(t *testing.T) {
 		{
 			name: "unknown function",
 			tmpl: "issuer: x\n\nfile: {{ sprig_only \"a\" }}\n",
-			want: []string{"/etc/dex/config.yaml:3:", `function "sprig_only" not defined`, `README.md under "Docker"`},
+			want: []string{"/etc/dex/config.yaml:3:", `function "sprig_only" not defined`, `docs/operations.md under "Docker"`},
 		},
 		{
 			name: "required fails on unset",

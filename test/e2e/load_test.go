@@ -25,7 +25,7 @@ import (
 )
 
 // loadCommand is how to run this test; the defaults are those of the
-// figures in README.md (Reliability: Load).
+// figures in docs/reliability.md (Load).
 const loadCommand = "go test -tags load -run '^TestLoad$' -count=1 -v -timeout 30m ./test/e2e/"
 
 // loadSettings bound the load test in count and time. Each is read from

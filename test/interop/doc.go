@@ -17,5 +17,5 @@
 //     test/interop/backstage-app, type-checking examples/backstage/apis.ts;
 //   - several Palette tenants behind one Dex, each with its own connector.
 //
-// The package has tests only; README.md's Kubernetes, Backstage and Several tenants sections describe what they exercise.
+// The package has tests only; docs/kubernetes.md, docs/backstage.md and the Several tenants section of docs/configuration.md describe what they exercise.
 package interop

@@ -112,7 +112,7 @@ func loadRBACExample(t *testing.T) map[string]rbacBinding {
 // testExampleRBAC checks rbac.yaml against what the example deployment
 // issues: the groups in Dex's tokens are exactly the groups rbac.yaml binds,
 // its users are emails Dex issues, and with every cluster configuration the
-// users get the access README.md describes.
+// users get the access docs/kubernetes.md describes.
 func testExampleRBAC(t *testing.T, st *stack, tokens kubeTokens) {
 	bindings := loadRBACExample(t)
 
@@ -137,7 +137,7 @@ func testExampleRBAC(t *testing.T, st *stack, tokens kubeTokens) {
 		}
 	})
 
-	// What README.md says the bindings give.
+	// What docs/kubernetes.md says the bindings give.
 	clusterAdmin := []grant{{"ClusterRole/cluster-admin", ""}}
 	editPayments := []grant{{"ClusterRole/edit", "payments"}}
 	type access struct {
