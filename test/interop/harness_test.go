@@ -31,21 +31,14 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/config"
-	"github.com/dex-spectro/dex-spectro/internal/connectors"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
-func TestMain(m *testing.M) {
-	// Register this build's connector types before any configuration is
-	// loaded, as the binary does.
-	if err := connectors.Register(nil); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
+// TestMain registers this build's connector types before any configuration
+// is loaded, as the binary does.
+func TestMain(m *testing.M) { harness.Main(m, nil) }
 
 // The names the examples use: Dex's issuer, its clients and its connectors
 // (see examples/config.yaml).
