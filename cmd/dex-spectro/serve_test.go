@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,21 +12,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// freeAddr returns an address of 127.0.0.1 that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
+)
 
 // serve runs until SIGTERM, then shuts down and exits 0.
 func TestServeStopsOnSIGTERM(t *testing.T) {
-	addr := freeAddr(t)
+	addr := harness.FreeAddr(t)
 	path := writeConfig(t, `
 issuer: http://`+addr+`/dex
 web:

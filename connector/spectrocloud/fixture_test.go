@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 const (
@@ -32,26 +33,9 @@ var (
 	allScopes = connector.Scopes{OfflineAccess: true, Groups: true}
 )
 
-// fakeClock is a clock tests move by hand; shared by the emulator and the
-// connector.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now().Truncate(time.Second)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newFakeClock returns a clock tests move by hand, stopped at the present
+// second; shared by the emulator and the connector.
+func newFakeClock() *dextest.Clock { return dextest.NewClock(time.Now().Truncate(time.Second)) }
 
 // safeBuffer is a log sink safe for concurrent writes.
 type safeBuffer struct {
@@ -76,7 +60,7 @@ type fixture struct {
 	t      testing.TB
 	srv    *spectrotest.Server
 	tenant *spectrotest.Tenant
-	clock  *fakeClock
+	clock  *dextest.Clock
 	cfg    Config
 	logs   *safeBuffer
 }

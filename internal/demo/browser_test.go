@@ -12,6 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // screenshotDirEnv names the directory that receives the screenshot of the
@@ -94,7 +96,7 @@ func userButton(email string) chromedp.CSS {
 
 func TestBrowser(t *testing.T) {
 	ctx := newBrowser(t)
-	clock := &testClock{}
+	clock := &dextest.Clock{}
 	opts := testOptions(t)
 	opts.Now = clock.Now
 	opts.TokenLifetime = DefaultTokenLifetime

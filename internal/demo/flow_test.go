@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 func TestSignInPageListsDemoUsers(t *testing.T) {
@@ -70,7 +72,7 @@ func TestCustomClaimBecomesGroup(t *testing.T) {
 
 func TestRefreshRenewsDexTokenWithoutPalette(t *testing.T) {
 	t.Parallel()
-	clock := &testClock{}
+	clock := &dextest.Clock{}
 	opts := testOptions(t)
 	opts.Now = clock.Now
 	// Dex's tokens (a minute) end before the Palette sign-in (three), so a

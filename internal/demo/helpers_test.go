@@ -19,13 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// testClock is the real time shifted by an offset the test advances.
-type testClock struct{ offset atomic.Int64 }
-
-func (c *testClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
-
-func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 // testOptions are options with free ports and a logger that writes
 // warnings and errors to the test log.
 func testOptions(t *testing.T) Options {

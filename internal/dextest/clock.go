@@ -1,34 +1,94 @@
 package dextest
 
 import (
-	"sync/atomic"
+	"sync"
 	"time"
 )
 
-// Clock is the system clock moved forward by an offset that tests set. It
-// stands in for the clock of the spectrocloud connectors a test process
-// opens (connectors.WithClock), so that a test can take a Palette ID token
-// past its expiry, or a key set past its refetch interval, without waiting.
-// Dex's own clock is not moved. Tests that move it must not run in parallel
-// with others that open connectors, and reset it when done.
+// Clock is the fake clock of the tests, safe for concurrent use. It runs in
+// one of two ways:
+//
+//   - Its zero value follows the system clock, moved by the offset that
+//     Advance, AdvanceTo and Set give it. It stands in for the clock of the
+//     servers and connectors a test process starts (serve.WithClock,
+//     connectors.WithClock), which also run timers and talk to peers on real
+//     time, so that a test can take a Palette ID token past its expiry, or a
+//     key set past its refetch interval, without waiting.
+//   - NewClock returns a clock that stands still at a given time and moves
+//     only when Advance, AdvanceTo or Set move it, for code whose only
+//     notion of time is the clock it is given.
+//
+// Tests that move a clock shared by a whole test process must not run in
+// parallel with others that use it, and Reset it when done.
 type Clock struct {
-	offset atomic.Int64
+	mu      sync.Mutex
+	stopped bool
+	start   time.Time     // where a stopped clock started
+	at      time.Time     // the time of a stopped clock
+	offset  time.Duration // the offset of a clock that follows the system's
 }
 
-// Now returns the system time plus the offset.
+// NewClock returns a clock that stands still at start.
+func NewClock(start time.Time) *Clock {
+	return &Clock{stopped: true, start: start, at: start}
+}
+
+// Now returns the clock's time.
 func (c *Clock) Now() time.Time {
-	return time.Now().Add(time.Duration(c.offset.Load()))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nowLocked()
 }
 
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+func (c *Clock) nowLocked() time.Time {
+	if c.stopped {
+		return c.at
+	}
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock by d, backwards when d is negative.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		c.at = c.at.Add(d)
+		return
+	}
+	c.offset += d
+}
 
 // AdvanceTo moves the clock forward to t, if it is not there yet.
 func (c *Clock) AdvanceTo(t time.Time) {
-	if d := t.Sub(c.Now()); d > 0 {
-		c.Advance(d)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		if t.After(c.at) {
+			c.at = t
+		}
+		return
+	}
+	if d := t.Sub(c.nowLocked()); d > 0 {
+		c.offset += d
 	}
 }
 
-// Reset puts the clock back on the system time.
-func (c *Clock) Reset() { c.offset.Store(0) }
+// Set puts the clock at t, forwards or backwards. A clock that follows the
+// system clock goes on running from there.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		c.at = t
+		return
+	}
+	c.offset = time.Until(t)
+}
+
+// Reset takes back every move: a clock that follows the system clock is on
+// the system time again, a stopped one at the time it started at.
+func (c *Clock) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at, c.offset = c.start, 0
+}

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
@@ -72,27 +73,19 @@ func deviceTemplate(issuer string) string {
 // startUnprotectedDex starts a server from template and serves its web
 // listener's address with Dex's handler without the fixes, to reproduce
 // the holes they close.
-func startUnprotectedDex(t *testing.T, template string) *testDex {
+func startUnprotectedDex(t *testing.T, template string) *harness.Dex {
 	t.Helper()
 	l := listen(t)
 	cfg := loadConfig(t, strings.Replace(template, "http: HTTP_ADDR", "http: 127.0.0.1:0", 1), l.Addr().String())
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := serve.New(ctx, cfg, serve.WithLogger(testLogger(t)))
-	if err != nil {
-		cancel()
-	}
-	require.NoError(t, err)
-	d := &testDex{srv: srv, Issuer: cfg.Issuer, Addrs: srv.Addrs(), cancel: cancel, done: make(chan error, 1)}
-	go func() { d.done <- srv.Run(ctx) }()
-	t.Cleanup(func() { _ = d.stop() })
-	front := &http.Server{Handler: serve.UnprotectedHandler(srv), ReadHeaderTimeout: 10 * time.Second}
+	d := harness.Serve(t, cfg)
+	front := &http.Server{Handler: serve.UnprotectedHandler(d.Server), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = front.Serve(l) }()
 	t.Cleanup(func() { _ = front.Close() })
 	return d
 }
 
 // startDexFor starts the server, with the fixes or without them.
-func startDexFor(t *testing.T, template string, unprotected bool) *testDex {
+func startDexFor(t *testing.T, template string, unprotected bool) *harness.Dex {
 	t.Helper()
 	if unprotected {
 		return startUnprotectedDex(t, template)
@@ -179,7 +172,7 @@ func enterUserCode(t *testing.T, b *dextest.Browser, da *oauth2.DeviceAuthRespon
 // signInToDevice enters the user code, signs in with the password database
 // and approves, and returns the device callback URL Dex redirects to (not
 // yet followed).
-func signInToDevice(t *testing.T, d *testDex, da *oauth2.DeviceAuthResponse) (*dextest.Browser, *url.URL) {
+func signInToDevice(t *testing.T, d *harness.Dex, da *oauth2.DeviceAuthResponse) (*dextest.Browser, *url.URL) {
 	t.Helper()
 	b := passwordBrowser()
 	authURL := enterUserCode(t, b, da)
@@ -347,7 +340,7 @@ func TestPasswordLoginBackLink(t *testing.T) {
 			ctx := context.Background()
 			dex := startDexFor(t, withStorage(basicConfig, storageSection(t, "memory")), unprotected)
 			b := passwordBrowser()
-			authURL := dex.url("/auth?" + url.Values{
+			authURL := dex.URL("/auth?" + url.Values{
 				"client_id": {"app"}, "response_type": {"code"}, "scope": {"openid email"},
 				"state": {"s1"}, "redirect_uri": {rpRedirect}, "connector_id": {"local"},
 			}.Encode())
@@ -359,7 +352,7 @@ func TestPasswordLoginBackLink(t *testing.T) {
 			back := html.UnescapeString(m[1])
 			assert.True(t, strings.HasPrefix(back, "/dex/auth?"), back)
 
-			login, err := b.Get(ctx, dex.url(strings.TrimPrefix(back, "/dex")))
+			login, err := b.Get(ctx, dex.URL(strings.TrimPrefix(back, "/dex")))
 			require.NoError(t, err)
 			assert.ElementsMatch(t, []string{"Mock Login", "Email"}, login.Connectors(), "the back link leads to the login page")
 
@@ -427,7 +420,7 @@ func TestRefreshTokenWithWrongSecret(t *testing.T) {
 	forged := withRefreshSecret(t, refresh, "guessed-secret")
 
 	introspect := func(token string) map[string]any {
-		resp, body, err := dextest.Do(ctx, http.DefaultClient, http.MethodPost, mustParse(t, dex.url("/token/introspect")), url.Values{"token": {token}})
+		resp, body, err := dextest.Do(ctx, http.DefaultClient, http.MethodPost, mustParse(t, dex.URL("/token/introspect")), url.Values{"token": {token}})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 		var doc map[string]any

@@ -22,8 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
-	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
@@ -137,7 +137,7 @@ func TestDexTokensEndWithThePaletteSignIn(t *testing.T) {
 	l := listen(t)
 	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 	tenant.SetIDTokenLifetime(40 * time.Second)
-	dex := startDexOn(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
+	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
 		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
@@ -181,7 +181,7 @@ func TestCodeRedeemedAfterThePaletteSignInEnded(t *testing.T) {
 	l := listen(t)
 	palette, _, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 	var dexClock dextest.Clock
-	dex := startDexOn(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
+	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
 		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l, serve.WithClock(dexClock.Now))
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
@@ -239,21 +239,8 @@ func TestCodeRedeemedOnAnotherReplica(t *testing.T) {
 func startReplica(t *testing.T, template, issuer string) string {
 	t.Helper()
 	l := listen(t)
-	yaml := replaceAll(template, issuerPlaceholder, issuer, httpPlaceholder, l.Addr().String())
-	cfg, _, err := config.Load([]byte(yaml), config.Options{Strict: true})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := serve.New(ctx, cfg, serve.WithListener(serve.ListenerHTTP, l), serve.WithLogger(testLogger(t)))
-	if err != nil {
-		cancel()
-	}
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	cfg := harness.LoadTemplate(t, template, issuer, l.Addr().String())
+	harness.Serve(t, cfg, serve.WithListener(serve.ListenerHTTP, l))
 	return l.Addr().(*net.TCPAddr).String()
 }
 
@@ -264,7 +251,7 @@ func TestSessionsAcrossClients(t *testing.T) {
 	ctx := context.Background()
 	l := listen(t)
 	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
-	dex := startDexOn(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
+	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
 		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
 
 	kubelogin, err := dextest.NewRelyingParty(ctx, dex.Issuer, "kubelogin", "kubelogin-secret", rpRedirect)
@@ -307,7 +294,7 @@ func TestImplicitFlowTokensEndWithThePaletteSignIn(t *testing.T) {
 			palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 			tenant.SetIDTokenLifetime(40 * time.Second)
 			oauth2Config := fmt.Sprintf("storage:\n  type: memory\noauth2:\n  responseTypes: [code, token, id_token]\n  skipApprovalScreen: %v", skipApproval)
-			dex := startDexOn(t, replaceAll(withStorage(lifetimeConfig, oauth2Config),
+			dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, oauth2Config),
 				"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
 
 			authURL := dex.Issuer + "/auth?" + url.Values{
@@ -336,7 +323,7 @@ func TestDeviceFlowTokensEndWithThePaletteSignIn(t *testing.T) {
 	l := listen(t)
 	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 	tenant.SetIDTokenLifetime(40 * time.Second)
-	dex := startDexOn(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
+	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
 		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
 
 	dc := newDeviceClient(t, dex.Issuer, "kubectl", "")

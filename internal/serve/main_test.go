@@ -1,12 +1,11 @@
 package serve_test
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/dex-spectro/dex-spectro/internal/connectors"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 // connectorClock is the clock of every spectrocloud connector the tests
@@ -15,11 +14,5 @@ import (
 var connectorClock dextest.Clock
 
 func TestMain(m *testing.M) {
-	// Register this build's connector types once, before any server starts,
-	// as the binary does.
-	if err := connectors.Register(nil, connectors.WithClock(connectorClock.Now)); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
+	harness.Main(m, nil, connectors.WithClock(connectorClock.Now))
 }

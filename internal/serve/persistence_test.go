@@ -25,7 +25,7 @@ func TestRefreshAfterRestartOnSQLite(t *testing.T) {
 	signedIn, err := rp.SignIn(ctx, b)
 	require.NoError(t, err)
 	require.NotEmpty(t, signedIn.OAuth2.RefreshToken)
-	require.NoError(t, first.stop())
+	require.NoError(t, first.Stop())
 
 	// Same address, so the same issuer; new process state, same file.
 	second := startDex(t, template, first.Addrs.HTTP)

@@ -71,7 +71,7 @@ func TestServe(t *testing.T) {
 			dex := startDex(t, withStorage(basicConfig, storageSection(t, storageType)), "")
 
 			t.Run("discovery", func(t *testing.T) {
-				status, body := get(t, dex.url("/.well-known/openid-configuration"))
+				status, body := get(t, dex.URL("/.well-known/openid-configuration"))
 				require.Equal(t, 200, status)
 				var doc struct {
 					Issuer        string   `json:"issuer"`
@@ -89,7 +89,7 @@ func TestServe(t *testing.T) {
 			})
 
 			t.Run("health", func(t *testing.T) {
-				status, body := get(t, dex.url("/healthz"))
+				status, body := get(t, dex.URL("/healthz"))
 				assert.Equal(t, 200, status)
 				assert.Contains(t, body, "Health check passed")
 
@@ -106,7 +106,7 @@ func TestServe(t *testing.T) {
 
 			t.Run("login page lists connectors by name", func(t *testing.T) {
 				b := dextest.NewBrowser()
-				page, err := b.Get(ctx, dex.url("/auth?client_id=app&response_type=code&scope=openid&state=s1&redirect_uri="+rpRedirect))
+				page, err := b.Get(ctx, dex.URL("/auth?client_id=app&response_type=code&scope=openid&state=s1&redirect_uri="+rpRedirect))
 				require.NoError(t, err)
 				assert.ElementsMatch(t, []string{"Mock Login", "Email"}, page.Connectors())
 				assert.Contains(t, page.Body, "Log in to Example Corp", "frontend settings reach Dex's templates")
@@ -158,8 +158,8 @@ func TestServe(t *testing.T) {
 			})
 
 			t.Run("graceful shutdown", func(t *testing.T) {
-				require.NoError(t, dex.stop())
-				_, err := (&httpClientNoRetry).Get(dex.url("/healthz"))
+				require.NoError(t, dex.Stop())
+				_, err := (&httpClientNoRetry).Get(dex.URL("/healthz"))
 				require.Error(t, err, "the listener is closed")
 			})
 		})
@@ -169,8 +169,8 @@ func TestServe(t *testing.T) {
 // The registry the server creates is exposed, and one given is used.
 func TestRegistry(t *testing.T) {
 	dex := startDex(t, withStorage(basicConfig, storageSection(t, "memory")), "")
-	require.NotNil(t, dex.srv.Registry())
-	families, err := dex.srv.Registry().Gather()
+	require.NotNil(t, dex.Server.Registry())
+	families, err := dex.Server.Registry().Gather()
 	require.NoError(t, err)
 	names := map[string]bool{}
 	for _, f := range families {

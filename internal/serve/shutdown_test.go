@@ -75,16 +75,16 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	inFlight := scrape("http://" + dex.Addrs.Telemetry + "/metrics")
 	<-blocker.entered
 
-	dex.cancel()
+	dex.Cancel()
 	// New connections are refused once the listeners are closed.
 	require.Eventually(t, func() bool {
-		_, err := httpClientNoRetry.Get(dex.url("/healthz"))
+		_, err := httpClientNoRetry.Get(dex.URL("/healthz"))
 		return err != nil
 	}, 5*time.Second, 10*time.Millisecond)
 
 	select {
-	case err := <-dex.done:
-		t.Fatalf("Run returned (%v) with a request in flight", err)
+	case <-dex.Done():
+		t.Fatalf("Run returned (%v) with a request in flight", dex.Stop())
 	case <-time.After(100 * time.Millisecond):
 	}
 
@@ -93,7 +93,7 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	require.NoError(t, r.err)
 	assert.Equal(t, 200, r.status)
 	assert.Contains(t, r.body, "test_blocking 1")
-	require.NoError(t, dex.stop())
+	require.NoError(t, dex.Stop())
 }
 
 // A request that outlasts the shutdown timeout is cut off, so shutdown is
@@ -110,7 +110,7 @@ func TestShutdownIsBounded(t *testing.T) {
 	<-blocker.entered
 
 	start := time.Now()
-	require.NoError(t, dex.stop())
+	require.NoError(t, dex.Stop())
 	assert.Less(t, time.Since(start), 5*time.Second)
 	r := <-inFlight
 	assert.Error(t, r.err, "the connection was closed")
@@ -121,7 +121,7 @@ func TestShutdownIsBounded(t *testing.T) {
 // listeners.
 func TestCloseWithoutRun(t *testing.T) {
 	dex := startDex(t, withStorage(basicConfig, storageSection(t, "memory")), "")
-	require.NoError(t, dex.stop())
+	require.NoError(t, dex.Stop())
 
 	l := listen(t)
 	addr := l.Addr().String()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 // signInConfig resolves users against a Backstage catalog.
@@ -73,7 +74,7 @@ func TestSignInResolvedAgainstTheCatalog(t *testing.T) {
 	tenant.SetAutoLogin("jane@example.com")
 
 	template := replaceAll(signInConfig, "CONSOLE_URL", palette.URL, "TENANT_UID", "5f7c0a1b2c3d4e5f6a7b8c9d", "CATALOG_URL", catalogSrv.URL)
-	dex := startDexOn(t, template, l)
+	dex := harness.Start(t, template, l)
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
 	require.NoError(t, err)

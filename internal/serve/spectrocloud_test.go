@@ -18,6 +18,7 @@ import (
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
@@ -73,7 +74,7 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 	tenant.SetAutoLogin("jane@example.com")
 
 	template := replaceAll(spectroConfig, "CONSOLE_URL", palette.URL, "TENANT_UID", "5f7c0a1b2c3d4e5f6a7b8c9d")
-	dex := startDexOn(t, template, l)
+	dex := harness.Start(t, template, l)
 	require.Equal(t, dexIssuer, dex.Issuer)
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)

@@ -1,17 +1,10 @@
 package signincheck
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
-	"github.com/dex-spectro/dex-spectro/internal/connectors"
+	// Named apart from this package's own harness type.
+	serveharness "github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
-func TestMain(m *testing.M) {
-	if err := connectors.Register(nil); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { serveharness.Main(m, nil) }

@@ -12,7 +12,6 @@
 package e2e
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -30,7 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
-	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 	"github.com/dex-spectro/dex-spectro/internal/logging"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
@@ -73,7 +72,7 @@ type Palette struct {
 // (to observe requests and responses). The server stops when the test ends.
 func StartPalette(t testing.TB, middleware ...func(http.Handler) http.Handler) *Palette {
 	t.Helper()
-	l := listen(t)
+	l := harness.Listen(t)
 	p := &Palette{addr: l.Addr().String()}
 	p.URL = "http://" + p.addr
 	p.Console = spectrotest.NewConsole(p.URL)
@@ -307,16 +306,12 @@ func (c DexConfig) WriteConfig(t testing.TB, issuer, httpAddr, telemetryAddr str
 
 // Dex is dex-spectro running in the test's process.
 type Dex struct {
-	Issuer string
-	Addrs  serve.Addrs
+	*harness.Dex
 	// Logs holds everything the server logged, unless DexConfig.LogOutput
 	// was set.
 	Logs *LogBuffer
 	// ConfigFile is the configuration file the server was started from.
 	ConfigFile string
-
-	cancel context.CancelFunc
-	done   chan error
 }
 
 // StartDex writes cfg to disk, loads it strictly as the binary does, and
@@ -324,25 +319,32 @@ type Dex struct {
 // are added to the test's output.
 func StartDex(t testing.TB, cfg DexConfig, opts ...serve.Option) *Dex {
 	t.Helper()
-	l := listen(t)
+	l := harness.Listen(t)
 	issuer := "http://" + l.Addr().String() + "/dex"
 	options := []serve.Option{serve.WithListener(serve.ListenerHTTP, l), serve.WithShutdownTimeout(5 * time.Second)}
 	var telemetryAddr string
 	if cfg.Telemetry {
-		tl := listen(t)
+		tl := harness.Listen(t)
 		telemetryAddr = tl.Addr().String()
 		options = append(options, serve.WithListener(serve.ListenerTelemetry, tl))
 	}
 	path := cfg.WriteConfig(t, issuer, l.Addr().String(), telemetryAddr)
-	loaded, warnings, err := config.LoadFile(path, config.Options{Strict: true})
-	require.NoError(t, err)
-	require.Empty(t, warnings)
+	loaded := harness.LoadFile(t, path)
 
-	d := &Dex{Issuer: issuer, ConfigFile: path, done: make(chan error, 1)}
+	d := &Dex{ConfigFile: path}
 	out := cfg.LogOutput
 	if out == nil {
 		d.Logs = &LogBuffer{}
 		out = d.Logs
+		// Registered before the server's own cleanup, so this runs after
+		// the server has stopped, with its last words in the buffer; and
+		// also when it fails to start.
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("dex logs:\n%s", d.Logs)
+			}
+			d.Logs.Close()
+		})
 	}
 	newLogger := cfg.NewLogger
 	if newLogger == nil {
@@ -352,39 +354,8 @@ func StartDex(t testing.TB, cfg DexConfig, opts ...serve.Option) *Dex {
 	require.NoError(t, err)
 	options = append(options, serve.WithLogger(logger))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := serve.New(ctx, loaded, append(options, opts...)...)
-	if err != nil {
-		cancel()
-		if d.Logs != nil {
-			t.Logf("dex logs:\n%s", d.Logs)
-		}
-	}
-	require.NoError(t, err)
-	d.cancel, d.Addrs = cancel, srv.Addrs()
-	go func() { d.done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		_ = d.Stop()
-		if d.Logs != nil {
-			if t.Failed() {
-				t.Logf("dex logs:\n%s", d.Logs)
-			}
-			d.Logs.Close()
-		}
-	})
+	d.Dex = harness.Serve(t, loaded, append(options, opts...)...)
 	return d
-}
-
-// Stop shuts the server down and waits for it, at most a minute.
-func (d *Dex) Stop() error {
-	d.cancel()
-	select {
-	case err := <-d.done:
-		d.done <- err // later calls see the same result
-		return err
-	case <-time.After(time.Minute):
-		return context.DeadlineExceeded
-	}
 }
 
 // LogBuffer collects log output safely from many goroutines. After Close,
@@ -445,24 +416,4 @@ func (b *LogBuffer) WaitFor(mark int, s string, timeout time.Duration) bool {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// listen listens on a free port of 127.0.0.1 until the test ends.
-func listen(t testing.TB) net.Listener {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = l.Close() })
-	return l
-}
-
-// FreeAddr returns an address of 127.0.0.1 with a port that was free a
-// moment ago, for a process that listens itself.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
 }

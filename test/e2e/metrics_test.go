@@ -14,6 +14,7 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 // testMetrics signs users in and out through the binary, then scrapes its
@@ -26,7 +27,7 @@ func testMetrics(t *testing.T, bin string) {
 	for _, u := range []string{"alice", "bob", "carol", "dave"} {
 		p.AddUser(u + "@example.com")
 	}
-	httpAddr, telemetryAddr := FreeAddr(t), FreeAddr(t)
+	httpAddr, telemetryAddr := harness.FreeAddr(t), harness.FreeAddr(t)
 	issuer := "http://" + httpAddr + "/dex"
 	cfg := DexConfig{Telemetry: true, LogLevel: "info", Connectors: []ConnectorFunc{p.SpectroCloud(id, map[string]any{"upstreamTimeout": "2s"})}}
 	StartProcess(t, bin, cfg.WriteConfig(t, issuer, httpAddr, telemetryAddr), issuer, telemetryAddr)

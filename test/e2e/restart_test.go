@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 func testSIGKILLOnSQLite(t *testing.T, bin string) {
@@ -52,7 +53,7 @@ func testSIGKILLMidSignIn(t *testing.T, bin string, storage map[string]any, chec
 	for _, name := range []string{"alice", "bob", "carol", "churn0", "churn1"} {
 		p.AddUser(email(name))
 	}
-	httpAddr, telemetryAddr := FreeAddr(t), FreeAddr(t)
+	httpAddr, telemetryAddr := harness.FreeAddr(t), harness.FreeAddr(t)
 	issuer := "http://" + httpAddr + "/dex"
 	cfg := DexConfig{
 		Storage:    storage,

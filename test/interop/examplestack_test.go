@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
-	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
@@ -105,9 +105,7 @@ func startExampleStack(t *testing.T, edits ...configEdit) *stack {
 		t.Setenv(name, value)
 	}
 
-	ingress, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ingress.Close() })
+	ingress := harness.Listen(t)
 	st := &stack{
 		Issuer:  "https://" + ingress.Addr().String(),
 		tenants: make(map[string]*spectrotest.Tenant),
@@ -171,41 +169,11 @@ func startExampleStack(t *testing.T, edits ...configEdit) *stack {
 	require.NoError(t, err)
 	path := filepath.Join(dir, "config.yaml")
 	require.NoError(t, os.WriteFile(path, edited, 0o600))
-	cfg, warnings, err := config.LoadFile(path, config.Options{Strict: true})
-	require.NoError(t, err)
-	require.Empty(t, warnings)
-
-	web, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	telemetry, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := serve.New(ctx, cfg,
+	web, telemetry := harness.Listen(t), harness.Listen(t)
+	st.serve(t, harness.LoadFile(t, path),
 		serve.WithListener(serve.ListenerHTTP, web),
 		serve.WithListener(serve.ListenerTelemetry, telemetry),
-		serve.WithLogger(testLogger(t)),
-		serve.WithClock(st.now),
-		serve.WithShutdownTimeout(5*time.Second),
 	)
-	if err != nil {
-		cancel()
-		_ = web.Close()
-		_ = telemetry.Close()
-	}
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("dex-spectro stopped with an error: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("dex-spectro did not shut down")
-		}
-	})
 
 	startIngress(t, ingress, pki, "http://"+web.Addr().String())
 	return st

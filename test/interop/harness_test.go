@@ -11,8 +11,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -20,8 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"text/template"
 	"time"
@@ -33,20 +31,14 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/config"
-	"github.com/dex-spectro/dex-spectro/internal/connectors"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
-func TestMain(m *testing.M) {
-	// Register this build's connector types before any configuration is
-	// loaded, as the binary does.
-	if err := connectors.Register(nil); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
+// TestMain registers this build's connector types before any configuration
+// is loaded, as the binary does.
+func TestMain(m *testing.M) { harness.Main(m, nil) }
 
 // The names the examples use: Dex's issuer, its clients and its connectors
 // (see examples/config.yaml).
@@ -180,8 +172,8 @@ type stack struct {
 	palette *spectrotest.Server
 	tenants map[string]*spectrotest.Tenant // by connector ID
 
-	// clockOffset shifts Dex's clock (nanoseconds).
-	clockOffset atomic.Int64
+	// clock is Dex's clock; withClockOffset moves it.
+	clock dextest.Clock
 }
 
 // startStack starts the emulator with the tenants of spec and dex-spectro
@@ -191,9 +183,7 @@ func startStack(t *testing.T, spec stackSpec) *stack {
 	t.Helper()
 	dir := t.TempDir()
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = l.Close() })
+	l := harness.Listen(t)
 	st := &stack{
 		Issuer:  "https://" + l.Addr().String() + "/dex",
 		tenants: make(map[string]*spectrotest.Tenant),
@@ -222,35 +212,29 @@ func startStack(t *testing.T, spec stackSpec) *stack {
 
 	path := filepath.Join(dir, "config.yaml")
 	require.NoError(t, os.WriteFile(path, st.renderConfig(t, spec, pki), 0o600))
-	cfg, warnings, err := config.LoadFile(path, config.Options{Strict: true})
-	require.NoError(t, err)
-	require.Empty(t, warnings)
+	st.serve(t, harness.LoadFile(t, path), serve.WithListener(serve.ListenerHTTPS, l))
+	return st
+}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := serve.New(ctx, cfg,
-		serve.WithListener(serve.ListenerHTTPS, l),
-		serve.WithLogger(testLogger(t)),
+// serve serves cfg with Dex's clock and the given listeners until the test
+// ends, logging at info level; the test fails if the server does not shut
+// down cleanly.
+func (st *stack) serve(t *testing.T, cfg *config.Config, listeners ...serve.Option) {
+	t.Helper()
+	opts := append([]serve.Option{
+		serve.WithLogger(harness.Logger(t, slog.LevelInfo)),
 		serve.WithClock(st.now),
-		serve.WithShutdownTimeout(5*time.Second),
-	)
-	if err != nil {
-		cancel()
-	}
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
+		serve.WithShutdownTimeout(5 * time.Second),
+	}, listeners...)
+	dex := harness.Serve(t, cfg, opts...)
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("dex-spectro stopped with an error: %v", err)
-			}
-		case <-time.After(30 * time.Second):
+		switch err := dex.StopWithin(30 * time.Second); {
+		case errors.Is(err, harness.ErrStillRunning):
 			t.Error("dex-spectro did not shut down")
+		case err != nil:
+			t.Errorf("dex-spectro stopped with an error: %v", err)
 		}
 	})
-	return st
 }
 
 // configTemplate is the dex-spectro configuration file of a stack; q quotes
@@ -322,13 +306,14 @@ func (st *stack) renderConfig(t *testing.T, spec stackSpec, pki testPKI) []byte 
 
 // now is Dex's clock: the real time, shifted by withClockOffset.
 func (st *stack) now() time.Time {
-	return time.Now().UTC().Add(time.Duration(st.clockOffset.Load()))
+	return st.clock.Now().UTC()
 }
 
 // withClockOffset runs f with Dex's clock shifted by d.
 func (st *stack) withClockOffset(d time.Duration, f func()) {
-	st.clockOffset.Store(int64(d))
-	defer st.clockOffset.Store(0)
+	st.clock.Reset()
+	st.clock.Advance(d)
+	defer st.clock.Reset()
 	f()
 }
 
@@ -483,35 +468,6 @@ func newTestPKI(t *testing.T, dir string) testPKI {
 	require.NoError(t, os.WriteFile(p.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), 0o600))
 	require.NoError(t, os.WriteFile(p.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
 	return p
-}
-
-// testLogger logs to the test's output until the test ends; records that
-// stray goroutines log later are dropped.
-func testLogger(t *testing.T) *slog.Logger {
-	w := &closingWriter{w: t.Output()}
-	t.Cleanup(w.close)
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-type closingWriter struct {
-	mu     sync.Mutex
-	w      io.Writer
-	closed bool
-}
-
-func (w *closingWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return len(p), nil
-	}
-	return w.w.Write(p)
-}
-
-func (w *closingWriter) close() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.closed = true
 }
 
 // examplePath is the path of a file under examples/.
