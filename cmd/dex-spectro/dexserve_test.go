@@ -14,13 +14,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 // `dex serve`, the command line of Dex's image and of the official Helm
 // chart, renders a templated config file before serving, as the entrypoint
 // of Dex's image does, and removes the rendered copy once it is loaded.
 func TestDexServeRendersTemplate(t *testing.T) {
-	addr, telemetry := freeAddr(t), freeAddr(t)
+	addr, telemetry := harness.FreeAddr(t), harness.FreeAddr(t)
 	tmp := t.TempDir()
 	path := writeConfig(t, `
 issuer: {{ getenv "TEST_DEX_ISSUER" | required "TEST_DEX_ISSUER is needed" }}

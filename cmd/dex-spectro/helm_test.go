@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 // The contract of the official Dex Helm chart (github.com/dexidp/helm-charts,
@@ -186,7 +187,7 @@ func TestHelmValuesServe(t *testing.T) {
 	addrs := map[string]string{}
 	addr := func(port string) string {
 		if addrs[port] == "" {
-			addrs[port] = freeAddr(t)
+			addrs[port] = harness.FreeAddr(t)
 		}
 		return addrs[port]
 	}
