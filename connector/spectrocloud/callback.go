@@ -129,6 +129,11 @@ func describeTokenError(err error) error {
 		return errors.New("Palette could not be reached (the connection was closed)")
 	}
 	msg := err.Error()
+	if strings.Contains(msg, "server closed idle connection") {
+		// net/http's error for a kept-alive connection that Palette closed
+		// as the request went out; it has no exported type.
+		return errors.New("Palette could not be reached (the connection was closed)")
+	}
 	if strings.Contains(msg, "oauth2: cannot parse json") || strings.Contains(msg, "oauth2: cannot parse response") {
 		return errors.New("the answer is not a valid token response")
 	}
