@@ -85,8 +85,11 @@ func (c *spectroConnector) exchange(ctx context.Context, prov *provider, code st
 	trace.clientAuth(attempt, err == nil)
 	if err != nil {
 		c.logger.Debug("palette token request failed", "client_auth", attempt.method, "client_auth_choice", attempt.why)
-		if attempt.why == authChosenByFallback && isInvalidClient(err) {
+		switch {
+		case attempt.why == authChosenByFallback && isInvalidClient(err):
 			return "", &UpstreamError{Endpoint: "token", Err: errors.New("Palette refused the client credentials with both client_secret_basic and client_secret_post (invalid_client): check clientID and clientSecret")}
+		case isInvalidClient(err):
+			return "", &UpstreamError{Endpoint: "token", Err: fmt.Errorf("Palette refused the client credentials sent with %s (invalid_client, %s): check clientID and clientSecret", attempt.method, attempt.why)}
 		}
 		return "", &UpstreamError{Endpoint: "token", Err: describeTokenError(err)}
 	}

@@ -31,3 +31,17 @@ func TestDescribeTokenErrorTransport(t *testing.T) {
 		})
 	}
 }
+
+// With basicAuthUnsupported, credentials Palette refuses are named as such,
+// not as a refused code.
+func TestInvalidClientWithForcedPost(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.BasicAuthUnsupported, c.ClientSecret = true, "wrong-secret" })
+	_, err := f.login(f.open(), allScopes)
+	var upstream *UpstreamError
+	if assert.ErrorAs(t, err, &upstream) {
+		assert.Contains(t, err.Error(), "Palette refused the client credentials sent with client_secret_post")
+		assert.Contains(t, err.Error(), "check clientID and clientSecret")
+		assert.NotContains(t, err.Error(), "refused the code")
+		assert.NotContains(t, err.Error(), "wrong-secret")
+	}
+}

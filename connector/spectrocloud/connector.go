@@ -104,7 +104,11 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 	doc, err := discover(ctx, c.client, c.s.issuer)
 	c.metrics.upstream("discovery", start, err)
 	if err != nil {
-		if errors.Is(err, errIssuerMismatch) || c.s.overrides.JWKSURL == "" {
+		if errors.Is(err, errIssuerMismatch) {
+			// Configured endpoints never bypass a document for another issuer.
+			return nil, &UpstreamError{Endpoint: "discovery", Err: fmt.Errorf("%s: %w; set issuer (or tenant and consoleURL) to the issuer Palette names", discoveryURL(c.s.issuer), err)}
+		}
+		if c.s.overrides.JWKSURL == "" {
 			return nil, &UpstreamError{Endpoint: "discovery", Err: fmt.Errorf("%s: %w; without discovery, set providerDiscoveryOverrides.jwksURL (authURL defaults to <issuer>/auth, tokenURL to its sibling /token)", discoveryURL(c.s.issuer), err)}
 		}
 		c.logger.Warn("palette discovery failed; using the configured endpoints", "discovery_url", discoveryURL(c.s.issuer), "err", err)

@@ -74,6 +74,7 @@ func TestRuleDiscoveryIssuerMismatch(t *testing.T) {
 				require.Error(t, err, what)
 				assert.Contains(t, err.Error(), strconv.Quote(named), "%s names the issuer the document gives", what)
 				assert.Contains(t, err.Error(), strconv.Quote(f.tenant.Issuer()), "%s names the issuer expected", what)
+				assert.NotContains(t, err.Error(), "providerDiscoveryOverrides.jwksURL", "%s does not suggest a setting that cannot help", what)
 			}
 			assert.Zero(t, f.tenant.Requests(spectrotest.EndpointJWKS), "no key is fetched")
 			assert.Zero(t, f.tenant.Requests(spectrotest.EndpointToken))
