@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -56,15 +55,7 @@ connectors:
 	require.NoError(t, err)
 	assert.Empty(t, entries, "the rendered file is removed once loaded")
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		require.NoError(t, err, "stderr:\n%s", stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("dex serve did not stop after SIGTERM")
-	}
+	stopWithSIGTERM(t, cmd, &stderr, "dex serve")
 }
 
 // A template that cannot be rendered stops `dex serve` with an error that

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -220,15 +219,7 @@ func TestHelmValuesServe(t *testing.T) {
 	assert.Equal(t, cfg["issuer"], discovery.Issuer)
 	assert.Positive(t, tenant.Requests(spectrotest.EndpointDiscovery), "the spectrocloud connector opened against the tenant")
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		require.NoError(t, err, "stderr:\n%s", stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("the server did not stop after SIGTERM")
-	}
+	stopWithSIGTERM(t, cmd, &stderr, "the server")
 	assert.NotContains(t, stderr.String(), secret)
 	assert.False(t, slices.ContainsFunc(strings.Split(stderr.String(), "\n"), func(l string) bool {
 		return strings.Contains(l, "level=WARN")

@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,22 +28,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 // output and exit status.
 func runBinary(t *testing.T, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		status = exitErr.ExitCode()
-	default:
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return out.String(), errOut.String(), status
+	return runBinaryWithInput(t, "", args...)
 }
 
 // writeConfig writes a config file and returns its path.
@@ -52,4 +37,19 @@ func writeConfig(t *testing.T, yaml string) string {
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(strings.TrimLeft(yaml, "\n")), 0o600))
 	return path
+}
+
+// stopWithSIGTERM sends SIGTERM to a running child and requires it to exit
+// cleanly within 30 seconds; what names it in the failure message.
+func stopWithSIGTERM(t *testing.T, cmd *exec.Cmd, stderr *bytes.Buffer, what string) {
+	t.Helper()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "stderr:\n%s", stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s did not stop after SIGTERM", what)
+	}
 }
