@@ -26,6 +26,9 @@ func TestRefreshAfterRestartOnSQLite(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, signedIn.OAuth2.RefreshToken)
 	require.NoError(t, first.Stop())
+	// The relying party would otherwise reuse a kept-alive connection to the
+	// stopped process, and a POST on it fails with EOF.
+	rp.HTTPClient.CloseIdleConnections()
 
 	// Same address, so the same issuer; new process state, same file.
 	second := startDex(t, template, first.Addrs.HTTP)
