@@ -25,7 +25,7 @@ func BenchmarkDexFixes(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	refreshForm := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeRefreshToken("r1", "current-secret")}, "client_id": {"app"}}.Encode()
+	refreshForm := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeDexPair("r1", "current-secret")}, "client_id": {"app"}}.Encode()
 	requests := []struct {
 		name string
 		req  func() *http.Request

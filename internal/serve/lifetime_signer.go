@@ -2,13 +2,10 @@ package serve
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
-
-	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/dexidp/dex/server/signer"
 	"github.com/dexidp/dex/storage"
@@ -27,12 +24,17 @@ import (
 // storage. When it is not known, or already past, nothing is signed.
 type lifetimeSigner struct {
 	signer.Signer
-	store storage.Storage
-	now   func() time.Time
+	store    storage.Storage
+	now      func() time.Time
+	subjects *dexPair
 }
 
-func newLifetimeSigner(s signer.Signer, store storage.Storage, now func() time.Time) *lifetimeSigner {
-	return &lifetimeSigner{Signer: s, store: store, now: now}
+func newLifetimeSigner(s signer.Signer, store storage.Storage, now func() time.Time) (*lifetimeSigner, error) {
+	subjects, err := newDexPair()
+	if err != nil {
+		return nil, fmt.Errorf("token subject format: %w", err)
+	}
+	return &lifetimeSigner{Signer: s, store: store, now: now, subjects: subjects}, nil
 }
 
 // Sign caps the payload's exp where it must, then signs it.
@@ -53,9 +55,9 @@ func (s *lifetimeSigner) capExpiry(ctx context.Context, payload []byte) ([]byte,
 	if err := json.Unmarshal(claims["sub"], &sub); err != nil {
 		return nil, errors.New("token lifetime: the payload has no subject")
 	}
-	userID, connID, err := parseSubject(sub)
+	userID, connID, err := s.subjects.decode(sub)
 	if err != nil {
-		return nil, fmt.Errorf("token lifetime: %w", err)
+		return nil, fmt.Errorf("token lifetime: the subject is %w", err)
 	}
 	if connID == "" {
 		return payload, nil // no connector: not a spectrocloud identity
@@ -112,33 +114,4 @@ func isSpectroCloud(ctx context.Context, store storage.Storage, connID string) (
 		return false, fmt.Errorf("token lifetime: look up connector %q: %w", connID, err)
 	}
 	return conn.Type == connectors.SpectroCloud, nil
-}
-
-// parseSubject reads the user and connector IDs from the subject of a token
-// Dex issues: base64url (no padding) of a protobuf message with the user ID
-// as field 1 and the connector ID as field 2, both strings.
-func parseSubject(sub string) (userID, connID string, err error) {
-	b, err := base64.RawURLEncoding.DecodeString(sub)
-	if err != nil {
-		return "", "", errors.New("the subject is not Dex's encoding")
-	}
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || typ != protowire.BytesType {
-			return "", "", errors.New("the subject is not Dex's encoding")
-		}
-		b = b[n:]
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return "", "", errors.New("the subject is not Dex's encoding")
-		}
-		b = b[n:]
-		switch num {
-		case 1:
-			userID = string(v)
-		case 2:
-			connID = string(v)
-		}
-	}
-	return userID, connID, nil
 }

@@ -14,23 +14,12 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/dexidp/dex/storage"
 	"github.com/dexidp/dex/storage/memory"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 )
-
-// dexSubject encodes a subject as Dex does.
-func dexSubject(userID, connID string) string {
-	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendString(b, userID)
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	b = protowire.AppendString(b, connID)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
 
 // recordingSigner returns the payload it is asked to sign.
 type recordingSigner struct{}
@@ -60,10 +49,11 @@ func TestLifetimeSigner(t *testing.T) {
 		UserID: "stored", ConnID: "spectrocloud", Refresh: map[string]*storage.RefreshTokenRef{},
 		ConnectorData: sessionData(now.Add(10 * time.Minute)),
 	}))
-	s := newLifetimeSigner(recordingSigner{}, store, func() time.Time { return now })
+	s, err := newLifetimeSigner(recordingSigner{}, store, func() time.Time { return now })
+	require.NoError(t, err)
 	payload := func(userID, connID string) []byte {
 		return []byte(fmt.Sprintf(`{"iss":"https://dex","sub":%q,"aud":"c","exp":%d,"iat":%d}`,
-			dexSubject(userID, connID), now.Add(time.Hour).Unix(), now.Unix()))
+			encodeDexPair(userID, connID), now.Add(time.Hour).Unix(), now.Unix()))
 	}
 	withEnd := func(end time.Time) context.Context {
 		ctx, e := spectrocloud.WithExpiry(context.Background())
@@ -108,14 +98,16 @@ func TestLifetimeSigner(t *testing.T) {
 	}
 }
 
-func TestParseSubject(t *testing.T) {
-	userID, connID, err := parseSubject(dexSubject("CgR1c2Vy", "spectrocloud"))
+func TestDexPairDecodesSubjects(t *testing.T) {
+	p, err := newDexPair()
+	require.NoError(t, err)
+	userID, connID, err := p.decode(encodeDexPair("CgR1c2Vy", "spectrocloud"))
 	require.NoError(t, err)
 	assert.Equal(t, "CgR1c2Vy", userID)
 	assert.Equal(t, "spectrocloud", connID)
 
-	for _, bad := range []string{"not base64!", base64.RawURLEncoding.EncodeToString([]byte{0x08, 0x01})} {
-		_, _, err := parseSubject(bad)
+	for _, bad := range []string{"not base64!", base64.RawURLEncoding.EncodeToString([]byte{0x0a, 0x05, 'a'})} {
+		_, _, err := p.decode(bad)
 		assert.Error(t, err, bad)
 	}
 }
@@ -146,9 +138,10 @@ func BenchmarkLifetimeSigner(b *testing.B) {
 		{ID: "spectrocloud", Type: "spectrocloud", Name: "SpectroCloud"},
 	})
 	now := time.Now()
-	capped := newLifetimeSigner(base, store, func() time.Time { return now })
+	capped, err := newLifetimeSigner(base, store, func() time.Time { return now })
+	require.NoError(b, err)
 	payload := []byte(fmt.Sprintf(`{"iss":"https://dex.example.com","sub":%q,"aud":"backstage","exp":%d,"iat":%d,"email":"jane@example.com","email_verified":true,"groups":["platform","admins"],"name":"Jane Doe"}`,
-		dexSubject("user-jane", "spectrocloud"), now.Add(time.Hour).Unix(), now.Unix()))
+		encodeDexPair("user-jane", "spectrocloud"), now.Add(time.Hour).Unix(), now.Unix()))
 	ctx, e := spectrocloud.WithExpiry(context.Background())
 	e.Set(now.Add(40 * time.Second))
 	for _, bb := range []struct {

@@ -1,21 +1,12 @@
 package serve
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
-
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/descriptorpb"
-	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/dexidp/dex/storage"
 )
@@ -38,13 +29,13 @@ type refreshTokens struct {
 	logger     *slog.Logger
 	token      string // path of the token endpoint
 	introspect string // path of the introspection endpoint
-	desc       protoreflect.MessageDescriptor
+	tokens     *dexPair
 }
 
 // newRefreshTokens wraps next, Dex's handler for an issuer at issuerPath,
 // over Dex's storage s.
 func newRefreshTokens(next http.Handler, s storage.Storage, issuerPath string, logger *slog.Logger) (*refreshTokens, error) {
-	desc, err := refreshTokenDescriptor()
+	tokens, err := newDexPair()
 	if err != nil {
 		return nil, fmt.Errorf("refresh token format: %w", err)
 	}
@@ -54,7 +45,7 @@ func newRefreshTokens(next http.Handler, s storage.Storage, issuerPath string, l
 		logger:     logger,
 		token:      path.Join("/", issuerPath, "/token"),
 		introspect: path.Join("/", issuerPath, "/token/introspect"),
-		desc:       desc,
+		tokens:     tokens,
 	}, nil
 }
 
@@ -123,44 +114,11 @@ func (t *refreshTokens) matches(r *http.Request, raw, clientID string, introspec
 // and the secret in field 2; a value that does not decode is taken as the
 // ID of a token from an old Dex, without a secret.
 func (t *refreshTokens) decode(raw string) (id, secret string) {
-	data, err := base64.RawURLEncoding.DecodeString(raw)
+	id, secret, err := t.tokens.decode(raw)
 	if err != nil {
 		return raw, ""
 	}
-	msg := dynamicpb.NewMessage(t.desc)
-	if err := proto.Unmarshal(data, msg); err != nil {
-		return raw, ""
-	}
-	fields := t.desc.Fields()
-	return msg.Get(fields.ByNumber(1)).String(), msg.Get(fields.ByNumber(2)).String()
-}
-
-// refreshTokenDescriptor describes Dex's refresh token message (proto3,
-// refresh_id = 1, token = 2), so that it decodes as Dex's generated code
-// decodes it.
-func refreshTokenDescriptor() (protoreflect.MessageDescriptor, error) {
-	str := descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum()
-	optional := descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()
-	fd, err := protodesc.NewFile(&descriptorpb.FileDescriptorProto{
-		Name:    proto.String("dexspectro/refresh_token.proto"),
-		Package: proto.String("dexspectro"),
-		Syntax:  proto.String("proto3"),
-		MessageType: []*descriptorpb.DescriptorProto{{
-			Name: proto.String("RefreshToken"),
-			Field: []*descriptorpb.FieldDescriptorProto{
-				{Name: proto.String("refresh_id"), JsonName: proto.String("refreshId"), Number: proto.Int32(1), Type: str, Label: optional},
-				{Name: proto.String("token"), JsonName: proto.String("token"), Number: proto.Int32(2), Type: str, Label: optional},
-			},
-		}},
-	}, new(protoregistry.Files))
-	if err != nil {
-		return nil, err
-	}
-	desc := fd.Messages().ByName("RefreshToken")
-	if desc == nil {
-		return nil, errors.New("no RefreshToken message")
-	}
-	return desc, nil
+	return id, secret
 }
 
 // requestClientID returns the client ID of a token request as Dex reads

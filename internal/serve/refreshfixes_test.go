@@ -20,8 +20,9 @@ import (
 	"github.com/dexidp/dex/storage/memory"
 )
 
-// encodeRefreshToken encodes a refresh token as Dex v2.45.1 hands it out.
-func encodeRefreshToken(id, secret string) string {
+// encodeDexPair encodes a refresh token (ID, secret) or an ID token's
+// subject (user ID, connector ID) as Dex v2.45.1 hands it out.
+func encodeDexPair(id, secret string) string {
 	var b []byte
 	b = protowire.AppendTag(b, 1, protowire.BytesType)
 	b = protowire.AppendString(b, id)
@@ -57,7 +58,7 @@ func TestRefreshTokenDecode(t *testing.T) {
 	tests := []struct {
 		name, raw, wantID, wantSecret string
 	}{
-		{name: "Dex's encoding", raw: encodeRefreshToken("r1", "s"), wantID: "r1", wantSecret: "s"},
+		{name: "Dex's encoding", raw: encodeDexPair("r1", "s"), wantID: "r1", wantSecret: "s"},
 		{name: "not base64: an old token's ID", raw: "r1.old", wantID: "r1.old"},
 		{name: "not protobuf", raw: base64.RawURLEncoding.EncodeToString([]byte{0xff, 0xff}), wantID: base64.RawURLEncoding.EncodeToString([]byte{0xff, 0xff})},
 		{name: "invalid UTF-8 in a proto3 string", raw: base64.RawURLEncoding.EncodeToString([]byte{0x0a, 0x01, 0xff}), wantID: "CgH_"},
@@ -84,25 +85,25 @@ func TestRefreshTokenSecretComparedFirst(t *testing.T) {
 		wantBody   string
 	}{
 		{name: "refresh with the current secret", path: "/dex/token", wantDex: true,
-			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeRefreshToken("r1", "current-secret")}, "client_id": {"app"}}},
+			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeDexPair("r1", "current-secret")}, "client_id": {"app"}}},
 		{name: "refresh with the previous secret (reuse interval is Dex's to judge)", path: "/dex/token", wantDex: true,
-			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeRefreshToken("r1", "previous-secret")}, "client_id": {"app"}}},
+			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeDexPair("r1", "previous-secret")}, "client_id": {"app"}}},
 		{name: "refresh with a guessed secret", path: "/dex/token", wantStatus: http.StatusBadRequest, wantBody: `"error":"invalid_request"`,
-			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeRefreshToken("r1", "current-secreT")}, "client_id": {"app"}}},
+			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeDexPair("r1", "current-secreT")}, "client_id": {"app"}}},
 		{name: "refresh with a guessed secret, client in basic auth", path: "/dex/token", wantStatus: http.StatusBadRequest, basicAuth: []string{"app", "app-secret"},
-			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeRefreshToken("r1", "x")}}},
+			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeDexPair("r1", "x")}}},
 		{name: "empty secret where there is no previous one", path: "/dex/token", wantStatus: http.StatusBadRequest,
-			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeRefreshToken("r2", "")}, "client_id": {"app"}}},
+			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeDexPair("r2", "")}, "client_id": {"app"}}},
 		{name: "another client's token: Dex refuses it without comparing", path: "/dex/token", wantDex: true,
-			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeRefreshToken("r1", "x")}, "client_id": {"other"}}},
+			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeDexPair("r1", "x")}, "client_id": {"other"}}},
 		{name: "unknown token ID", path: "/dex/token", wantDex: true,
-			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeRefreshToken("nope", "x")}, "client_id": {"app"}}},
+			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {encodeDexPair("nope", "x")}, "client_id": {"app"}}},
 		{name: "other grants", path: "/dex/token", wantDex: true,
-			form: url.Values{"grant_type": {"authorization_code"}, "code": {"c"}, "refresh_token": {encodeRefreshToken("r1", "x")}}},
+			form: url.Values{"grant_type": {"authorization_code"}, "code": {"c"}, "refresh_token": {encodeDexPair("r1", "x")}}},
 		{name: "introspection with the current secret", path: "/dex/token/introspect", wantDex: true,
-			form: url.Values{"token": {encodeRefreshToken("r1", "current-secret")}}},
+			form: url.Values{"token": {encodeDexPair("r1", "current-secret")}}},
 		{name: "introspection with a guessed secret", path: "/dex/token/introspect", wantStatus: http.StatusOK, wantBody: `{"active":false}`,
-			form: url.Values{"token": {encodeRefreshToken("r1", "guess")}}},
+			form: url.Values{"token": {encodeDexPair("r1", "guess")}}},
 		{name: "introspection of an access token", path: "/dex/token/introspect", wantDex: true,
 			form: url.Values{"token": {"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"}}},
 	}

@@ -165,7 +165,9 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	if err != nil {
 		return nil, err
 	}
-	sc.Signer = newLifetimeSigner(sig, store, o.now)
+	if sc.Signer, err = newLifetimeSigner(sig, store, o.now); err != nil {
+		return nil, err
+	}
 	if sc.HealthChecker, err = newHealthChecker(store, o.now); err != nil {
 		return nil, err
 	}
