@@ -140,7 +140,11 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	}
 	cleanups = append(cleanups, grpcSetup.close)
 
-	store, closeStorage, err := openStorage(cfg, logger)
+	conflicts, err := newConflictMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	store, closeStorage, err := openStorage(cfg, logger, conflicts)
 	if err != nil {
 		return nil, cfg.ExplainUnset(err)
 	}
