@@ -185,8 +185,11 @@ func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 		want        []string
 		notWant     []string
 	}{
-		{name: "defaults", want: []string{"WARNING: expiry.refreshTokens.absoluteLifetime is not set"},
-			notWant: []string{"insecureSkipVerify", "pkceChallenge"}},
+		{name: "defaults", want: []string{
+			"WARNING: expiry.refreshTokens.absoluteLifetime is not set",
+			"WARNING: expiry.refreshTokens.reuseInterval is not set: when two clients of one session refresh at the same moment",
+		}, notWant: []string{"insecureSkipVerify", "pkceChallenge"}},
+		{name: "rotation off", extra: "expiry:\n  refreshTokens:\n    disableRotation: true\n    absoluteLifetime: 24h\n", notWant: []string{"WARNING"}},
 		{name: "insecure settings and a long absoluteLifetime",
 			extra: "    insecureSkipVerify: true\n    pkceChallenge: none\nexpiry:\n  refreshTokens:\n    absoluteLifetime: 720h\n",
 			want: []string{
@@ -194,7 +197,7 @@ func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 				`connector "palette" (SpectroCloud): WARNING: pkceChallenge: none`,
 				"WARNING: expiry.refreshTokens.absoluteLifetime is 720h, far beyond the 24h0m0s a Palette session can last at most",
 			}},
-		{name: "a bounded absoluteLifetime", extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\n", notWant: []string{"WARNING"}},
+		{name: "a bounded absoluteLifetime and a reuse interval", extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\n    reuseInterval: 5s\n", notWant: []string{"WARNING"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := strings.NewReplacer("CONSOLE_URL", palette.URL, "TENANT_UID", tenantUID).Replace(checkConfig) + tt.extra

@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	}
 	logger.Info("config issuer", "issuer", cfg.Issuer)
 	for _, w := range check.SessionWarnings(cfg) {
-		logger.Warn("session lifetime", "warning", w)
+		logger.Warn("refresh token policy", "warning", w)
 	}
 
 	for name := range o.listeners {
