@@ -13,6 +13,7 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/etcdtest"
 )
 
 // replicaExpiry is the expiry section of the fleet tests: refresh tokens
@@ -36,17 +37,30 @@ func newFleetUser(t *testing.T, f *Fleet, login string, transport http.RoundTrip
 	return &fleetUser{agent: NewAgent(login, transport), rp: rp}
 }
 
-// TestFleet runs two dex-spectro processes on one PostgreSQL database
-// behind one issuer, as two replicas behind a Service: once with
-// Dex's default expiry, where every refresh asks the connector, and once
-// with a reuse interval, for concurrent refreshes of one token.
-func TestFleet(t *testing.T) {
+// TestFleetOnPostgres runs the fleet tests on Dex's PostgreSQL storage,
+// which runs every update SERIALIZABLE.
+func TestFleetOnPostgres(t *testing.T) {
+	testFleet(t, func(t *testing.T) map[string]any { return dextest.NewPostgres(t).Storage() })
+}
+
+// TestFleetOnEtcd runs the fleet tests on Dex's etcd storage, whose updates
+// are compare-and-swap, against a real etcd server.
+func TestFleetOnEtcd(t *testing.T) {
+	testFleet(t, func(t *testing.T) map[string]any { return etcdtest.Start(t).Storage() })
+}
+
+// testFleet runs two dex-spectro processes on one shared storage (a fresh
+// one from storage per fleet) behind one issuer, as two replicas behind a
+// Service: once with Dex's default expiry, where every refresh asks the
+// connector, and once with a reuse interval, for concurrent refreshes of
+// one token.
+func testFleet(t *testing.T, storage func(t *testing.T) map[string]any) {
 	bin := BuildBinary(t)
 	p := StartPalette(t)
 	start := func(expiry map[string]any) *Fleet {
 		return StartFleet(t, bin, DexConfig{
 			Connectors: []ConnectorFunc{p.SpectroCloud("spectrocloud", nil)},
-			Storage:    dextest.NewPostgres(t).Storage(),
+			Storage:    storage(t),
 			Expiry:     expiry,
 			LogLevel:   "info",
 		}, 2)
