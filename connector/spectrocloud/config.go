@@ -61,9 +61,13 @@ type Config struct {
 	// Palette versions that do not echo the nonce. A nonce that is present
 	// must still match.
 	InsecureAllowMissingNonce bool `json:"insecureAllowMissingNonce"`
-	// BasicAuthUnsupported sends the client secret in the form body instead
-	// of HTTP basic authentication.
-	BasicAuthUnsupported bool `json:"basicAuthUnsupported"`
+	// BasicAuthUnsupported chooses how the client authenticates at the
+	// token endpoint. True: client_secret_post (the client secret in the
+	// form body). False: client_secret_basic (HTTP basic authentication).
+	// Unset: client_secret_basic only when discovery lists it and not
+	// client_secret_post, else client_secret_post; when the token endpoint
+	// refuses the method, the next sign-in tries the other one.
+	BasicAuthUnsupported *bool `json:"basicAuthUnsupported"`
 	// PKCEChallenge is the PKCE method: S256 (default), plain, or none.
 	PKCEChallenge string `json:"pkceChallenge"`
 	// PromptType is sent as prompt: "" (not sent), login, none, consent or
@@ -225,7 +229,7 @@ type settings struct {
 	insecureSkipVerify        bool
 	insecureSkipEmailVerified bool
 	insecureAllowMissingNonce bool
-	basicAuthUnsupported      bool
+	authMode                  authMode
 	pkce                      string // "" when off
 	prompt                    string
 	timeout                   time.Duration
@@ -251,7 +255,7 @@ func (c *Config) validate() (*settings, error) {
 		insecureSkipVerify:        c.InsecureSkipVerify,
 		insecureSkipEmailVerified: c.InsecureSkipEmailVerified,
 		insecureAllowMissingNonce: c.InsecureAllowMissingNonce,
-		basicAuthUnsupported:      c.BasicAuthUnsupported,
+		authMode:                  authModeOf(c.BasicAuthUnsupported),
 		prompt:                    c.PromptType,
 		signIn:                    c.SignIn,
 	}

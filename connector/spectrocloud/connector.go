@@ -82,7 +82,7 @@ func (c *Config) open(id string, logger *slog.Logger) (*spectroConnector, error)
 		logger:  logger.With(slog.Group("connector", "type", "spectrocloud", "id", id)),
 		now:     now,
 		metrics: c.Metrics.forConnector(id),
-		auth:    &clientAuth{forcePost: s.basicAuthUnsupported},
+		auth:    newClientAuth(s.authMode),
 	}
 	for _, w := range s.warnings() {
 		conn.logger.Warn("insecure setting", "key", w.Key, "risk", w.Risk)

@@ -26,6 +26,10 @@ func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep 
 	field(w, "token endpoint", e.TokenURL, "source: "+s.TokenURL)
 	field(w, "JWKS", e.JWKSURL, "source: "+s.JWKSURL)
 	field(w, "client authentication", clientAuthLine(rep.ClientAuth), "")
+	if a := rep.ClientAuth; a.Refusal != "" {
+		field(w, "Palette answered", a.Refusal, "")
+		field(w, "what to do", a.Advice, "")
+	}
 	field(w, "PKCE", pkceLine(rep.PKCE), "")
 	field(w, "nonce", nonceLine(rep), "")
 

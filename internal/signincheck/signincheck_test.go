@@ -26,6 +26,8 @@ func TestSignInCheckQuirks(t *testing.T) {
 		status    int
 		want      []string
 		notWanted []string
+		// codeUntouched: the token endpoint refuses before the code check.
+		codeUntouched bool
 	}{
 		{
 			name:   "Palette as documented",
@@ -35,7 +37,7 @@ func TestSignInCheckQuirks(t *testing.T) {
 				"/auth (source: discovery)",
 				"/token (source: discovery)",
 				"/keys (source: discovery)",
-				"client authentication:  client_secret_basic, accepted (token_endpoint_auth_methods_supported in discovery)",
+				"client authentication:  client_secret_post, accepted (discovery lists client_secret_post in token_endpoint_auth_methods_supported)",
 				"PKCE:                   S256 challenge sent",
 				"whether Palette enforces PKCE cannot be seen from here",
 				"nonce:                  sent and echoed in the ID token; it matches",
@@ -70,16 +72,46 @@ func TestSignInCheckQuirks(t *testing.T) {
 			name:   "post-only token endpoint, advertised",
 			setup:  func(h *harness) { h.tenant.SetTokenAuthMethods(spectrotest.AuthMethodPost) },
 			status: StatusSignedIn,
-			want:   []string{"client_secret_post, accepted (token_endpoint_auth_methods_supported in discovery)", "Result: OK."},
+			want:   []string{"client_secret_post, accepted (discovery lists client_secret_post in token_endpoint_auth_methods_supported)", "Result: OK."},
 		},
 		{
-			name: "post-only token endpoint, not advertised",
+			name: "post-only token endpoint, discovery shaped as Palette's schema",
 			setup: func(h *harness) {
 				h.tenant.SetTokenAuthMethods(spectrotest.AuthMethodPost)
-				h.tenant.SetAdvertiseTokenAuthMethods(false)
+				h.tenant.SetSchemaShapedDiscovery(true)
 			},
 			status: StatusSignedIn,
-			want:   []string{"client_secret_post, accepted (fallback: the token endpoint refused client_secret_basic with invalid_client)", "Result: OK."},
+			want:   []string{"client_secret_post, accepted (the default: discovery does not say which methods the token endpoint takes, and client_secret_post is the one known to work with Palette)", "Result: OK."},
+		},
+		{
+			name: "post-only token endpoint that uses up the code, then refuses Basic, which discovery lists",
+			setup: func(h *harness) {
+				h.tenant.SetTokenAuthMethods(spectrotest.AuthMethodPost)
+				h.tenant.SetBasicRefusal(spectrotest.RedeemThenRefuseBasic)
+				h.tenant.SetAdvertisedTokenAuthMethods(spectrotest.AuthMethodBasic)
+			},
+			status: StatusRefused,
+			want: []string{
+				"client authentication: client_secret_basic, refused (discovery lists client_secret_basic, and not client_secret_post, in token_endpoint_auth_methods_supported)",
+				"Palette answered: Palette refused the client credentials sent with client_secret_basic (invalid_client: client_secret_basic is not accepted by this token endpoint;",
+				"what to do: check clientID and clientSecret; if they are right, Palette does not take client_secret_basic: the next sign-in tries client_secret_post, and basicAuthUnsupported: true makes it the rule; then sign in again",
+				"Result: REFUSED.",
+			},
+		},
+		{
+			name: "post-only token endpoint that ignores Basic, basicAuthUnsupported: false",
+			setup: func(h *harness) {
+				h.tenant.SetTokenAuthMethods(spectrotest.AuthMethodPost)
+				h.tenant.SetBasicRefusal(spectrotest.IgnoreBasic)
+				h.connectorConfig = "basicAuthUnsupported: false"
+			},
+			status: StatusRefused,
+			want: []string{
+				"client authentication: client_secret_basic, refused (basicAuthUnsupported: false)",
+				"Palette answered: Palette did not read the client credentials sent with client_secret_basic (invalid_request: client_id is required; basicAuthUnsupported: false)",
+				"what to do: Palette reads them from the form only: set basicAuthUnsupported: true (client_secret_post); then sign in again",
+			},
+			codeUntouched: true,
 		},
 		{
 			name: "no discovery",
@@ -92,7 +124,7 @@ func TestSignInCheckQuirks(t *testing.T) {
 				"/auth (source: Palette's layout, <issuer>/auth)",
 				"/token (source: derived from the authorization endpoint, …/auth → …/token)",
 				"/keys (source: providerDiscoveryOverrides.jwksURL)",
-				"client_secret_basic, accepted (tried first: discovery does not say",
+				"client_secret_post, accepted (the default: discovery does not say",
 				"Result: OK.",
 			},
 		},
@@ -212,7 +244,12 @@ signIn:
 					assert.NotContains(t, squash(res.out), squash(w))
 				}
 				assertNoSecrets(t, res)
-				assert.Equal(t, 1, h.tenant.CodeRedemptions(), "the code is redeemed once")
+				assert.Equal(t, 1, h.tenant.Requests(spectrotest.EndpointToken), "one token request")
+				if tt.codeUntouched {
+					assert.Zero(t, h.tenant.CodeRedemptions(), "the token endpoint refused before the code check")
+				} else {
+					assert.Equal(t, 1, h.tenant.CodeRedemptions(), "the code is redeemed once")
+				}
 			})
 		}
 	}
