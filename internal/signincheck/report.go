@@ -1,6 +1,7 @@
 package signincheck
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -43,6 +44,11 @@ func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep 
 	fmt.Fprintln(w, "Dex identity")
 	if rep.Identity == nil {
 		fmt.Fprintln(w, "  (none: the sign-in is refused)")
+		var ce *spectrocloud.ClaimError
+		if errors.As(rep.Err, &ce) && ce.Key != "" {
+			field(w, ce.Key, fmt.Sprintf("claim %q %s", ce.Claim, ce.Reason), "")
+			field(w, "what to do", ce.Advice, "")
+		}
 	} else {
 		id := rep.Identity
 		field(w, "user ID", id.UserID, "")

@@ -165,6 +165,20 @@ func TestSignInCheckQuirks(t *testing.T) {
 			want:   []string{`email_verified  boolean            false`, `Result: REFUSED. Dex would not sign this user in: spectrocloud: ID token claim "email_verified" is false`},
 		},
 		{
+			name: "no sub",
+			setup: func(h *harness) {
+				h.tenant.AddUser(spectrotest.User{Sub: jane.Sub, Email: jane.Email, GivenName: "Jane", Claims: map[string]any{"sub": nil}})
+			},
+			status: StatusRefused,
+			want: []string{
+				"Dex identity\n  (none: the sign-in is refused)",
+				`userIDKey: claim "sub" is missing`,
+				"what to do: set userIDKey to a claim the ID token carries, such as userIDKey: email (the Backstage module falls back to the email when sub is missing",
+				`Result: REFUSED. Dex would not sign this user in: spectrocloud: ID token claim "sub" is missing (userIDKey names it): set userIDKey`,
+			},
+			notWanted: []string{"sub string"},
+		},
+		{
 			name:   "not in allowedGroups",
 			setup:  func(h *harness) { h.connectorConfig = "allowedGroups: [operators]" },
 			status: StatusRefused,
