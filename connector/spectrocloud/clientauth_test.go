@@ -372,10 +372,10 @@ func TestLooseList(t *testing.T) {
 	for raw, want := range map[string][]string{
 		`["client_secret_post", 3, "client_secret_basic"]`: {"client_secret_post", "client_secret_basic"},
 		`"client_secret_post client_secret_basic"`:         {"client_secret_post", "client_secret_basic"},
-		`"RS256,ES256"`:                                    {"RS256", "ES256"},
-		`{"a": 1}`:                                         nil,
-		`null`:                                             nil,
-		`12`:                                               nil,
+		`"RS256,ES256"`: {"RS256", "ES256"},
+		`{"a": 1}`:      nil,
+		`null`:          nil,
+		`12`:            nil,
 	} {
 		var doc discoveryDoc
 		require.NoError(t, json.Unmarshal([]byte(`{"issuer":"x","token_endpoint_auth_methods_supported":`+raw+`}`), &doc), raw)

@@ -17,6 +17,9 @@ import (
 // Palette and VerteX installations have their own console URL.
 const DefaultConsoleURL = "https://console.spectrocloud.com"
 
+// maxJWKSMaxStale is the longest jwksMaxStale accepted: a week.
+const maxJWKSMaxStale = 168 * time.Hour
+
 // DefaultUpstreamTimeout bounds every request to Palette when upstreamTimeout
 // is not configured.
 const DefaultUpstreamTimeout = 10 * time.Second
@@ -123,6 +126,12 @@ type Config struct {
 	// UpstreamTimeout bounds each request to Palette, as a Go duration
 	// ("10s"). Defaults to DefaultUpstreamTimeout.
 	UpstreamTimeout string `json:"upstreamTimeout"`
+	// JWKSMaxStale bounds how long past their declared lifetime Palette's
+	// signing keys keep verifying sign-ins and refreshes while they cannot
+	// be fetched again, as a Go duration ("4h", "0s" for not at all).
+	// Tokens from outside (token exchange) never use stale keys. Defaults
+	// to DefaultJWKSMaxStale.
+	JWKSMaxStale string `json:"jwksMaxStale"`
 
 	// Now, when set, replaces the clock used to check token lifetimes. It is
 	// not part of the configuration file; tests and embedders set it.
@@ -233,6 +242,7 @@ type settings struct {
 	pkce                      string // "" when off
 	prompt                    string
 	timeout                   time.Duration
+	jwksMaxStale              time.Duration
 	claims                    claimRules
 	signIn                    *resolver.Config
 }
@@ -307,6 +317,14 @@ func (c *Config) validate() (*settings, error) {
 			return nil, fmt.Errorf("spectrocloud: upstreamTimeout %q must be a duration between 0s and 5m, such as \"10s\"", c.UpstreamTimeout)
 		}
 		s.timeout = d
+	}
+	s.jwksMaxStale = DefaultJWKSMaxStale
+	if c.JWKSMaxStale != "" {
+		d, err := time.ParseDuration(c.JWKSMaxStale)
+		if err != nil || d < 0 || d > maxJWKSMaxStale {
+			return nil, fmt.Errorf("spectrocloud: jwksMaxStale %q must be a duration from 0s to %s, such as \"4h\"", c.JWKSMaxStale, maxJWKSMaxStale)
+		}
+		s.jwksMaxStale = d
 	}
 	if s.claims, err = c.claimRules(); err != nil {
 		return nil, err

@@ -125,7 +125,7 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 			}
 		}
 	}
-	keys := newKeySet(e.JWKSURL, c.client, c.now, c.logger, c.metrics)
+	keys := newKeySet(e.JWKSURL, c.client, c.now, c.logger, c.metrics, c.s.jwksMaxStale)
 	c.auth.discovered(doc, c.s.overrides.TokenURL != "")
 	c.logger.Debug("palette endpoints", "auth_url", e.AuthURL, "token_url", e.TokenURL, "jwks_url", e.JWKSURL, "from_discovery", e.FromDiscovery)
 	return &provider{
