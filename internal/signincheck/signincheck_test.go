@@ -1,6 +1,8 @@
 package signincheck
 
 import (
+	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -381,7 +383,6 @@ func TestSignInCheckBadInput(t *testing.T) {
 		want    string
 	}{
 		{"state mismatch, pasted", viaPaste, replaceState, Options{}, StatusUsage, "the URL's state does not match this sign-in"},
-		{"state mismatch, received", viaListener, replaceState, Options{}, StatusUsage, "the URL's state does not match this sign-in"},
 		{"OAuth error", viaPaste, oauthError(true), Options{}, StatusRefused, "Palette did not sign you in: access_denied"},
 		{"OAuth error, received", viaListener, oauthError(true), Options{}, StatusRefused, "Palette did not sign you in: access_denied"},
 		{"OAuth error without state", viaPaste, oauthError(false), Options{}, StatusRefused, "OAuth error access_denied, without the sign-in's state"},
@@ -425,4 +426,33 @@ func TestSignInCheckListeningTakesAPastedURL(t *testing.T) {
 	res = h.run(h.config(), Options{Wait: 100 * time.Millisecond}, nil)
 	require.Error(t, res.err)
 	assert.Contains(t, res.err.Error(), "the browser did not come back in time", "the ended input did not end the wait")
+}
+
+// While it listens, the check takes only the request that carries its
+// sign-in's state: another local page can neither end it nor fake
+// Palette's answer, and gets a short error page.
+func TestSignInCheckListenerIgnoresOtherStates(t *testing.T) {
+	h := newHarness(t, viaListener)
+	forgeries := func(t *testing.T, h *harness, authURL string) string {
+		au, err := url.Parse(authURL)
+		require.NoError(t, err)
+		for _, q := range []url.Values{
+			{"error": {"access_denied"}},
+			{"error": {"access_denied"}, "state": {"another-sign-in"}},
+			{"code": {"forged-code"}, "state": {"another-sign-in"}},
+			{"code": {"forged-code"}, "state": {au.Query().Get("state") + "x"}},
+		} {
+			resp, err := http.Get(h.redirect + "?" + q.Encode())
+			require.NoError(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%v", q)
+			assert.Contains(t, string(body), "does not carry the state of the sign-in being checked")
+		}
+		return signIn(t, h, authURL)
+	}
+	res := h.run(h.config(), Options{}, forgeries)
+	require.NoError(t, res.err, res.out)
+	assert.Contains(t, res.out, "Result: OK.")
+	assert.Equal(t, 1, h.tenant.CodeRedemptions(), "the forged code never reached Palette")
 }
