@@ -81,16 +81,28 @@ const (
 type outcome struct {
 	verdict verdict
 	result  Result
-	// detail explains a notResolved or denied verdict.
-	detail string
+	// detail explains a notResolved or denied verdict, with the account's
+	// values (its email, a claim's value); public explains it without
+	// them, for messages that reach clients and browsers.
+	detail, public string
 }
 
-func miss(format string, args ...any) outcome {
-	return outcome{verdict: notResolved, detail: fmt.Sprintf(format, args...)}
+// miss is a resolver that does not match, for the reason public gives;
+// detail, when not empty, gives it with the account's values.
+func miss(public, detail string) outcome {
+	return outcome{verdict: notResolved, public: public, detail: orPublic(detail, public)}
 }
 
-func deny(format string, args ...any) outcome {
-	return outcome{verdict: denied, detail: fmt.Sprintf(format, args...)}
+// deny is a resolver that denies the user; see miss.
+func deny(public, detail string) outcome {
+	return outcome{verdict: denied, public: public, detail: orPublic(detail, public)}
+}
+
+func orPublic(detail, public string) string {
+	if detail == "" {
+		return public
+	}
+	return detail
 }
 
 func hit(r Result) outcome {
@@ -168,7 +180,7 @@ func (c *Chain) Names() []string {
 // *ExpressionError when an expression fails, and with the context's error
 // when ctx ends.
 func (c *Chain) Resolve(ctx context.Context, in Input) (Result, error) {
-	var tried []string
+	var tried, publicTried []string
 	for _, r := range c.resolvers {
 		if err := ctx.Err(); err != nil {
 			return Result{}, fmt.Errorf("resolver: sign-in abandoned: %w", err)
@@ -190,18 +202,22 @@ func (c *Chain) Resolve(ctx context.Context, in Input) (Result, error) {
 			return out.result, nil
 		case denied:
 			tried = append(tried, r.name()+": "+out.detail)
+			publicTried = append(publicTried, r.name()+": "+out.public)
 			if c.debug(ctx) {
 				c.logger.DebugContext(ctx, "sign-in resolver denied the user", "resolver", r.name(), "reason", out.detail)
 			}
-			return Result{}, &DeniedError{Reason: out.detail, Resolver: r.name(), Tried: tried}
+			return Result{}, &DeniedError{Reason: out.detail, Resolver: r.name(), Tried: tried,
+				publicReason: out.public, publicTried: publicTried}
 		default:
 			tried = append(tried, r.name()+": "+out.detail)
+			publicTried = append(publicTried, r.name()+": "+out.public)
 			if c.debug(ctx) {
 				c.logger.DebugContext(ctx, "sign-in resolver did not match", "resolver", r.name(), "reason", out.detail)
 			}
 		}
 	}
-	return Result{}, &DeniedError{Reason: "no sign-in resolver matched this account", Tried: tried}
+	const noMatch = "no sign-in resolver matched this account"
+	return Result{}, &DeniedError{Reason: noMatch, Tried: tried, publicReason: noMatch, publicTried: publicTried}
 }
 
 // runResolver calls r under its time bound.

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -21,14 +22,14 @@ func (r *claimResolver) timeout() time.Duration { return 0 }
 func (r *claimResolver) resolve(_ context.Context, in Input) (outcome, error) {
 	v, ok := in.Claims[r.claim]
 	if !ok || v == nil {
-		return miss("claim %q is absent", r.claim), nil
+		return miss(fmt.Sprintf("claim %q is absent", r.claim), ""), nil
 	}
 	s, ok := v.(string)
 	if !ok {
-		return miss("claim %q is not a string but %s", r.claim, jsonKind(v)), nil
+		return miss(fmt.Sprintf("claim %q is not a string but %s", r.claim, jsonKind(v)), ""), nil
 	}
 	if s == "" {
-		return miss("claim %q is empty", r.claim), nil
+		return miss(fmt.Sprintf("claim %q is empty", r.claim), ""), nil
 	}
 	return hit(Result{UserName: s}), nil
 }

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -52,15 +53,15 @@ func (r *emailResolver) field() string {
 func (r *emailResolver) resolve(ctx context.Context, in Input) (outcome, error) {
 	email := in.Email
 	if email == "" {
-		return miss("no email claim"), nil
+		return miss("no email claim", ""), nil
 	}
 	local, domain, ok := splitEmail(email)
 	if !ok {
-		return miss("email %q is not of the form local@domain", email), nil
+		return miss("the email is not of the form local@domain", fmt.Sprintf("email %q is not of the form local@domain", email)), nil
 	}
 	if r.allowed != nil {
 		if _, ok := r.allowed[strings.ToLower(domain)]; !ok {
-			return deny("email domain %q is not in allowedDomains", domain), nil
+			return deny("the email domain is not in allowedDomains", fmt.Sprintf("email domain %q is not in allowedDomains", domain)), nil
 		}
 	}
 	value := email
@@ -71,7 +72,8 @@ func (r *emailResolver) resolve(ctx context.Context, in Input) (outcome, error) 
 		return hit(Result{UserName: value}), nil
 	}
 	if problem := filterValueProblem(value); problem != "" {
-		return miss("%s %q %s, so it cannot be looked up in the catalog", r.field(), value, problem), nil
+		return miss(fmt.Sprintf("this account's %s %s, so it cannot be looked up in the catalog", r.field(), problem),
+			fmt.Sprintf("%s %q %s, so it cannot be looked up in the catalog", r.field(), value, problem)), nil
 	}
 	ans, err := r.catalog.findUser(ctx, r.field(), value)
 	if err != nil {
@@ -81,11 +83,13 @@ func (r *emailResolver) resolve(ctx context.Context, in Input) (outcome, error) 
 	case ans.matches == 1:
 		return hit(ans.user.result()), nil
 	case ans.matches > 1:
-		return deny("more than one User entity in the catalog has %s %q; the match must be unique", r.field(), value), nil
+		return deny(fmt.Sprintf("more than one User entity in the catalog has this account's %s; the match must be unique", r.field()),
+			fmt.Sprintf("more than one User entity in the catalog has %s %q; the match must be unique", r.field(), value)), nil
 	case r.fallback:
 		return hit(Result{UserName: value, EntityRef: canonicalRef("user", defaultNamespace, value)}), nil
 	default:
-		return miss("no User entity in the catalog has %s %q", r.field(), value), nil
+		return miss(fmt.Sprintf("no User entity in the catalog has this account's %s", r.field()),
+			fmt.Sprintf("no User entity in the catalog has %s %q", r.field(), value)), nil
 	}
 }
 

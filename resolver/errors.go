@@ -8,8 +8,10 @@ import (
 
 // DeniedError reports a sign-in that the resolvers refused: either a resolver
 // denied the user (an email domain that is not allowed, a catalog match that
-// is not unique), or no resolver matched. Match it with errors.As; its message
-// is meant for the user and carries no token material.
+// is not unique), or no resolver matched. Match it with errors.As. Its
+// message carries no token material, but names the account's values (its
+// email, a claim's value) for the log and the operator; Public says the
+// same without them, for clients and browsers.
 type DeniedError struct {
 	// Reason says why the sign-in was refused.
 	Reason string
@@ -19,16 +21,35 @@ type DeniedError struct {
 	// Tried lists each resolver tried, in order, with why it did not match,
 	// as "<resolver>: <why>".
 	Tried []string
+
+	// publicReason and publicTried are Reason and Tried without the
+	// account's values.
+	publicReason string
+	publicTried  []string
 }
 
 // Error returns "sign-in denied: <reason>", followed by the resolvers tried.
 func (e *DeniedError) Error() string {
+	return deniedMessage(e.Reason, e.Tried)
+}
+
+// Public returns the message without the account's values: "sign-in
+// denied: <reason>", followed by the resolvers tried and why they did not
+// match, in words that name no email, domain or claim value.
+func (e *DeniedError) Public() string {
+	if e.publicReason == "" {
+		return "sign-in denied by the sign-in resolvers"
+	}
+	return deniedMessage(e.publicReason, e.publicTried)
+}
+
+func deniedMessage(reason string, tried []string) string {
 	var b strings.Builder
 	b.WriteString("sign-in denied: ")
-	b.WriteString(e.Reason)
-	if len(e.Tried) > 0 {
+	b.WriteString(reason)
+	if len(tried) > 0 {
 		b.WriteString(" (tried ")
-		b.WriteString(strings.Join(e.Tried, "; "))
+		b.WriteString(strings.Join(tried, "; "))
 		b.WriteString(")")
 	}
 	return b.String()

@@ -84,19 +84,19 @@ func (r *expressionResolver) resolve(ctx context.Context, in Input) (outcome, er
 	val, _, err := r.program.ContextEval(ctx, map[string]any{"claims": claims})
 	if err != nil {
 		if msg := err.Error(); strings.HasPrefix(msg, "no such key") {
-			return miss("expression refers to an absent claim (%s)", msg), nil
+			return miss("expression refers to an absent claim", fmt.Sprintf("expression refers to an absent claim (%s)", msg)), nil
 		}
 		return outcome{}, r.failure(err)
 	}
 	switch v := val.Value().(type) {
 	case string:
 		if v == "" {
-			return miss("expression evaluated to an empty string"), nil
+			return miss("expression evaluated to an empty string", ""), nil
 		}
 		return hit(Result{UserName: v}), nil
 	default:
 		if val.Type() == types.NullType {
-			return miss("expression evaluated to null"), nil
+			return miss("expression evaluated to null", ""), nil
 		}
 		return outcome{}, &ExpressionError{Key: r.key, Expression: r.src,
 			Err: fmt.Errorf("result is not a string but %s", val.Type().TypeName())}

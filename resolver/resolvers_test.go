@@ -310,3 +310,64 @@ func TestChainContextEndsDuringLookup(t *testing.T) {
 	var ce *CatalogError
 	assert.False(t, errors.As(err, &ce), "the caller's own deadline is not a catalog outage")
 }
+
+// A denial's public message names no value of the account (its email,
+// local part, domain or a claim's value), while Error keeps them for the
+// log and the operator.
+func TestDeniedErrorPublic(t *testing.T) {
+	cat := newFakeCatalog(t,
+		userEntity("", "twin", "twin@secret-corp.example", nil),
+		userEntity("other", "twin", "twin@secret-corp.example", nil))
+	tests := []struct {
+		name      string
+		resolvers []ResolverConfig
+		email     string
+		claims    map[string]any
+		values    []string // the account's values, in Error, never in Public
+		public    string
+	}{
+		{name: "domain not allowed", email: "jane.doe@secret-corp.example",
+			resolvers: []ResolverConfig{{Resolver: EmailMatchingUserEntityProfileEmail, AllowedDomains: []string{"example.com"}}},
+			values:    []string{"secret-corp.example"},
+			public:    "sign-in denied: the email domain is not in allowedDomains (tried emailMatchingUserEntityProfileEmail: the email domain is not in allowedDomains)"},
+		{name: "not in the catalog", email: "jane.doe@secret-corp.example",
+			resolvers: []ResolverConfig{{Resolver: EmailMatchingUserEntityProfileEmail}, {Resolver: EmailLocalPartMatchingUserEntityName}},
+			values:    []string{"jane.doe@secret-corp.example", "jane.doe"},
+			public: "sign-in denied: no sign-in resolver matched this account (tried emailMatchingUserEntityProfileEmail: no User entity in the catalog has this account's spec.profile.email; " +
+				"emailLocalPartMatchingUserEntityName: no User entity in the catalog has this account's metadata.name)"},
+		{name: "several catalog users", email: "twin@secret-corp.example",
+			resolvers: []ResolverConfig{{Resolver: EmailLocalPartMatchingUserEntityName}},
+			values:    []string{"twin"},
+			public:    "sign-in denied: more than one User entity in the catalog has this account's metadata.name; the match must be unique"},
+		{name: "not an email", email: "jane.doe-at-secret-corp",
+			resolvers: []ResolverConfig{{Resolver: EmailMatchingUserEntityProfileEmail}},
+			values:    []string{"jane.doe-at-secret-corp"},
+			public:    "the email is not of the form local@domain"},
+		{name: "a value that cannot be looked up", email: "jane, doe@secret-corp.example",
+			resolvers: []ResolverConfig{{Resolver: EmailMatchingUserEntityProfileEmail}},
+			values:    []string{"jane, doe"},
+			public:    "this account's spec.profile.email contains a comma, so it cannot be looked up in the catalog"},
+		{name: "expression on an absent claim", claims: map[string]any{"sub": "u-123"},
+			resolvers: []ResolverConfig{{Resolver: ExpressionResolver, Expression: `claims.employee_id`}},
+			values:    []string{"employee_id"},
+			public:    "expression refers to an absent claim"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Config{Resolvers: tt.resolvers}
+			if tt.email != "" {
+				cfg.Catalog = catalogConfig(cat.URL())
+			}
+			c := mustChain(t, cfg, Options{})
+			_, err := resolveIn(t, c, Input{Email: tt.email, Claims: tt.claims})
+			var de *DeniedError
+			require.ErrorAs(t, err, &de)
+			assert.Contains(t, de.Public(), tt.public)
+			for _, v := range tt.values {
+				assert.NotContains(t, de.Public(), v)
+				assert.Contains(t, de.Error(), v, "the details stay in Error, for the log")
+			}
+		})
+	}
+	assert.Equal(t, "sign-in denied by the sign-in resolvers", (&DeniedError{Reason: "x"}).Public())
+}

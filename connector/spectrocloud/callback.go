@@ -74,26 +74,32 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 	return c.identityFrom(ctx, s, tok, raw)
 }
 
-// exchange redeems the code at Palette's token endpoint and returns the raw
-// ID token. Errors describe the failure without echoing the response body.
+// exchange redeems the code at Palette's token endpoint, with one request,
+// and returns the raw ID token. Errors describe the failure without echoing
+// the response body.
 func (c *spectroConnector) exchange(ctx context.Context, prov *provider, code string, opts []oauth2.AuthCodeOption) (string, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.client)
 	start := c.now()
-	tok, attempt, err := c.auth.redeem(ctx, prov.oauth2, code, opts)
+	tok, req, err := c.auth.redeem(ctx, prov.oauth2, code, opts)
 	c.metrics.upstream("token", start, err)
 	trace := traceFrom(ctx)
-	trace.clientAuth(attempt, err == nil)
+	trace.clientAuth(req, err == nil)
 	if err != nil {
-		c.logger.Debug("palette token request failed", "client_auth", attempt.method, "client_auth_choice", attempt.why)
-		switch {
-		case attempt.why == authChosenByFallback && isInvalidClient(err):
-			return "", &UpstreamError{Endpoint: "token", Err: errors.New("Palette refused the client credentials with both client_secret_basic and client_secret_post (invalid_client): check clientID and clientSecret")}
-		case isInvalidClient(err):
-			return "", &UpstreamError{Endpoint: "token", Err: fmt.Errorf("Palette refused the client credentials sent with %s (invalid_client, %s): check clientID and clientSecret", attempt.method, attempt.why)}
+		attrs := []any{"client_auth", req.attempt.method, "client_auth_choice", req.attempt.why}
+		if req.refusal == nil {
+			c.logger.Debug("palette token request failed", attrs...)
+			return "", &UpstreamError{Endpoint: "token", Err: describeTokenError(err)}
 		}
-		return "", &UpstreamError{Endpoint: "token", Err: describeTokenError(err)}
+		attrs = append(attrs, "answer", req.refusal.answer)
+		if req.next != "" {
+			attrs = append(attrs, "next_client_auth", req.next)
+			c.logger.Warn("palette's token endpoint refused the client authentication method; the next sign-in tries the other one", attrs...)
+		} else {
+			c.logger.Info("palette's token endpoint refused the client authentication", attrs...)
+		}
+		return "", &UpstreamError{Endpoint: "token", Err: req.refusal}
 	}
-	c.logger.Debug("palette token request", "client_auth", attempt.method, "client_auth_choice", attempt.why)
+	c.logger.Debug("palette token request", "client_auth", req.attempt.method, "client_auth_choice", req.attempt.why)
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok || raw == "" {
 		return "", &UpstreamError{Endpoint: "token", Err: errNoIDToken}

@@ -35,7 +35,7 @@ func TestDescribeTokenErrorTransport(t *testing.T) {
 // With basicAuthUnsupported, credentials Palette refuses are named as such,
 // not as a refused code.
 func TestInvalidClientWithForcedPost(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.BasicAuthUnsupported, c.ClientSecret = true, "wrong-secret" })
+	f := newFixture(t, func(c *Config) { c.BasicAuthUnsupported, c.ClientSecret = boolPtr(true), "wrong-secret" })
 	_, err := f.login(f.open(), allScopes)
 	var upstream *UpstreamError
 	if assert.ErrorAs(t, err, &upstream) {

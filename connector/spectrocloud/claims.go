@@ -73,10 +73,20 @@ func orDefault(v, def string) string {
 type ClaimError struct {
 	Claim  string
 	Reason string
+	// Key, when set, is the configuration key that names the claim (such
+	// as userIDKey), and Advice says what to set instead.
+	Key, Advice string
 }
 
 func (e *ClaimError) Error() string {
-	return fmt.Sprintf("spectrocloud: ID token claim %q %s", e.Claim, e.Reason)
+	msg := fmt.Sprintf("spectrocloud: ID token claim %q %s", e.Claim, e.Reason)
+	if e.Key != "" {
+		msg += fmt.Sprintf(" (%s names it)", e.Key)
+	}
+	if e.Advice != "" {
+		msg += ": " + e.Advice
+	}
+	return msg
 }
 
 // identity maps claims to a Dex identity without groups filtering by scope;
@@ -87,7 +97,7 @@ func (r *claimRules) identity(claims map[string]any) (connector.Identity, error)
 	var id connector.Identity
 	var err error
 	if id.UserID, err = requiredString(claims, r.userIDKey); err != nil {
-		return id, err
+		return id, r.userIDError(claims, err)
 	}
 	if id.Username, err = r.userName(claims); err != nil {
 		return id, err
@@ -105,6 +115,25 @@ func (r *claimRules) identity(claims map[string]any) (connector.Identity, error)
 		return id, err
 	}
 	return id, nil
+}
+
+// userIDError says, for a user ID claim that is missing or unusable, which
+// key names it and what to set instead: the email claim when the token has
+// one, as the Backstage module falls back to the email when sub is missing.
+func (r *claimRules) userIDError(claims map[string]any, err error) error {
+	var ce *ClaimError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	ce.Key = "userIDKey"
+	email := r.claimKey(claims, "email", r.emailKey)
+	if v, _ := claims[email].(string); strings.TrimSpace(v) != "" && email != r.userIDKey {
+		ce.Advice = fmt.Sprintf("set userIDKey to a claim the ID token carries, such as userIDKey: %s "+
+			"(the Backstage module falls back to the email when sub is missing; a user whose email changes then becomes another user)", email)
+	} else {
+		ce.Advice = "set userIDKey to a claim the ID token carries that names the user for good (check --sign-in lists the claims)"
+	}
+	return ce
 }
 
 // claimKey returns the claim to read for a standard claim: the one

@@ -109,6 +109,42 @@ func TestClaimsToIdentity(t *testing.T) {
 	}
 }
 
+// An ID token without the user ID claim is refused with a message that
+// says what to set: a claim the token carries, email when it has one, as
+// the Backstage module falls back to it.
+func TestMissingUserIDSaysWhatToSet(t *testing.T) {
+	tests := []struct {
+		name      string
+		userIDKey string
+		drop      []string
+		want      []string
+	}{
+		{name: "sub missing", drop: []string{"sub"},
+			want: []string{`ID token claim "sub" is missing`, "userIDKey names it", "set userIDKey to a claim the ID token carries", "userIDKey: email", "Backstage module"}},
+		{name: "another userIDKey missing", userIDKey: "uid",
+			want: []string{`ID token claim "uid" is missing`, "userIDKey: email"}},
+		{name: "sub and email missing", drop: []string{"sub", "email"},
+			want: []string{`ID token claim "sub" is missing`, "set userIDKey to a claim the ID token carries that names the user for good"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.UserIDKey = tt.userIDKey })
+			u := jane
+			u.Claims = map[string]any{}
+			for _, claim := range tt.drop {
+				u.Claims[claim] = nil
+			}
+			f.tenant.AddUser(u)
+			_, err := f.login(f.open(), allScopes)
+			var claimErr *ClaimError
+			require.ErrorAs(t, err, &claimErr)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
 func TestAllowedGroups(t *testing.T) {
 	cfg := validConfig()
 	cfg.AllowedGroups = []string{"admins", "spectrocloud:acme", "group:default/platform"}

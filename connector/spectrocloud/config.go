@@ -17,6 +17,9 @@ import (
 // Palette and VerteX installations have their own console URL.
 const DefaultConsoleURL = "https://console.spectrocloud.com"
 
+// maxJWKSMaxStale is the longest jwksMaxStale accepted: a week.
+const maxJWKSMaxStale = 168 * time.Hour
+
 // DefaultUpstreamTimeout bounds every request to Palette when upstreamTimeout
 // is not configured.
 const DefaultUpstreamTimeout = 10 * time.Second
@@ -61,9 +64,13 @@ type Config struct {
 	// Palette versions that do not echo the nonce. A nonce that is present
 	// must still match.
 	InsecureAllowMissingNonce bool `json:"insecureAllowMissingNonce"`
-	// BasicAuthUnsupported sends the client secret in the form body instead
-	// of HTTP basic authentication.
-	BasicAuthUnsupported bool `json:"basicAuthUnsupported"`
+	// BasicAuthUnsupported chooses how the client authenticates at the
+	// token endpoint. True: client_secret_post (the client secret in the
+	// form body). False: client_secret_basic (HTTP basic authentication).
+	// Unset: client_secret_basic only when discovery lists it and not
+	// client_secret_post, else client_secret_post; when the token endpoint
+	// refuses the method, the next sign-in tries the other one.
+	BasicAuthUnsupported *bool `json:"basicAuthUnsupported"`
 	// PKCEChallenge is the PKCE method: S256 (default), plain, or none.
 	PKCEChallenge string `json:"pkceChallenge"`
 	// PromptType is sent as prompt: "" (not sent), login, none, consent or
@@ -119,6 +126,12 @@ type Config struct {
 	// UpstreamTimeout bounds each request to Palette, as a Go duration
 	// ("10s"). Defaults to DefaultUpstreamTimeout.
 	UpstreamTimeout string `json:"upstreamTimeout"`
+	// JWKSMaxStale bounds how long past their declared lifetime Palette's
+	// signing keys keep verifying sign-ins and refreshes while they cannot
+	// be fetched again, as a Go duration ("4h", "0s" for not at all).
+	// Tokens from outside (token exchange) never use stale keys. Defaults
+	// to DefaultJWKSMaxStale.
+	JWKSMaxStale string `json:"jwksMaxStale"`
 
 	// Now, when set, replaces the clock used to check token lifetimes. It is
 	// not part of the configuration file; tests and embedders set it.
@@ -225,10 +238,11 @@ type settings struct {
 	insecureSkipVerify        bool
 	insecureSkipEmailVerified bool
 	insecureAllowMissingNonce bool
-	basicAuthUnsupported      bool
+	authMode                  authMode
 	pkce                      string // "" when off
 	prompt                    string
 	timeout                   time.Duration
+	jwksMaxStale              time.Duration
 	claims                    claimRules
 	signIn                    *resolver.Config
 }
@@ -251,7 +265,7 @@ func (c *Config) validate() (*settings, error) {
 		insecureSkipVerify:        c.InsecureSkipVerify,
 		insecureSkipEmailVerified: c.InsecureSkipEmailVerified,
 		insecureAllowMissingNonce: c.InsecureAllowMissingNonce,
-		basicAuthUnsupported:      c.BasicAuthUnsupported,
+		authMode:                  authModeOf(c.BasicAuthUnsupported),
 		prompt:                    c.PromptType,
 		signIn:                    c.SignIn,
 	}
@@ -303,6 +317,14 @@ func (c *Config) validate() (*settings, error) {
 			return nil, fmt.Errorf("spectrocloud: upstreamTimeout %q must be a duration between 0s and 5m, such as \"10s\"", c.UpstreamTimeout)
 		}
 		s.timeout = d
+	}
+	s.jwksMaxStale = DefaultJWKSMaxStale
+	if c.JWKSMaxStale != "" {
+		d, err := time.ParseDuration(c.JWKSMaxStale)
+		if err != nil || d < 0 || d > maxJWKSMaxStale {
+			return nil, fmt.Errorf("spectrocloud: jwksMaxStale %q must be a duration from 0s to %s, such as \"4h\"", c.JWKSMaxStale, maxJWKSMaxStale)
+		}
+		s.jwksMaxStale = d
 	}
 	if s.claims, err = c.claimRules(); err != nil {
 		return nil, err

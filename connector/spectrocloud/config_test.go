@@ -38,6 +38,8 @@ func TestConfigValidation(t *testing.T) {
 			assert.Equal(t, []string{"openid", "profile", "email"}, s.scopes)
 			assert.Equal(t, pkceS256, s.pkce)
 			assert.Equal(t, DefaultUpstreamTimeout, s.timeout)
+			assert.Equal(t, DefaultJWKSMaxStale, s.jwksMaxStale)
+			assert.Equal(t, authAutomatic, s.authMode)
 		}},
 		{name: "tenant with self-hosted console", mutate: func(c *Config) { c.ConsoleURL = "https://palette.example.com/" },
 			check: func(t *testing.T, s *settings) {
@@ -81,6 +83,17 @@ func TestConfigValidation(t *testing.T) {
 		{name: "unknown pkceChallenge", mutate: func(c *Config) { c.PKCEChallenge = "S512" }, wantErr: `pkceChallenge "S512" is not supported: use S256 (default), plain or none`},
 		{name: "unknown promptType", mutate: func(c *Config) { c.PromptType = "always" }, wantErr: `promptType "always" is not supported`},
 		{name: "bad timeout", mutate: func(c *Config) { c.UpstreamTimeout = "forever" }, wantErr: `upstreamTimeout "forever"`},
+		{name: "jwksMaxStale", mutate: func(c *Config) { c.JWKSMaxStale = "30m" },
+			check: func(t *testing.T, s *settings) { assert.Equal(t, 30*time.Minute, s.jwksMaxStale) }},
+		{name: "jwksMaxStale 0s: stale keys are never used", mutate: func(c *Config) { c.JWKSMaxStale = "0s" },
+			check: func(t *testing.T, s *settings) { assert.Zero(t, s.jwksMaxStale) }},
+		{name: "jwksMaxStale not a duration", mutate: func(c *Config) { c.JWKSMaxStale = "4 hours" }, wantErr: `jwksMaxStale "4 hours" must be a duration from 0s to 168h0m0s, such as "4h"`},
+		{name: "jwksMaxStale negative", mutate: func(c *Config) { c.JWKSMaxStale = "-1h" }, wantErr: `jwksMaxStale "-1h"`},
+		{name: "jwksMaxStale beyond a week", mutate: func(c *Config) { c.JWKSMaxStale = "169h" }, wantErr: `jwksMaxStale "169h"`},
+		{name: "basicAuthUnsupported true", mutate: func(c *Config) { c.BasicAuthUnsupported = boolPtr(true) },
+			check: func(t *testing.T, s *settings) { assert.Equal(t, authAlwaysPost, s.authMode) }},
+		{name: "basicAuthUnsupported false", mutate: func(c *Config) { c.BasicAuthUnsupported = boolPtr(false) },
+			check: func(t *testing.T, s *settings) { assert.Equal(t, authAlwaysBasic, s.authMode) }},
 		{name: "bad groups filter", mutate: func(c *Config) { c.ClaimModifications.FilterGroupClaims.GroupsFilter = "([" }, wantErr: "claimModifications.filterGroupClaims.groupsFilter"},
 		{name: "new group without claims", mutate: func(c *Config) {
 			c.ClaimModifications.NewGroupFromClaims = []NewGroupFromClaims{{Prefix: "x"}}

@@ -82,7 +82,7 @@ func (c *Config) open(id string, logger *slog.Logger) (*spectroConnector, error)
 		logger:  logger.With(slog.Group("connector", "type", "spectrocloud", "id", id)),
 		now:     now,
 		metrics: c.Metrics.forConnector(id),
-		auth:    &clientAuth{forcePost: s.basicAuthUnsupported},
+		auth:    newClientAuth(s.authMode),
 	}
 	for _, w := range s.warnings() {
 		conn.logger.Warn("insecure setting", "key", w.Key, "risk", w.Risk)
@@ -125,7 +125,7 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 			}
 		}
 	}
-	keys := newKeySet(e.JWKSURL, c.client, c.now, c.logger, c.metrics)
+	keys := newKeySet(e.JWKSURL, c.client, c.now, c.logger, c.metrics, c.s.jwksMaxStale)
 	c.auth.discovered(doc, c.s.overrides.TokenURL != "")
 	c.logger.Debug("palette endpoints", "auth_url", e.AuthURL, "token_url", e.TokenURL, "jwks_url", e.JWKSURL, "from_discovery", e.FromDiscovery)
 	return &provider{

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"golang.org/x/oauth2"
 )
@@ -36,14 +37,41 @@ var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS51
 // configuration error, never bypassed by falling back to configured endpoints.
 var errIssuerMismatch = errors.New("issuer mismatch")
 
+// discoveryDoc is what the connector reads of a discovery document; other
+// members, of any shape, are ignored.
 type discoveryDoc struct {
-	Issuer     string   `json:"issuer"`
-	AuthURL    string   `json:"authorization_endpoint"`
-	TokenURL   string   `json:"token_endpoint"`
-	JWKSURL    string   `json:"jwks_uri"`
-	Algorithms []string `json:"id_token_signing_alg_values_supported"`
+	Issuer     string    `json:"issuer"`
+	AuthURL    string    `json:"authorization_endpoint"`
+	TokenURL   string    `json:"token_endpoint"`
+	JWKSURL    string    `json:"jwks_uri"`
+	Algorithms looseList `json:"id_token_signing_alg_values_supported"`
 	// TokenAuthMethods is token_endpoint_auth_methods_supported; see clientAuth.
-	TokenAuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+	TokenAuthMethods looseList `json:"token_endpoint_auth_methods_supported"`
+}
+
+// looseList is a list member of a discovery document, in any shape: a
+// JSON array (its strings are kept), or a string of names separated by
+// spaces or commas, as Palette's published API schema types such members.
+// Any other shape reads as an empty list.
+type looseList []string
+
+// UnmarshalJSON decodes a list of any shape; it never fails.
+func (l *looseList) UnmarshalJSON(data []byte) error {
+	*l = nil
+	var items []any
+	if err := json.Unmarshal(data, &items); err == nil {
+		for _, item := range items {
+			if s, ok := item.(string); ok {
+				*l = append(*l, s)
+			}
+		}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err == nil {
+		*l = strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	}
+	return nil
 }
 
 func discoveryURL(issuer string) string {

@@ -33,7 +33,8 @@ func WithFailure(ctx context.Context) (context.Context, *Failure) {
 	return context.WithValue(ctx, failureKey{}, f), f
 }
 
-// Err returns the recorded failure, or nil.
+// Err returns the recorded failure, or nil. Its message may be shown to
+// clients and browsers.
 func (f *Failure) Err() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -50,8 +51,11 @@ func (f *Failure) Final() bool {
 	return f.final
 }
 
-// RecordFailure records err in the Failure of ctx, if ctx has one. The
-// connector records its own sign-in and refresh failures.
+// RecordFailure records err in the Failure of ctx, if ctx has one, in the
+// form its message may take outside Dex's log: without the account's user
+// ID, email or claim values, or the allowedGroups list, which the
+// connector's log keeps. The connector records its own sign-in and refresh
+// failures.
 func RecordFailure(ctx context.Context, err error) {
 	f, ok := ctx.Value(failureKey{}).(*Failure)
 	if !ok {
@@ -59,7 +63,7 @@ func RecordFailure(ctx context.Context, err error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.err, f.final = err, isFinal(err)
+	f.err, f.final = publicError(err), isFinal(err)
 }
 
 // isFinal reports whether an error means the user must sign in again (or
@@ -76,3 +80,31 @@ func isFinal(err error) bool {
 	return errors.As(err, &expired) || errors.As(err, &again) || errors.As(err, &invalid) || errors.As(err, &claim) ||
 		errors.As(err, &notIn) || errors.As(err, &denied)
 }
+
+// publicError returns err in the form its message may take outside Dex's
+// log, on a client's invalid_grant or a browser's error page: a refusal
+// that names the account (its user ID and the allowedGroups list, or its
+// email and claim values in a sign-in resolver's denial) gets a message
+// without them, and still matches the same types with errors.As. Other
+// errors are returned as they are; their messages name no account.
+func publicError(err error) error {
+	var notIn *connector.UserNotInRequiredGroupsError
+	if errors.As(err, &notIn) {
+		return &publicMessage{msg: "spectrocloud: this account is in none of the groups allowed to sign in (allowedGroups)", err: err}
+	}
+	var denied *resolver.DeniedError
+	if errors.As(err, &denied) {
+		return &publicMessage{msg: "spectrocloud: " + denied.Public(), err: err}
+	}
+	return err
+}
+
+// publicMessage is an error shown with a message of its own.
+type publicMessage struct {
+	msg string
+	err error
+}
+
+func (e *publicMessage) Error() string { return e.msg }
+
+func (e *publicMessage) Unwrap() error { return e.err }

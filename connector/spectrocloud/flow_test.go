@@ -153,7 +153,10 @@ func TestLoginVariants(t *testing.T) {
 		config func(*Config)
 		tenant func(*spectrotest.Tenant)
 	}{
-		{name: "client secret in the form", config: func(c *Config) { c.BasicAuthUnsupported = true }},
+		{name: "client secret in the form", config: func(c *Config) { c.BasicAuthUnsupported = boolPtr(true) }},
+		{name: "client secret in HTTP basic", config: func(c *Config) { c.BasicAuthUnsupported = boolPtr(false) }},
+		{name: "discovery shaped as Palette's schema, no token_type", tenant: func(t *spectrotest.Tenant) { t.SetSchemaShapedDiscovery(true) }},
+		{name: "token_type Bearer", tenant: func(t *spectrotest.Tenant) { t.SetTokenType("Bearer") }},
 		{name: "PKCE off", config: func(c *Config) { c.PKCEChallenge = "none" }},
 		{name: "plain PKCE", config: func(c *Config) { c.PKCEChallenge = "plain" }},
 		{name: "Palette without PKCE support", tenant: func(t *spectrotest.Tenant) { t.SetPKCE(false) }},

@@ -28,10 +28,16 @@ const (
 	minKeysTTL = 5 * time.Second
 	maxKeysTTL = 24 * time.Hour
 	// minRefetchInterval spaces the refetches that tokens from outside
-	// (token exchange) trigger with unknown key IDs, and the retries after a
-	// failed fetch, so that junk tokens cannot flood Palette.
+	// (token exchange) trigger with unknown key IDs, the retries after a
+	// failed fetch, and the refetches for one key ID that a fetch showed
+	// absent, so that junk tokens and replays cannot flood Palette.
 	minRefetchInterval = 10 * time.Second
 )
+
+// DefaultJWKSMaxStale is how long past their declared lifetime Palette's
+// signing keys keep serving refresh and sign-in while they cannot be
+// fetched again, when jwksMaxStale is not configured.
+const DefaultJWKSMaxStale = 4 * time.Hour
 
 // tokenSource says where a token to verify comes from. It decides how an
 // unknown key ID is treated.
@@ -49,31 +55,40 @@ const (
 )
 
 // keySet caches Palette's signing keys. Keys are kept for the lifetime the
-// JWKS response declares; a failed refetch keeps the previous keys (fail
-// static); a successful refetch replaces them, so a withdrawn key stops
-// verifying at once. An unknown key ID means the key was withdrawn only when
-// a successful fetch lacks it; when the refetch fails or is skipped, the
-// answer is a passing upstream fault. Concurrent callers share one fetch.
+// JWKS response declares. Past it they are stale: a failed refetch keeps
+// them (fail static) for tokens from Palette, up to maxStale past their
+// lifetime, and never for tokens from outside. A successful refetch
+// replaces them, so a withdrawn key stops verifying at once, and a key
+// seen withdrawn is never used again, even when a later fetch serves it.
+// An unknown key ID means the key was withdrawn only when a successful
+// fetch lacks it (or a successful fetch saw it withdrawn); when the refetch
+// fails or is skipped, the answer is a passing upstream fault. A key ID
+// that a fetch showed absent is answered so, without a new fetch, for
+// minRefetchInterval. Concurrent callers share one fetch.
 type keySet struct {
-	url     string
-	client  *http.Client
-	now     func() time.Time
-	logger  *slog.Logger
-	metrics *connectorMetrics
+	url      string
+	client   *http.Client
+	now      func() time.Time
+	logger   *slog.Logger
+	metrics  *connectorMetrics
+	maxStale time.Duration
 
 	mu          sync.Mutex
 	keys        []jose.JSONWebKey // from the last successful fetch; never empty once set
 	expiry      time.Time         // keys are stale from then on
+	fetchedAt   time.Time         // when the last successful fetch ended
 	lastAttempt time.Time         // when the last fetch started
 	lastErr     error             // the outcome of the last fetch that ended
 	generation  uint64            // counts successful fetches
 	started     uint64            // counts fetches started
 	ended       uint64            // counts fetches ended; they end in the order they start
 	inflight    chan struct{}     // closed when the running fetch ends
+	withdrawn   withdrawnKeys     // keys a successful fetch saw withdrawn
+	absent      absentKeyIDs      // key IDs a successful fetch showed absent
 }
 
-func newKeySet(url string, client *http.Client, now func() time.Time, logger *slog.Logger, metrics *connectorMetrics) *keySet {
-	return &keySet{url: url, client: client, now: now, logger: logger, metrics: metrics}
+func newKeySet(url string, client *http.Client, now func() time.Time, logger *slog.Logger, metrics *connectorMetrics, maxStale time.Duration) *keySet {
+	return &keySet{url: url, client: client, now: now, logger: logger, metrics: metrics, maxStale: maxStale}
 }
 
 // verify checks the signature of jws with the key its header names and
@@ -129,10 +144,20 @@ func (k *keySet) keysFor(ctx context.Context, kid string, src tokenSource) ([]jo
 	waited := false
 	for {
 		matching := matchKeys(k.keys, kid)
+		if len(matching) == 0 && k.absent.recent(kid, k.now()) {
+			// A fetch just showed it absent: replays cost Palette nothing.
+			defer k.mu.Unlock()
+			return nil, 0, k.unknownKeyError(kid)
+		}
 		wait := k.fetchToWaitForLocked(len(matching) > 0, src, begun, waited)
 		if wait == nil {
 			defer k.mu.Unlock()
 			return k.answerLocked(kid, matching, src, begun)
+		}
+		if len(matching) == 0 {
+			// The fetch records kid absent if it lacks it, so that callers
+			// waking after it do not fetch again.
+			k.absent.want(kid)
 		}
 		k.mu.Unlock()
 		select {
@@ -189,6 +214,9 @@ func (k *keySet) fetchToWaitForLocked(found bool, src tokenSource, begun uint64,
 // answerLocked turns the state of the cache into the answer to keysFor.
 func (k *keySet) answerLocked(kid string, matching []jose.JSONWebKey, src tokenSource, begun uint64) ([]jose.JSONWebKey, uint64, error) {
 	if len(matching) > 0 {
+		if err := k.staleLocked(src); err != nil {
+			return nil, 0, err
+		}
 		return matching, k.generation, nil
 	}
 	if len(k.keys) == 0 {
@@ -199,16 +227,55 @@ func (k *keySet) answerLocked(kid string, matching []jose.JSONWebKey, src tokenS
 		return nil, 0, &UpstreamError{Endpoint: "jwks", Err: err}
 	}
 	// Only a successful fetch that lacks the key proves it withdrawn; for a
-	// token from Palette, that fetch must have started after this call.
+	// token from Palette, that fetch must have started after this call. A
+	// key ID a successful fetch saw withdrawn stays so while the refetch
+	// fails.
 	fresh := k.lastErr == nil && (src != fromPalette || k.ended > begun)
 	if fresh {
-		return nil, 0, &InvalidTokenError{Kind: KindUnknownKey, Reason: fmt.Sprintf("Palette publishes no signing key with ID %q", kid)}
+		k.absent.add(kid, k.fetchedAt)
+		return nil, 0, k.unknownKeyError(kid)
 	}
-	cause := k.lastErr
-	if cause == nil {
-		cause = errors.New("a refetch is not due yet")
+	if k.withdrawn.hasKeyID(kid) {
+		return nil, 0, k.unknownKeyError(kid)
 	}
-	return nil, 0, &UpstreamError{Endpoint: "jwks", Err: fmt.Errorf("no key with ID %q is known, and Palette's keys could not be fetched again: %w", kid, cause)}
+	return nil, 0, &UpstreamError{Endpoint: "jwks", Err: fmt.Errorf("no key with ID %q is known, and Palette's keys could not be fetched again: %w", kid, k.failureLocked())}
+}
+
+// unknownKeyError says that Palette publishes no key with this ID, or has
+// withdrawn it.
+func (k *keySet) unknownKeyError(kid string) error {
+	if k.withdrawn.hasKeyID(kid) {
+		return &InvalidTokenError{Kind: KindUnknownKey, Reason: fmt.Sprintf("Palette withdrew its signing key with ID %q", kid)}
+	}
+	return &InvalidTokenError{Kind: KindUnknownKey, Reason: fmt.Sprintf("Palette publishes no signing key with ID %q", kid)}
+}
+
+// staleLocked refuses stale keys: for tokens from outside at once, for
+// tokens from Palette once they are past their lifetime by maxStale. A
+// fetch was attempted, or was not due, before this is asked.
+func (k *keySet) staleLocked(src tokenSource) error {
+	now := k.now()
+	if now.Before(k.expiry) {
+		return nil
+	}
+	since := k.expiry.UTC().Format(time.RFC3339)
+	switch {
+	case src == fromOutside:
+		return &UpstreamError{Endpoint: "jwks", Err: fmt.Errorf("Palette's signing keys are past their lifetime (since %s) and could not be fetched again, "+
+			"and tokens from outside are verified with current keys only: %w", since, k.failureLocked())}
+	case now.Sub(k.expiry) >= k.maxStale:
+		return &UpstreamError{Endpoint: "jwks", Err: fmt.Errorf("Palette's signing keys are past their lifetime (since %s) and could not be fetched again "+
+			"for longer than jwksMaxStale (%s): %w", since, k.maxStale, k.failureLocked())}
+	}
+	return nil
+}
+
+// failureLocked is why the keys are not current: the last fetch's error.
+func (k *keySet) failureLocked() error {
+	if k.lastErr == nil {
+		return errors.New("a refetch is not due yet")
+	}
+	return k.lastErr
 }
 
 func matchKeys(keys []jose.JSONWebKey, kid string) []jose.JSONWebKey {
@@ -243,20 +310,53 @@ func (k *keySet) startFetchLocked(now time.Time) <-chan struct{} {
 		defer k.mu.Unlock()
 		k.inflight = nil
 		k.ended++
+		if err == nil {
+			keys, err = k.acceptLocked(keys)
+		}
+		k.absent.settle(keys, k.now())
 		k.lastErr = err
 		if err != nil {
 			if len(k.keys) > 0 {
-				k.logger.Warn("palette signing keys could not be refreshed; keeping the previous keys", "jwks_url", k.url, "err", err)
+				k.logger.Warn("palette signing keys could not be refreshed; keeping the previous keys for tokens from Palette",
+					"jwks_url", k.url, "err", err, "stale_since", k.expiry, "kept_until", k.expiry.Add(k.maxStale))
 			} else {
 				k.logger.Warn("palette signing keys could not be fetched", "jwks_url", k.url, "err", err)
 			}
 			return
 		}
-		k.keys, k.expiry = keys, k.now().Add(ttl)
+		k.keys, k.expiry, k.fetchedAt = keys, k.now().Add(ttl), k.now()
 		k.generation++
 		k.logger.Debug("palette signing keys fetched", "jwks_url", k.url, "keys", len(keys), "ttl", ttl)
 	}()
 	return done
+}
+
+// acceptLocked takes the keys of a successful fetch: the previous keys it
+// lacks are withdrawn, and keys seen withdrawn before are left out, with a
+// warning. It fails when no key is left.
+func (k *keySet) acceptLocked(fetched []jose.JSONWebKey) ([]jose.JSONWebKey, error) {
+	now := k.now()
+	for _, old := range k.keys {
+		if !containsKey(fetched, old) {
+			k.withdrawn.add(old)
+			if len(matchKeys(fetched, old.KeyID)) == 0 {
+				k.absent.add(old.KeyID, now)
+			}
+			k.logger.Info("palette withdrew a signing key; tokens it signed are refused from now on", "kid", old.KeyID)
+		}
+	}
+	kept := make([]jose.JSONWebKey, 0, len(fetched))
+	for _, key := range fetched {
+		if k.withdrawn.has(key) {
+			k.logger.Warn("palette's key set holds a key it withdrew earlier; the key is ignored", "jwks_url", k.url, "kid", key.KeyID)
+			continue
+		}
+		kept = append(kept, key)
+	}
+	if len(kept) == 0 {
+		return nil, errors.New("every key in Palette's key set was withdrawn earlier")
+	}
+	return kept, nil
 }
 
 // fetch reads the JWKS and its declared lifetime.

@@ -56,7 +56,7 @@ func TestVerifiedTokensFollowTheKeys(t *testing.T) {
 	require.NoError(t, err)
 	keyB, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	ks := newKeySet("https://x/keys", nil, clock, slog.New(slog.DiscardHandler), nil)
+	ks := newKeySet("https://x/keys", nil, clock, slog.New(slog.DiscardHandler), nil, DefaultJWKSMaxStale)
 	setKeys := func(k *rsa.PrivateKey) {
 		ks.mu.Lock()
 		defer ks.mu.Unlock()

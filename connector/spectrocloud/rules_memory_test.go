@@ -2,12 +2,17 @@ package spectrocloud
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -107,4 +112,44 @@ func syntheticSum(i int) [sha256.Size]byte {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(i))
 	return sha256.Sum256(append([]byte("synthetic\x00"), b[:]...))
+}
+
+// The memories of withdrawn keys and of absent key IDs are bounded, keep
+// the newest entries, and a withdrawn key is recognised by its material
+// under any key ID.
+func TestRuleKeyMemoriesBounded(t *testing.T) {
+	keyA, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	var w withdrawnKeys
+	withdrawnA := jose.JSONWebKey{Key: &keyA.PublicKey, KeyID: "a", Algorithm: "RS256", Use: "sig"}
+	w.add(withdrawnA)
+	assert.True(t, w.has(jose.JSONWebKey{Key: &keyA.PublicKey, KeyID: "renamed"}), "the same key under another kid")
+	assert.True(t, w.hasKeyID("a"))
+	assert.False(t, w.hasKeyID("renamed"))
+	for i := range 2 * maxWithdrawnKeys {
+		seed := make([]byte, ed25519.SeedSize)
+		binary.BigEndian.PutUint32(seed, uint32(i))
+		w.add(jose.JSONWebKey{Key: ed25519.NewKeyFromSeed(seed).Public(), KeyID: fmt.Sprint("k", i)})
+		assert.LessOrEqual(t, len(w.order), maxWithdrawnKeys)
+		assert.LessOrEqual(t, len(w.kidOf), maxWithdrawnKeys)
+	}
+	assert.True(t, w.hasKeyID(fmt.Sprint("k", 2*maxWithdrawnKeys-1)), "the newest is kept")
+	assert.False(t, w.has(withdrawnA), "the oldest is forgotten")
+
+	var a absentKeyIDs
+	now := time.Unix(1_800_000_000, 0)
+	for i := range 2 * maxAbsentKeyIDs {
+		a.add(fmt.Sprint("junk", i), now)
+		assert.LessOrEqual(t, len(a.since), maxAbsentKeyIDs)
+	}
+	later := now.Add(minRefetchInterval)
+	a.add("new", later)
+	assert.True(t, a.recent("new", later), "entries that no longer count make room")
+	assert.False(t, a.recent("junk0", later))
+	for i := range 2 * maxAbsentKeyIDs {
+		a.want(fmt.Sprint("wanted", i))
+	}
+	assert.LessOrEqual(t, len(a.wanted), maxAbsentKeyIDs)
+	a.settle(nil, later)
+	assert.Empty(t, a.wanted)
 }

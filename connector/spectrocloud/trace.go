@@ -11,7 +11,7 @@ import (
 // context; without it, recording does nothing. The raw ID token it holds
 // never leaves the package.
 type signInTrace struct {
-	authAttempt authAttempt
+	authRequest tokenRequest
 	authOK      bool
 	authSent    bool
 	rawIDToken  string
@@ -33,9 +33,9 @@ func traceFrom(ctx context.Context) *signInTrace {
 	return t
 }
 
-func (t *signInTrace) clientAuth(a authAttempt, ok bool) {
+func (t *signInTrace) clientAuth(r tokenRequest, ok bool) {
 	if t != nil {
-		t.authAttempt, t.authOK, t.authSent = a, ok, true
+		t.authRequest, t.authOK, t.authSent = r, ok, true
 	}
 }
 

@@ -99,6 +99,10 @@ type ClientAuthReport struct {
 	Choice string
 	// Accepted is true when the token endpoint accepted the request.
 	Accepted bool
+	// Refusal, when the token endpoint's answer says the method or the
+	// credentials may be wrong, says what it answered; Advice says what to
+	// check or set (basicAuthUnsupported).
+	Refusal, Advice string
 }
 
 // NonceReport says what became of the nonce sent.
@@ -170,7 +174,11 @@ func (t *Trial) Finish(ctx context.Context, p *PendingSignIn, callback *url.URL)
 	id, err := t.conn.HandleCallback(trialScopes, p.connData, req)
 	rep.Err = err
 	if trace.authSent {
-		rep.ClientAuth = ClientAuthReport{Method: trace.authAttempt.method, Choice: trace.authAttempt.why, Accepted: trace.authOK}
+		r := trace.authRequest
+		rep.ClientAuth = ClientAuthReport{Method: r.attempt.method, Choice: r.attempt.why, Accepted: trace.authOK}
+		if r.refusal != nil {
+			rep.ClientAuth.Refusal, rep.ClientAuth.Advice = r.refusal.summary, r.refusal.advice
+		}
 	}
 	if trace.rawIDToken != "" {
 		rep.Token = describeIDToken(trace.rawIDToken, t.conn.s.claims, trace.tokenOK)

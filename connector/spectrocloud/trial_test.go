@@ -37,7 +37,7 @@ func TestTrialReport(t *testing.T) {
 
 	assert.Equal(t, f.tenant.Issuer(), rep.Endpoints.Issuer)
 	assert.Equal(t, EndpointSources{Issuer: "tenant and consoleURL", AuthURL: "discovery", TokenURL: "discovery", JWKSURL: "discovery"}, rep.Sources)
-	assert.Equal(t, ClientAuthReport{Method: authMethodBasic, Choice: authChosenByDiscovery, Accepted: true}, rep.ClientAuth)
+	assert.Equal(t, ClientAuthReport{Method: authMethodPost, Choice: authChosenByDiscoveryPost, Accepted: true}, rep.ClientAuth)
 	assert.Equal(t, "S256", rep.PKCE)
 	assert.Equal(t, NonceReport{Echoed: true, Matches: true}, rep.Nonce)
 
@@ -88,11 +88,15 @@ func TestTrialReportUnverifiedToken(t *testing.T) {
 // A failed token request is reported with the method that was refused, and
 // no token.
 func TestTrialReportRefusedClient(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.BasicAuthUnsupported = true })
+	f := newFixture(t, func(c *Config) { c.BasicAuthUnsupported = boolPtr(true) })
 	f.tenant.SetTokenAuthMethods(spectrotest.AuthMethodBasic)
 	rep, _ := trialSignIn(t, f)
 	require.Error(t, rep.Err)
-	assert.Equal(t, ClientAuthReport{Method: authMethodPost, Choice: authChosenByConfig}, rep.ClientAuth)
+	assert.Equal(t, authMethodPost, rep.ClientAuth.Method)
+	assert.Equal(t, authChosenByConfigPost, rep.ClientAuth.Choice)
+	assert.False(t, rep.ClientAuth.Accepted)
+	assert.Contains(t, rep.ClientAuth.Refusal, "Palette refused the client credentials sent with client_secret_post (invalid_client")
+	assert.Contains(t, rep.ClientAuth.Advice, "set basicAuthUnsupported: false")
 	assert.Nil(t, rep.Token)
 }
 

@@ -1,6 +1,7 @@
 package spectrocloud
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -56,6 +57,15 @@ func (s *settings) warnings() []Warning {
 	}
 	if s.insecureAllowMissingNonce {
 		add("insecureAllowMissingNonce", "an ID token without a nonce is accepted: a token replayed from another sign-in is not detected")
+	}
+	if s.signIn != nil {
+		for i, r := range s.signIn.Resolvers {
+			if r.Resolver == resolver.EmailLocalPartMatchingUserEntityName && len(r.AllowedDomains) == 0 {
+				add(fmt.Sprintf("signIn.resolvers[%d].allowedDomains", i), "not set for emailLocalPartMatchingUserEntityName: "+
+					"the email's local part alone decides the user, so alice@any-domain signs in as the catalog user alice; "+
+					"list the domains whose addresses are your users'")
+			}
+		}
 	}
 	if s.insecureSkipEmailVerified && usesEmailResolver(s.signIn) {
 		add("insecureSkipEmailVerified", "with an email resolver, an unverified email decides which Backstage user signs in: anyone who can set an email address in Palette can become that user")

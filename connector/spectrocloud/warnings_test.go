@@ -33,6 +33,17 @@ func TestWarnings(t *testing.T) {
 		{name: "unverified email deciding the user", config: func(c *Config) {
 			c.InsecureSkipEmailVerified, c.SignIn = true, emailResolver
 		}, wantKeys: []string{"insecureSkipEmailVerified"}},
+		{name: "local part without allowedDomains", config: func(c *Config) {
+			c.SignIn = &resolver.Config{Resolvers: []resolver.ResolverConfig{
+				{Resolver: resolver.EmailMatchingUserEntityProfileEmail},
+				{Resolver: resolver.EmailLocalPartMatchingUserEntityName},
+			}}
+		}, wantKeys: []string{"signIn.resolvers[1].allowedDomains"}},
+		{name: "local part with allowedDomains", config: func(c *Config) {
+			c.SignIn = &resolver.Config{Resolvers: []resolver.ResolverConfig{
+				{Resolver: resolver.EmailLocalPartMatchingUserEntityName, AllowedDomains: []string{"example.com"}},
+			}}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +59,17 @@ func TestWarnings(t *testing.T) {
 			assert.Equal(t, tt.wantKeys, keys)
 		})
 	}
+}
+
+// emailLocalPartMatchingUserEntityName without allowedDomains maps
+// alice@any-domain to the catalog user alice: Open warns about it.
+func TestOpenWarnsOfLocalPartWithoutDomains(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.SignIn = &resolver.Config{Resolvers: []resolver.ResolverConfig{{Resolver: resolver.EmailLocalPartMatchingUserEntityName}}}
+	})
+	f.open()
+	assert.Contains(t, f.logs.String(), `key=signIn.resolvers[0].allowedDomains`)
+	assert.Contains(t, f.logs.String(), "alice@any-domain signs in as the catalog user alice")
 }
 
 func TestOpenLogsInsecureSettings(t *testing.T) {

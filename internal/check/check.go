@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 	"github.com/dex-spectro/dex-spectro/internal/config"
@@ -89,13 +91,28 @@ func Write(w io.Writer, results []Result) error {
 		fmt.Fprintf(w, "  token endpoint:         %s\n", e.TokenURL)
 		fmt.Fprintf(w, "  JWKS:                   %s\n", e.JWKSURL)
 		fmt.Fprintf(w, "  signing algorithms:     %s\n", listOrNone(e.Algorithms))
-		fmt.Fprintf(w, "  signing key IDs:        %s\n", listOrNone(e.KeyIDs))
+		fmt.Fprintf(w, "  signing key IDs:        %s\n", listOrNone(printableKeyIDs(e.KeyIDs)))
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d spectrocloud connectors failed the check: %s",
 			len(failed), len(results), strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// printableKeyIDs returns the key IDs of Palette's key set for printing:
+// one that holds a character a terminal would act on (an escape sequence, a
+// line break) or that could pass for several is quoted, its characters
+// escaped.
+func printableKeyIDs(kids []string) []string {
+	out := make([]string, len(kids))
+	for i, kid := range kids {
+		out[i] = kid
+		if kid == "" || strings.ContainsAny(kid, ", \"") || strings.IndexFunc(kid, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+			out[i] = strconv.Quote(kid)
+		}
+	}
+	return out
 }
 
 func listOrNone(items []string) string {

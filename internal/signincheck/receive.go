@@ -3,6 +3,7 @@ package signincheck
 import (
 	"bufio"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -26,9 +27,12 @@ func parseRedirectURI(raw string) (*url.URL, error) {
 }
 
 // receiver gets the URL Palette sent the browser back to: from a listener
-// on redirectURI when possible, else from pasted input.
+// on redirectURI when possible, else from pasted input. The listener takes
+// only a request that carries this sign-in's state: any other local page
+// could send one, to end the check or to fake Palette's answer.
 type receiver struct {
 	redirect *url.URL
+	state    string
 	in       io.Reader
 
 	// listening, when set: the server on redirectURI and what it received.
@@ -38,8 +42,8 @@ type receiver struct {
 	whyNotOwn string // why the check does not listen, for the instructions
 }
 
-func newReceiver(redirect *url.URL, in io.Reader) *receiver {
-	r := &receiver{redirect: redirect, in: in}
+func newReceiver(redirect *url.URL, state string, in io.Reader) *receiver {
+	r := &receiver{redirect: redirect, state: state, in: in}
 	addr, why := loopbackAddr(redirect)
 	if addr == "" {
 		r.whyNotOwn = why
@@ -93,10 +97,17 @@ func (r *receiver) instructions(wait time.Duration) string {
 		"Waiting up to %s.", r.whyNotOwn, r.redirect.String(), wait)
 }
 
-// serveCallback takes the first request for redirectURI's path.
+// serveCallback takes the first request for redirectURI's path that
+// carries this sign-in's state; it answers others with a short error page
+// and keeps listening.
 func (r *receiver) serveCallback(w http.ResponseWriter, req *http.Request) {
 	if req.URL.Path != r.redirect.Path || req.Method != http.MethodGet {
 		http.NotFound(w, req)
+		return
+	}
+	if got := req.URL.Query().Get("state"); subtle.ConstantTimeCompare([]byte(got), []byte(r.state)) != 1 {
+		http.Error(w, "dex-spectro ignored this request: it does not carry the state of the sign-in being checked. "+
+			"Open the URL the check printed, or paste into the terminal the URL Palette sent the browser back to.", http.StatusBadRequest)
 		return
 	}
 	u := *req.URL

@@ -14,11 +14,12 @@ import (
 )
 
 // The listener answers only a GET of redirectURI's path, takes the first
-// one, and shows a page that does not echo the code.
+// one that carries the sign-in's state, and shows a page that does not echo
+// the code.
 func TestReceiverListener(t *testing.T) {
 	redirect, err := url.Parse("http://" + freeLoopbackAddr(t) + "/dex/callback")
 	require.NoError(t, err)
-	r := newReceiver(redirect, strings.NewReader(""))
+	r := newReceiver(redirect, "s", strings.NewReader(""))
 	t.Cleanup(r.close)
 	require.NotNil(t, r.ln, r.whyNotOwn)
 
@@ -35,6 +36,11 @@ func TestReceiverListener(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, status)
 	status, _ = get(http.MethodPost, "/dex/callback?code=secret-code&state=s")
 	assert.Equal(t, http.StatusNotFound, status)
+	for _, query := range []string{"error=access_denied", "code=forged&state=other", "code=forged&state=s2", "code=forged"} {
+		status, body := get(http.MethodGet, "/dex/callback?"+query)
+		assert.Equal(t, http.StatusBadRequest, status, query)
+		assert.Contains(t, body, "does not carry the state of the sign-in being checked", query)
+	}
 
 	status, body := get(http.MethodGet, "/dex/callback?code=secret-code&state=s")
 	assert.Equal(t, http.StatusOK, status)

@@ -1,6 +1,7 @@
 package signincheck
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -26,6 +27,10 @@ func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep 
 	field(w, "token endpoint", e.TokenURL, "source: "+s.TokenURL)
 	field(w, "JWKS", e.JWKSURL, "source: "+s.JWKSURL)
 	field(w, "client authentication", clientAuthLine(rep.ClientAuth), "")
+	if a := rep.ClientAuth; a.Refusal != "" {
+		field(w, "Palette answered", a.Refusal, "")
+		field(w, "what to do", a.Advice, "")
+	}
 	field(w, "PKCE", pkceLine(rep.PKCE), "")
 	field(w, "nonce", nonceLine(rep), "")
 
@@ -39,6 +44,11 @@ func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep 
 	fmt.Fprintln(w, "Dex identity")
 	if rep.Identity == nil {
 		fmt.Fprintln(w, "  (none: the sign-in is refused)")
+		var ce *spectrocloud.ClaimError
+		if errors.As(rep.Err, &ce) && ce.Key != "" {
+			field(w, ce.Key, fmt.Sprintf("claim %q %s", ce.Claim, ce.Reason), "")
+			field(w, "what to do", ce.Advice, "")
+		}
 	} else {
 		id := rep.Identity
 		field(w, "user ID", id.UserID, "")

@@ -115,7 +115,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return &Error{Status: StatusRefused, Err: fmt.Errorf("connector %q: cannot start a sign-in: %w", conn.ID, err)}
 	}
 
-	recv := newReceiver(redirect, opts.In)
+	recv := newReceiver(redirect, state, opts.In)
 	defer recv.close()
 	fmt.Fprintf(opts.Out, "Sign-in check of connector %q (%s).\n", conn.ID, clean(conn.Name))
 	fmt.Fprintln(opts.Out, "Open this URL in a browser and sign in to Palette:")

@@ -1,6 +1,8 @@
 package signincheck
 
 import (
+	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -26,6 +28,8 @@ func TestSignInCheckQuirks(t *testing.T) {
 		status    int
 		want      []string
 		notWanted []string
+		// codeUntouched: the token endpoint refuses before the code check.
+		codeUntouched bool
 	}{
 		{
 			name:   "Palette as documented",
@@ -35,7 +39,7 @@ func TestSignInCheckQuirks(t *testing.T) {
 				"/auth (source: discovery)",
 				"/token (source: discovery)",
 				"/keys (source: discovery)",
-				"client authentication:  client_secret_basic, accepted (token_endpoint_auth_methods_supported in discovery)",
+				"client authentication:  client_secret_post, accepted (discovery lists client_secret_post in token_endpoint_auth_methods_supported)",
 				"PKCE:                   S256 challenge sent",
 				"whether Palette enforces PKCE cannot be seen from here",
 				"nonce:                  sent and echoed in the ID token; it matches",
@@ -70,16 +74,46 @@ func TestSignInCheckQuirks(t *testing.T) {
 			name:   "post-only token endpoint, advertised",
 			setup:  func(h *harness) { h.tenant.SetTokenAuthMethods(spectrotest.AuthMethodPost) },
 			status: StatusSignedIn,
-			want:   []string{"client_secret_post, accepted (token_endpoint_auth_methods_supported in discovery)", "Result: OK."},
+			want:   []string{"client_secret_post, accepted (discovery lists client_secret_post in token_endpoint_auth_methods_supported)", "Result: OK."},
 		},
 		{
-			name: "post-only token endpoint, not advertised",
+			name: "post-only token endpoint, discovery shaped as Palette's schema",
 			setup: func(h *harness) {
 				h.tenant.SetTokenAuthMethods(spectrotest.AuthMethodPost)
-				h.tenant.SetAdvertiseTokenAuthMethods(false)
+				h.tenant.SetSchemaShapedDiscovery(true)
 			},
 			status: StatusSignedIn,
-			want:   []string{"client_secret_post, accepted (fallback: the token endpoint refused client_secret_basic with invalid_client)", "Result: OK."},
+			want:   []string{"client_secret_post, accepted (the default: discovery does not say which methods the token endpoint takes, and client_secret_post is the one known to work with Palette)", "Result: OK."},
+		},
+		{
+			name: "post-only token endpoint that uses up the code, then refuses Basic, which discovery lists",
+			setup: func(h *harness) {
+				h.tenant.SetTokenAuthMethods(spectrotest.AuthMethodPost)
+				h.tenant.SetBasicRefusal(spectrotest.RedeemThenRefuseBasic)
+				h.tenant.SetAdvertisedTokenAuthMethods(spectrotest.AuthMethodBasic)
+			},
+			status: StatusRefused,
+			want: []string{
+				"client authentication: client_secret_basic, refused (discovery lists client_secret_basic, and not client_secret_post, in token_endpoint_auth_methods_supported)",
+				"Palette answered: Palette refused the client credentials sent with client_secret_basic (invalid_client: client_secret_basic is not accepted by this token endpoint;",
+				"what to do: check clientID and clientSecret; if they are right, Palette does not take client_secret_basic: the next sign-in tries client_secret_post, and basicAuthUnsupported: true makes it the rule; then sign in again",
+				"Result: REFUSED.",
+			},
+		},
+		{
+			name: "post-only token endpoint that ignores Basic, basicAuthUnsupported: false",
+			setup: func(h *harness) {
+				h.tenant.SetTokenAuthMethods(spectrotest.AuthMethodPost)
+				h.tenant.SetBasicRefusal(spectrotest.IgnoreBasic)
+				h.connectorConfig = "basicAuthUnsupported: false"
+			},
+			status: StatusRefused,
+			want: []string{
+				"client authentication: client_secret_basic, refused (basicAuthUnsupported: false)",
+				"Palette answered: Palette did not read the client credentials sent with client_secret_basic (invalid_request: client_id is required; basicAuthUnsupported: false)",
+				"what to do: Palette reads them from the form only: set basicAuthUnsupported: true (client_secret_post); then sign in again",
+			},
+			codeUntouched: true,
 		},
 		{
 			name: "no discovery",
@@ -92,7 +126,7 @@ func TestSignInCheckQuirks(t *testing.T) {
 				"/auth (source: Palette's layout, <issuer>/auth)",
 				"/token (source: derived from the authorization endpoint, …/auth → …/token)",
 				"/keys (source: providerDiscoveryOverrides.jwksURL)",
-				"client_secret_basic, accepted (tried first: discovery does not say",
+				"client_secret_post, accepted (the default: discovery does not say",
 				"Result: OK.",
 			},
 		},
@@ -131,6 +165,20 @@ func TestSignInCheckQuirks(t *testing.T) {
 			},
 			status: StatusRefused,
 			want:   []string{`email_verified  boolean            false`, `Result: REFUSED. Dex would not sign this user in: spectrocloud: ID token claim "email_verified" is false`},
+		},
+		{
+			name: "no sub",
+			setup: func(h *harness) {
+				h.tenant.AddUser(spectrotest.User{Sub: jane.Sub, Email: jane.Email, GivenName: "Jane", Claims: map[string]any{"sub": nil}})
+			},
+			status: StatusRefused,
+			want: []string{
+				"Dex identity\n  (none: the sign-in is refused)",
+				`userIDKey: claim "sub" is missing`,
+				"what to do: set userIDKey to a claim the ID token carries, such as userIDKey: email (the Backstage module falls back to the email when sub is missing",
+				`Result: REFUSED. Dex would not sign this user in: spectrocloud: ID token claim "sub" is missing (userIDKey names it): set userIDKey`,
+			},
+			notWanted: []string{"sub string"},
 		},
 		{
 			name:   "not in allowedGroups",
@@ -212,7 +260,12 @@ signIn:
 					assert.NotContains(t, squash(res.out), squash(w))
 				}
 				assertNoSecrets(t, res)
-				assert.Equal(t, 1, h.tenant.CodeRedemptions(), "the code is redeemed once")
+				assert.Equal(t, 1, h.tenant.Requests(spectrotest.EndpointToken), "one token request")
+				if tt.codeUntouched {
+					assert.Zero(t, h.tenant.CodeRedemptions(), "the token endpoint refused before the code check")
+				} else {
+					assert.Equal(t, 1, h.tenant.CodeRedemptions(), "the code is redeemed once")
+				}
 			})
 		}
 	}
@@ -330,7 +383,6 @@ func TestSignInCheckBadInput(t *testing.T) {
 		want    string
 	}{
 		{"state mismatch, pasted", viaPaste, replaceState, Options{}, StatusUsage, "the URL's state does not match this sign-in"},
-		{"state mismatch, received", viaListener, replaceState, Options{}, StatusUsage, "the URL's state does not match this sign-in"},
 		{"OAuth error", viaPaste, oauthError(true), Options{}, StatusRefused, "Palette did not sign you in: access_denied"},
 		{"OAuth error, received", viaListener, oauthError(true), Options{}, StatusRefused, "Palette did not sign you in: access_denied"},
 		{"OAuth error without state", viaPaste, oauthError(false), Options{}, StatusRefused, "OAuth error access_denied, without the sign-in's state"},
@@ -374,4 +426,33 @@ func TestSignInCheckListeningTakesAPastedURL(t *testing.T) {
 	res = h.run(h.config(), Options{Wait: 100 * time.Millisecond}, nil)
 	require.Error(t, res.err)
 	assert.Contains(t, res.err.Error(), "the browser did not come back in time", "the ended input did not end the wait")
+}
+
+// While it listens, the check takes only the request that carries its
+// sign-in's state: another local page can neither end it nor fake
+// Palette's answer, and gets a short error page.
+func TestSignInCheckListenerIgnoresOtherStates(t *testing.T) {
+	h := newHarness(t, viaListener)
+	forgeries := func(t *testing.T, h *harness, authURL string) string {
+		au, err := url.Parse(authURL)
+		require.NoError(t, err)
+		for _, q := range []url.Values{
+			{"error": {"access_denied"}},
+			{"error": {"access_denied"}, "state": {"another-sign-in"}},
+			{"code": {"forged-code"}, "state": {"another-sign-in"}},
+			{"code": {"forged-code"}, "state": {au.Query().Get("state") + "x"}},
+		} {
+			resp, err := http.Get(h.redirect + "?" + q.Encode())
+			require.NoError(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%v", q)
+			assert.Contains(t, string(body), "does not carry the state of the sign-in being checked")
+		}
+		return signIn(t, h, authURL)
+	}
+	res := h.run(h.config(), Options{}, forgeries)
+	require.NoError(t, res.err, res.out)
+	assert.Contains(t, res.out, "Result: OK.")
+	assert.Equal(t, 1, h.tenant.CodeRedemptions(), "the forged code never reached Palette")
 }

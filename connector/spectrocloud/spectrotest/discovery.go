@@ -1,6 +1,9 @@
 package spectrotest
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // discoveryDocument is the tenant's OpenID Provider metadata. It does not
 // advertise code_challenge_methods_supported: whether Palette does is not
@@ -18,6 +21,27 @@ type discoveryDocument struct {
 	ClaimsSupported                   []string `json:"claims_supported"`
 }
 
+// schemaDiscoveryDocument is the OpenID provider metadata as Palette's
+// published API schema types it: its lists are strings, and it has no
+// client authentication methods or signing algorithms.
+type schemaDiscoveryDocument struct {
+	Issuer                 string `json:"issuer"`
+	AuthorizationEndpoint  string `json:"authorization_endpoint"`
+	TokenEndpoint          string `json:"token_endpoint"`
+	UserinfoEndpoint       string `json:"userinfo_endpoint"`
+	JWKSURI                string `json:"jwks_uri"`
+	RegistrationEndpoint   string `json:"registration_endpoint"`
+	ScopesSupported        string `json:"scopes_supported"`
+	ResponseTypesSupported string `json:"response_types_supported"`
+	SubjectTypesSupported  string `json:"subject_types_supported"`
+	ClaimsSupported        string `json:"claims_supported"`
+}
+
+var (
+	supportedScopes = []string{"openid", "profile", "email"}
+	supportedClaims = []string{"iss", "aud", "sub", "iat", "exp", "email", "given_name", "family_name", "groups", "nonce"}
+)
+
 // handleDiscovery serves the discovery document, or 404 when discovery is
 // switched off.
 func (t *Tenant) handleDiscovery(w http.ResponseWriter, r *http.Request) {
@@ -25,15 +49,28 @@ func (t *Tenant) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.mu.Lock()
-	enabled := t.discovery
+	enabled, schemaShaped := t.discovery, t.quirks.schemaDiscovery
+	authMethods := t.quirks.advertisedAuthMethods()
 	t.mu.Unlock()
 	if !enabled {
 		http.NotFound(w, r)
 		return
 	}
-	t.mu.Lock()
-	authMethods := t.quirks.advertisedAuthMethods()
-	t.mu.Unlock()
+	if schemaShaped {
+		writeJSON(w, http.StatusOK, schemaDiscoveryDocument{
+			Issuer:                 t.Issuer(),
+			AuthorizationEndpoint:  t.AuthURL(),
+			TokenEndpoint:          t.TokenURL(),
+			UserinfoEndpoint:       t.Issuer() + "/userinfo",
+			JWKSURI:                t.JWKSURL(),
+			RegistrationEndpoint:   t.Issuer() + "/register",
+			ScopesSupported:        strings.Join(supportedScopes, " "),
+			ResponseTypesSupported: "code",
+			SubjectTypesSupported:  "public",
+			ClaimsSupported:        strings.Join(supportedClaims, " "),
+		})
+		return
+	}
 	writeJSON(w, http.StatusOK, discoveryDocument{
 		Issuer:                            t.Issuer(),
 		AuthorizationEndpoint:             t.AuthURL(),
@@ -42,10 +79,8 @@ func (t *Tenant) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		ResponseTypesSupported:            []string{"code"},
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
-		ScopesSupported:                   []string{"openid", "profile", "email"},
+		ScopesSupported:                   supportedScopes,
 		TokenEndpointAuthMethodsSupported: authMethods,
-		ClaimsSupported: []string{
-			"iss", "aud", "sub", "iat", "exp", "email", "given_name", "family_name", "groups", "nonce",
-		},
+		ClaimsSupported:                   supportedClaims,
 	})
 }

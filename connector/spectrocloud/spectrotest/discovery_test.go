@@ -82,6 +82,18 @@ func TestJWKS(t *testing.T) {
 	assert.Equal(t, second, set.Keys[0].KeyID)
 	assert.Nil(t, f.tenant.PublicKey(first))
 
+	// A withdrawn key still signs tokens minted with it, and can be
+	// published again, as by a stale cache.
+	forged := f.tenant.MintIDToken(map[string]any{"sub": "x"}, WithKey(first))
+	assert.Equal(t, first, header(t, forged)["kid"])
+	_, err = verifyWithJWKS(set, forged, "RS256")
+	assert.ErrorIs(t, err, errNoKey)
+	f.tenant.RepublishKey(first)
+	_, err = verifyWithJWKS(fetchJWKS(t, f, f.tenant), forged, "RS256")
+	require.NoError(t, err)
+	f.tenant.RemoveKey(first)
+	assert.Panics(t, func() { f.tenant.MintIDToken(map[string]any{"sub": "x"}, WithKey("never")) })
+
 	// Removing the signing key withdraws it, but it still signs.
 	f.tenant.RemoveKey(second)
 	assert.Empty(t, fetchJWKS(t, f, f.tenant).Keys)
@@ -89,6 +101,33 @@ func TestJWKS(t *testing.T) {
 	_, err = verifyWithJWKS(fetchJWKS(t, f, f.tenant), f.tenant.MintIDToken(map[string]any{"sub": "x"}), "RS256")
 	assert.ErrorIs(t, err, errNoKey)
 	f.tenant.RemoveKey("unknown") // ignored
+}
+
+// The discovery document in the shape of Palette's published API schema:
+// lists as strings, userinfo and registration endpoints, and neither
+// client authentication methods nor signing algorithms.
+func TestSchemaShapedDiscovery(t *testing.T) {
+	f := newFixture(t)
+	f.tenant.SetAdvertisedTokenAuthMethods(AuthMethodBasic)
+	f.tenant.SetSchemaShapedDiscovery(true)
+	iss := f.tenant.Issuer()
+	assert.Equal(t, map[string]any{
+		"issuer":                   iss,
+		"authorization_endpoint":   iss + "/auth",
+		"token_endpoint":           iss + "/token",
+		"userinfo_endpoint":        iss + "/userinfo",
+		"jwks_uri":                 iss + "/keys",
+		"registration_endpoint":    iss + "/register",
+		"scopes_supported":         "openid profile email",
+		"response_types_supported": "code",
+		"subject_types_supported":  "public",
+		"claims_supported":         "iss aud sub iat exp email given_name family_name groups nonce",
+	}, discoveryDoc(t, f))
+
+	f.tenant.SetSchemaShapedDiscovery(false)
+	doc := discoveryDoc(t, f)
+	assert.Equal(t, []any{"code"}, doc["response_types_supported"])
+	assert.Equal(t, []any{AuthMethodBasic}, doc["token_endpoint_auth_methods_supported"])
 }
 
 func TestJWKSMaxAge(t *testing.T) {

@@ -22,18 +22,23 @@
 //     client_secret_post (or only one of them, SetTokenAuthMethods) before it
 //     looks at the code, and answers an RS256 ID token (long-lived: 12 hours by
 //     default), an opaque access token, and as refresh_token an HS256 session
-//     token; a refresh_token grant fails with invalid_grant, as with Palette;
+//     token, with no token_type (as Palette's published schema); a
+//     refresh_token grant fails with invalid_grant, as with Palette;
 //   - ID tokens carry iss, aud, sub, iat, exp, email, given_name, family_name,
 //     groups (Palette teams) and nonce, but no name, preferred_username or
 //     email_verified unless a user's Claims add them.
 //
 // What is not known about Palette can be switched to either answer: discovery
-// (SetDiscovery), token_endpoint_auth_methods_supported in it
-// (SetAdvertiseTokenAuthMethods), the echoed nonce (SetEchoNonce), PKCE
-// (SetPKCE), a single team sent as a string (SetGroupsAsString), and
-// email_verified or name (a user's Claims). CodeRedemptions counts the codes
-// presented at the token endpoint, so that a test can prove a client never
-// sends one twice.
+// (SetDiscovery), its shape (SetSchemaShapedDiscovery: the one Palette's
+// published API schema gives, lists as strings),
+// token_endpoint_auth_methods_supported in it (SetAdvertiseTokenAuthMethods,
+// SetAdvertisedTokenAuthMethods), how a post-only token endpoint refuses a
+// Basic header (SetBasicRefusal: invalid_client before the code, the header
+// ignored and invalid_request, or the code used up and then invalid_client),
+// token_type (SetTokenType), the echoed nonce (SetEchoNonce), PKCE (SetPKCE),
+// a single team sent as a string (SetGroupsAsString), and email_verified or
+// name (a user's Claims). CodeRedemptions counts the codes presented at the
+// token endpoint, so that a test can prove a client never sends one twice.
 //
 // For tests of the unhappy paths, a Tenant mints arbitrary tokens (alg none,
 // HS256 keyed with the public key, unknown kid, unpublished key), mutates the

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"slices"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -45,18 +44,30 @@ func (t *Tenant) RotateKey() (kid string) {
 
 // RemoveKey stops publishing the key with this ID (a withdrawn key). Removing
 // the current signing key does not change which key signs: ID tokens are still
-// signed with it, but cannot be verified, until RotateKey. Unknown IDs are
-// ignored.
+// signed with it, but cannot be verified, until RotateKey. A withdrawn key
+// can still sign tokens minted WithKey, as a leaked key would. Unknown IDs
+// are ignored.
 func (t *Tenant) RemoveKey(kid string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.keys = slices.DeleteFunc(t.keys, func(k *signingKey) bool {
-		if k.kid != kid {
-			return false
+	for _, k := range t.keys {
+		if k.kid == kid {
+			k.published = false
 		}
-		k.published = false
-		return k != t.current // the signing key is kept, unpublished
-	})
+	}
+}
+
+// RepublishKey publishes a key withdrawn by RemoveKey again, as a key set
+// served from a stale cache in front of Palette would. Unknown IDs are
+// ignored.
+func (t *Tenant) RepublishKey(kid string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range t.keys {
+		if k.kid == kid {
+			k.published = true
+		}
+	}
 }
 
 // SigningKeyID returns the key ID of the key that signs ID tokens.
@@ -87,11 +98,23 @@ func (t *Tenant) PublicKey(kid string) *rsa.PublicKey {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, k := range t.keys {
-		if k.kid == kid {
+		if k.kid == kid && (k.published || k == t.current) {
 			return &k.priv.PublicKey
 		}
 	}
 	return nil
+}
+
+// keyByID returns the tenant's RSA key with this ID, published or not.
+func (t *Tenant) keyByID(kid string) (*rsa.PrivateKey, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range t.keys {
+		if k.kid == kid {
+			return k.priv, true
+		}
+	}
+	return nil, false
 }
 
 // currentKey returns the signing key.

@@ -16,6 +16,7 @@ type MintOption func(*mintSettings)
 type mintSettings struct {
 	alg     string
 	kid     *string
+	keyID   *string // WithKey
 	foreign bool
 	hmacKey []byte
 	header  map[string]any
@@ -41,6 +42,14 @@ func WithAlg(alg string) MintOption {
 // example an unknown kid); the empty string leaves kid out of the header.
 func WithKeyID(kid string) MintOption {
 	return func(s *mintSettings) { s.kid = &kid }
+}
+
+// WithKey signs with the tenant's RSA key with this ID, published or
+// withdrawn by RemoveKey, and names it in the header (unless WithKeyID says
+// otherwise): for example a token forged with a withdrawn, leaked key. A kid
+// the tenant never had makes minting fail.
+func WithKey(kid string) MintOption {
+	return func(s *mintSettings) { s.keyID = &kid }
 }
 
 // WithForeignKey signs with an RSA key that is never published, while the
@@ -99,6 +108,13 @@ func (t *Tenant) mint(claims map[string]any, opts []MintOption) (string, error) 
 		}
 	}
 	kid, priv := t.currentKey()
+	if s.keyID != nil {
+		var ok bool
+		if priv, ok = t.keyByID(*s.keyID); !ok {
+			return "", fmt.Errorf("no key with ID %q", *s.keyID)
+		}
+		kid = *s.keyID
+	}
 
 	header := map[string]any{"alg": s.alg, "kid": kid, "typ": "JWT"}
 	if s.kid != nil {

@@ -23,6 +23,17 @@ type quirks struct {
 	// hideAuthMethods leaves token_endpoint_auth_methods_supported out of
 	// the discovery document.
 	hideAuthMethods bool
+	// advertisedMethods, when not nil, is what discovery advertises
+	// whatever the token endpoint accepts.
+	advertisedMethods []string
+	// basicRefusal is how a token endpoint that does not accept
+	// client_secret_basic answers a request with a Basic header.
+	basicRefusal BasicRefusal
+	// schemaDiscovery serves discovery in the shape of Palette's published
+	// API schema.
+	schemaDiscovery bool
+	// tokenType is the token response's token_type; "" leaves it out.
+	tokenType string
 	// groupsAsString emits a single team as a string instead of a list.
 	groupsAsString bool
 }
@@ -36,6 +47,9 @@ func (q *quirks) acceptsAuthMethod(method string) bool {
 func (q *quirks) advertisedAuthMethods() []string {
 	if q.hideAuthMethods {
 		return nil
+	}
+	if q.advertisedMethods != nil {
+		return slices.Clone(q.advertisedMethods)
 	}
 	if q.authMethods == nil {
 		return []string{AuthMethodBasic, AuthMethodPost}
@@ -64,6 +78,80 @@ func (t *Tenant) SetTokenAuthMethods(methods ...string) {
 	t.quirks.authMethods = slices.Clone(methods)
 }
 
+// SetAdvertisedTokenAuthMethods makes the discovery document advertise
+// these methods in token_endpoint_auth_methods_supported whatever the token
+// endpoint accepts: a document that is wrong about it, as one written from
+// RFC 8414's default (client_secret_basic) for a token endpoint that takes
+// client_secret_post only. No methods restores the default: the document
+// advertises what the endpoint accepts. SetAdvertiseTokenAuthMethods(false)
+// still leaves the field out.
+func (t *Tenant) SetAdvertisedTokenAuthMethods(methods ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(methods) == 0 {
+		t.quirks.advertisedMethods = nil
+		return
+	}
+	t.quirks.advertisedMethods = slices.Clone(methods)
+}
+
+// BasicRefusal is how a token endpoint that does not accept
+// client_secret_basic (SetTokenAuthMethods(AuthMethodPost)) answers a token
+// request that carries a Basic Authorization header. Whether Palette takes
+// Basic, and how it refuses it, is not known; each plausible way is here.
+type BasicRefusal int
+
+// The ways a post-only token endpoint refuses a Basic header.
+const (
+	// RefuseBasicFirst answers 401 invalid_client before the code is looked
+	// at, so the code stays redeemable (RFC 6749 section 3.2.1: the client
+	// is authenticated first). The default.
+	RefuseBasicFirst BasicRefusal = iota
+	// IgnoreBasic ignores the Authorization header and authenticates the
+	// client from the form alone: with no client_id there, it answers 400
+	// invalid_request "client_id is required". The code is not looked at.
+	IgnoreBasic
+	// RedeemThenRefuseBasic looks at the code first, using it up, and then
+	// refuses the client with 401 invalid_client: the same code sent again,
+	// with any method, gets invalid_grant.
+	RedeemThenRefuseBasic
+)
+
+// SetBasicRefusal sets how a token endpoint that does not accept
+// client_secret_basic refuses a Basic header (default RefuseBasicFirst).
+// It has no effect while the endpoint accepts client_secret_basic.
+func (t *Tenant) SetBasicRefusal(r BasicRefusal) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.quirks.basicRefusal = r
+}
+
+// SetSchemaShapedDiscovery serves (true) the discovery document in the shape
+// of the OpenID provider metadata in Palette's published API schema, instead
+// of the usual one (false, the default): issuer, authorization_endpoint,
+// token_endpoint, userinfo_endpoint, jwks_uri and registration_endpoint;
+// scopes_supported, response_types_supported, subject_types_supported and
+// claims_supported as space-separated strings, not arrays; and no
+// token_endpoint_auth_methods_supported, id_token_signing_alg_values_supported,
+// code_challenge_methods_supported or grant_types_supported. The emulator
+// does not serve the userinfo and registration endpoints it names (their
+// paths are not known).
+func (t *Tenant) SetSchemaShapedDiscovery(enabled bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.quirks.schemaDiscovery = enabled
+}
+
+// SetTokenType sets the token_type of the token endpoint's answers; "" (the
+// default) leaves the member out, as the token response in Palette's
+// published API schema has none. SetTokenType("Bearer") answers as most
+// OAuth servers do.
+func (t *Tenant) SetTokenType(tokenType string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.quirks.tokenType = tokenType
+}
+
 // SetAdvertiseTokenAuthMethods sets whether the discovery document carries
 // token_endpoint_auth_methods_supported (default true). Without it, a client
 // cannot know the methods in advance and has to try.
@@ -82,11 +170,12 @@ func (t *Tenant) SetGroupsAsString(enabled bool) {
 	t.quirks.groupsAsString = enabled
 }
 
-// CodeRedemptions returns how many authorization_code token requests from
-// authenticated clients presented a code, whatever their outcome: each
-// one uses up the code it carries. A client that sends one code twice is
-// seen here twice; requests refused at client authentication are not
-// counted, because they never reach the code.
+// CodeRedemptions returns how many authorization_code token requests got
+// as far as their code, whatever their outcome: each one uses up the code
+// it carries. A client that sends one code twice is seen here twice.
+// Requests refused at client authentication are not counted, because they
+// never reach the code, except under RedeemThenRefuseBasic, which looks at
+// the code first.
 func (t *Tenant) CodeRedemptions() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -86,6 +86,89 @@ func TestTokenAuthMethods(t *testing.T) {
 	})
 }
 
+// A discovery document can advertise methods the token endpoint does not
+// take.
+func TestAdvertisedTokenAuthMethods(t *testing.T) {
+	f := newFixture(t)
+	f.tenant.SetTokenAuthMethods(AuthMethodPost)
+	f.tenant.SetAdvertisedTokenAuthMethods(AuthMethodBasic)
+	assert.Equal(t, []any{AuthMethodBasic}, discoveryDoc(t, f)["token_endpoint_auth_methods_supported"])
+	requireOAuthError(t, postToken(t, f, authBasic, testClientID, testSecret, codeForm(f.code(t, nil))), http.StatusUnauthorized, "invalid_client")
+
+	f.tenant.SetAdvertiseTokenAuthMethods(false)
+	assert.NotContains(t, discoveryDoc(t, f), "token_endpoint_auth_methods_supported")
+	f.tenant.SetAdvertiseTokenAuthMethods(true)
+	f.tenant.SetAdvertisedTokenAuthMethods()
+	assert.Equal(t, []any{AuthMethodPost}, discoveryDoc(t, f)["token_endpoint_auth_methods_supported"])
+}
+
+// Each way a post-only token endpoint can meet a Basic header: what it
+// answers, whether the code was used up, and whether the same code then
+// redeems with client_secret_post.
+func TestBasicRefusals(t *testing.T) {
+	tests := []struct {
+		name        string
+		refusal     BasicRefusal
+		status      int
+		code, desc  string
+		redemptions int // of the Basic request
+		retryStatus int // the same code sent again with client_secret_post
+		retryCode   string
+	}{
+		{"refused first", RefuseBasicFirst, http.StatusUnauthorized, "invalid_client", "client_secret_basic is not accepted", 0, http.StatusOK, ""},
+		{"header ignored", IgnoreBasic, http.StatusBadRequest, "invalid_request", "client_id is required", 0, http.StatusOK, ""},
+		{"code redeemed, then refused", RedeemThenRefuseBasic, http.StatusUnauthorized, "invalid_client", "client_secret_basic is not accepted", 1, http.StatusBadRequest, "invalid_grant"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.tenant.SetTokenAuthMethods(AuthMethodPost)
+			f.tenant.SetBasicRefusal(tt.refusal)
+			code := f.code(t, nil)
+			res := postToken(t, f, authBasic, testClientID, testSecret, codeForm(code))
+			requireOAuthError(t, res, tt.status, tt.code)
+			assert.Contains(t, res.str("error_description"), tt.desc)
+			assert.Equal(t, tt.redemptions, f.tenant.CodeRedemptions())
+
+			res = postToken(t, f, authPost, testClientID, testSecret, codeForm(code))
+			if tt.retryCode == "" {
+				require.Equal(t, tt.retryStatus, res.status, "the code is untouched: %v", res.body)
+			} else {
+				requireOAuthError(t, res, tt.retryStatus, tt.retryCode)
+				assert.Contains(t, res.str("error_description"), "already been used")
+			}
+			assert.Equal(t, tt.redemptions+1, f.tenant.CodeRedemptions())
+
+			// The style applies only where Basic is refused.
+			f.tenant.SetTokenAuthMethods()
+			require.Equal(t, http.StatusOK, postToken(t, f, authBasic, testClientID, testSecret, codeForm(f.code(t, nil))).status)
+		})
+	}
+
+	t.Run("header ignored, client_id in the form", func(t *testing.T) {
+		f := newFixture(t)
+		f.tenant.SetTokenAuthMethods(AuthMethodPost)
+		f.tenant.SetBasicRefusal(IgnoreBasic)
+		form := codeForm(f.code(t, nil))
+		form.Set("client_id", testClientID)
+		res := postToken(t, f, authBasic, testClientID, testSecret, form)
+		requireOAuthError(t, res, http.StatusUnauthorized, "invalid_client")
+		assert.Zero(t, f.tenant.CodeRedemptions())
+	})
+}
+
+// token_type is left out, as in Palette's published schema, unless set.
+func TestTokenType(t *testing.T) {
+	f := newFixture(t)
+	res := exchange(t, f, f.code(t, nil), nil)
+	require.Equal(t, http.StatusOK, res.status)
+	assert.NotContains(t, res.body, "token_type")
+	f.tenant.SetTokenType("Bearer")
+	res = exchange(t, f, f.code(t, nil), nil)
+	require.Equal(t, http.StatusOK, res.status)
+	assert.Equal(t, "Bearer", res.str("token_type"))
+}
+
 // Every presentation of a code by an authenticated client counts, the
 // refused second use of a code included.
 func TestCodeRedemptions(t *testing.T) {

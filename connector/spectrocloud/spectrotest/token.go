@@ -14,10 +14,11 @@ import (
 // maxTokenRequestBytes bounds the body of a token request.
 const maxTokenRequestBytes = 64 << 10
 
-// tokenResponse is the successful token response, as Palette's.
+// tokenResponse is the successful token response, as Palette's: its
+// published API schema has no token_type (SetTokenType adds one).
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type"`
+	TokenType    string `json:"token_type,omitempty"`
 	ExpiresIn    int64  `json:"expires_in"`
 	IDToken      string `json:"id_token"`
 	RefreshToken string `json:"refresh_token"`
@@ -57,6 +58,17 @@ func (t *Tenant) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	if repeated != "" {
 		return nil, invalidRequest("parameter " + repeated + " is repeated")
 	}
+	if t.redeemsBeforeRefusingBasic(r) {
+		// This endpoint looks at the code before it authenticates the
+		// client: the code is used up, then the client refused.
+		if form["grant_type"] == "authorization_code" && form["code"] != "" {
+			t.mu.Lock()
+			t.codeRedemptions++
+			t.mu.Unlock()
+			_, _ = t.redeemCode(form["code"])
+		}
+		return nil, invalidClient(AuthMethodBasic + " is not accepted by this token endpoint")
+	}
 	client, oerr := t.authenticateClient(r, form)
 	if oerr != nil {
 		return nil, oerr
@@ -73,9 +85,22 @@ func (t *Tenant) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	}
 }
 
+// redeemsBeforeRefusingBasic reports whether r carries a Basic header that
+// this endpoint refuses after looking at the code (RedeemThenRefuseBasic).
+func (t *Tenant) redeemsBeforeRefusingBasic(r *http.Request) bool {
+	if r.Header.Get("Authorization") == "" {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.quirks.acceptsAuthMethod(AuthMethodBasic) && t.quirks.basicRefusal == RedeemThenRefuseBasic
+}
+
 // authenticateClient checks client_secret_basic (with the id and secret
 // form-urlencoded inside the Basic credentials, RFC 6749 section 2.3.1) or
-// client_secret_post. Using both at once is an error.
+// client_secret_post. Using both at once is an error. A Basic header that
+// the endpoint does not accept is refused, or ignored, as SetBasicRefusal
+// says.
 func (t *Tenant) authenticateClient(r *http.Request, form map[string]string) (Client, *oauthError) {
 	id, secret := form["client_id"], form["client_secret"]
 	_, postSecret := form["client_secret"]
@@ -84,9 +109,16 @@ func (t *Tenant) authenticateClient(r *http.Request, form map[string]string) (Cl
 		method = AuthMethodBasic
 	}
 	t.mu.Lock()
-	accepted := t.quirks.acceptsAuthMethod(method)
+	accepted, refusal := t.quirks.acceptsAuthMethod(method), t.quirks.basicRefusal
 	t.mu.Unlock()
-	if !accepted {
+	switch {
+	case !accepted && method == AuthMethodBasic && refusal == IgnoreBasic:
+		// The header is not read: the client is whatever the form says.
+		if id == "" {
+			return Client{}, invalidRequest("client_id is required")
+		}
+		method = AuthMethodPost
+	case !accepted:
 		// Checked before the code is looked at: a client that retries with
 		// another method can still redeem it.
 		return Client{}, invalidClient(method + " is not accepted by this token endpoint")
@@ -193,7 +225,7 @@ func (t *Tenant) issueTokens(clientID string, user User, nonce, sessionID string
 	if !t.echoNonce {
 		nonce = ""
 	}
-	hook, opts, lifetime := t.idTokenHook, slices.Clone(t.idTokenMint), t.idTokenLifetime
+	hook, opts, lifetime, tokenType := t.idTokenHook, slices.Clone(t.idTokenMint), t.idTokenLifetime, t.quirks.tokenType
 	t.mu.Unlock()
 
 	claims := t.Claims(user, clientID, nonce)
@@ -207,7 +239,7 @@ func (t *Tenant) issueTokens(clientID string, user User, nonce, sessionID string
 	refresh := t.issueRefreshToken(refreshGrant{clientID: clientID, user: userKey(user), sessionID: sessionID}, user.Sub)
 	return &tokenResponse{
 		AccessToken:  randomToken(),
-		TokenType:    "Bearer",
+		TokenType:    tokenType,
 		ExpiresIn:    int64(lifetime.Seconds()),
 		IDToken:      idToken,
 		RefreshToken: refresh,
