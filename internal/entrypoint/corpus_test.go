@@ -137,6 +137,12 @@ var corpus = []corpusCase{
 	{name: "conv.ToBool of numbers", tmpl: `{{ conv.ToBool 1 }} {{ conv.ToBool 2 }} {{ conv.ToBool 1.0 }} {{ conv.ToBool true }} {{ conv.ToBool nil }}`,
 		want: "true false true true false"},
 	{name: "if conv.ToBool", tmpl: `{{ if conv.ToBool (getenv "FALSE" "true") }}on{{ else }}off{{ end }}`, want: "off"},
+	{name: "conv.ToInt", tmpl: `{{ conv.ToInt "42" }} {{ conv.ToInt "0x10" }} {{ conv.ToInt "1,000" }} {{ conv.ToInt "3.9" }} {{ conv.ToInt 7 }} {{ conv.ToInt true }} {{ conv.ToInt "-0b101" }}`,
+		want: "42 16 1000 3 7 1 -5"},
+	{name: "conv.ToInt in a comparison", tmpl: `{{ if gt (conv.ToInt (getenv "REPLICAS" "3")) 1 }}replicated{{ end }}`, want: "replicated"},
+	{name: "conv.ToInt of text", tmpl: `{{ conv.ToInt "many" }}`, fail: "conv.ToInt: the value is not a number"},
+	{name: "conv.ToInt of a padded number", tmpl: `{{ conv.ToInt " 1" }}`, fail: "conv.ToInt: the value is not a number"},
+	{name: "conv.ToInt of a list", tmpl: `{{ conv.ToInt (split "1" ",") }}`, fail: "conv.ToInt: the value is not a number"},
 	{name: "join", tmpl: `{{ join (strings.Split "," "a,b") ";" }}`, want: "a;b"},
 	{name: "conv.Join of mixed values", tmpl: `{{ conv.Join (slice "a" 1 true) "-" }}`, want: "a-1-true"},
 	{name: "join of text", tmpl: `{{ join "abc" "," }}`, fail: "want a list"},
@@ -152,6 +158,10 @@ var corpus = []corpusCase{
 	{name: "hasPrefix and hasSuffix", tmpl: `{{ hasPrefix "value" "va" }} {{ hasSuffix "value" "x" }}`, want: "true false"},
 	{name: "strings.HasPrefix and HasSuffix", tmpl: `{{ getenv "DEX_ISSUER" | strings.HasPrefix "https://" }} {{ strings.HasSuffix "/" (getenv "DEX_ISSUER") }}`,
 		want: "true false"},
+	{name: "toLower and toUpper", tmpl: `{{ getenv "YES" | toLower }} {{ toUpper "info" }} {{ strings.ToLower "DEBUG" }} {{ strings.ToUpper "héllo" }}`,
+		want: "yes INFO debug HÉLLO"},
+	{name: "toLower and toUpper by Unicode's full case mapping", tmpl: `{{ toUpper "straße" }} {{ toLower "ΟΔΟΣ" }} {{ toLower "İ" }}`,
+		want: "STRASSE οδος i̇"},
 	{name: "trimSpace", tmpl: `[{{ getenv "PADDED" | trimSpace }}] [{{ strings.TrimSpace "\n x \t" }}]`, want: "[x] [x]"},
 	{name: "strings.TrimPrefix and TrimSuffix", tmpl: `{{ getenv "DEX_ISSUER" | strings.TrimSuffix "/dex" | strings.TrimPrefix "https://" }}`,
 		want: "dex.example.com"},
@@ -213,9 +223,9 @@ var corpus = []corpusCase{
 
 	// gomplate's functions that no Dex configuration needs: the renderer
 	// does not offer them.
-	{name: "toUpper is not offered", tmpl: `{{ toUpper "a" }}`, stricter: `function "toUpper" not defined`},
+	{name: "title is not offered", tmpl: `{{ title "a" }}`, stricter: `function "title" not defined`},
 	{name: "strings.Repeat is not offered", tmpl: `{{ strings.Repeat 3 "a" }}`, stricter: "can't evaluate field Repeat"},
-	{name: "conv.ToInt is not offered", tmpl: `{{ conv.ToInt "1" }}`, stricter: "can't evaluate field ToInt"},
+	{name: "conv.ToInt64 is not offered", tmpl: `{{ conv.ToInt64 "1" }}`, stricter: "can't evaluate field ToInt64"},
 	{name: "env.ExpandEnv is not offered", tmpl: `{{ env.ExpandEnv "$SET" }}`, stricter: "can't evaluate field ExpandEnv"},
 	{name: "datasources are not offered", tmpl: `{{ datasourceExists "x" }}`, stricter: `function "datasourceExists" not defined`},
 }

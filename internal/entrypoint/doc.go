@@ -6,9 +6,9 @@
 // Dex's image renders with the gomplate program. This package renders
 // in-process with text/template and the part of gomplate's functions that
 // Dex configurations use (getenv and env.Getenv with NAME_FILE, .Env,
-// required, fail, default, conv.ToBool, join, has, the strings functions
-// that trim, test, split, replace, quote and indent, base64, file.Read,
-// file.Exists and toJSON), each with gomplate's name, argument order and
+// required, fail, default, conv.ToBool, conv.ToInt, join, has, the strings
+// functions that change case, trim, test, split, replace, quote and indent,
+// base64, file.Read, file.Exists and toJSON), each with gomplate's name, argument order and
 // result, so that a configuration written for Dex's image renders the same.
 // A differential test renders a corpus with gomplate v4.3.3 itself to keep
 // it so.

@@ -49,6 +49,8 @@ func (x *run) funcs() template.FuncMap {
 		"hasSuffix": str.oldHasSuffix,
 		"split":     str.oldSplit,
 
+		"toLower":    str.ToLower,
+		"toUpper":    str.ToUpper,
 		"trimSpace":  str.TrimSpace,
 		"replaceAll": str.ReplaceAll,
 		"quote":      str.Quote,

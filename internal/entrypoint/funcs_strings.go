@@ -5,11 +5,44 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
 )
 
 // stringFuncs is the part of gomplate's strings namespace that Dex
 // configurations use.
 type stringFuncs struct{ x *run }
+
+// ToLower returns the input in lower case, by Unicode's full case mapping
+// (İ is i̇, a final Σ is ς), as gomplate does.
+func (s *stringFuncs) ToLower(in any) (string, error) {
+	v, err := s.caseInput("strings.ToLower", in)
+	if err != nil {
+		return "", err
+	}
+	return cases.Lower(language.Und).String(v), nil
+}
+
+// ToUpper returns the input in upper case, by Unicode's full case mapping
+// (ß is SS), as gomplate does.
+func (s *stringFuncs) ToUpper(in any) (string, error) {
+	v, err := s.caseInput("strings.ToUpper", in)
+	if err != nil {
+		return "", err
+	}
+	return cases.Upper(language.Und).String(v), nil
+}
+
+// caseInput converts the input of a case mapping to a string and counts
+// the result: a mapping makes at most three bytes of one.
+func (s *stringFuncs) caseInput(fn string, in any) (string, error) {
+	v, err := s.x.str(fn, in)
+	if err != nil {
+		return "", err
+	}
+	return v, s.x.charge(fn, 3*int64(len(v)))
+}
 
 // TrimSpace removes leading and trailing white space.
 func (s *stringFuncs) TrimSpace(in any) (string, error) {

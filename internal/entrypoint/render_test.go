@@ -35,8 +35,8 @@ func TestRenderErrors(t *testing.T) {
 		},
 		{
 			name: "a function a namespace does not provide",
-			tmpl: "a: {{ getenv \"SECRET\" | strings.ToUpper }}",
-			want: []string{"/etc/dex/config.yaml:1:", "can't evaluate field ToUpper", `docs/operations.md under "Config templates"`},
+			tmpl: "a: {{ getenv \"SECRET\" | strings.Repeat 2 }}",
+			want: []string{"/etc/dex/config.yaml:1:", "can't evaluate field Repeat", `docs/operations.md under "Config templates"`},
 		},
 		{
 			name: "required fails on unset",
