@@ -93,6 +93,8 @@ var corpus = []corpusCase{
 	{name: ".Env empty", tmpl: `[{{ .Env.EMPTY }}]`, want: "[]"},
 	{name: "index .Env", tmpl: `{{ index .Env "SET" }}`, want: "value"},
 	{name: "index .Env unset is empty", tmpl: `[{{ index .Env "UNSET" }}]`, want: "[]"},
+	{name: ".Env with a default", tmpl: `{{ .Env.SET | default "d" }} {{ index .Env "UNSET" | default "d" }} {{ .Env.EMPTY | default "d" }}`, want: "value d d"},
+	{name: "an undefined template", tmpl: `{{ template "nope" }}`, fail: `template "nope" not defined`},
 	{name: "has .Env", tmpl: `{{ has .Env "EMPTY" }} {{ has .Env "UNSET" }}`, want: "true false"},
 	{name: "if getenv", tmpl: `{{ if getenv "UNSET" }}yes{{ else }}no{{ end }}`, want: "no"},
 	{name: "if .Env through index", tmpl: `{{ if index .Env "SET" }}yes{{ end }}`, want: "yes"},
