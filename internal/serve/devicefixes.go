@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path"
 
 	"github.com/dexidp/dex/storage"
 )
@@ -44,16 +43,14 @@ type deviceFlow struct {
 	cbURIs map[string]bool // redirect URIs Dex stores on device-flow auth codes
 }
 
-// newDeviceFlow wraps next, Dex's handler for the issuer, over Dex's
-// storage s.
-func newDeviceFlow(next http.Handler, s storage.Storage, issuer *url.URL, logger *slog.Logger) *deviceFlow {
-	base := issuer.Path
-	cbPath := path.Join("/", base, deviceCallbackPath)
+// newDeviceFlow wraps next, Dex's handler at routes, over Dex's storage s.
+func newDeviceFlow(next http.Handler, s storage.Storage, routes dexRoutes, logger *slog.Logger) *deviceFlow {
+	cbPath := routes.path(deviceCallbackPath)
 	return &deviceFlow{
 		next:   next,
 		store:  s,
 		logger: logger,
-		verify: path.Join("/", base, "/device/auth/verify_code"),
+		verify: routes.path("/device/auth/verify_code"),
 		cbPath: cbPath,
 		// Dex v2.45.1 sends the browser to /auth with redirect_uri
 		// "/device/callback"; a public client's code carries the issuer's

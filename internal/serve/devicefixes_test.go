@@ -76,7 +76,7 @@ func TestDeviceCallbackChecks(t *testing.T) {
 		{name: "missing code is Dex's to answer", state: "KUBE-CTL1", wantDex: true},
 		{name: "missing state is Dex's to answer", code: "code-app", wantDex: true},
 	}
-	issuer, err := url.Parse(testIssuer)
+	routes, err := newDexRoutes(testIssuer)
 	require.NoError(t, err)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,7 +86,7 @@ func TestDeviceCallbackChecks(t *testing.T) {
 				reached = true
 				w.WriteHeader(http.StatusTeapot)
 			})
-			h := newDeviceFlow(next, s, issuer, slog.New(slog.DiscardHandler))
+			h := newDeviceFlow(next, s, routes, slog.New(slog.DiscardHandler))
 			q := url.Values{}
 			if tt.code != "" {
 				q.Set("code", tt.code)
@@ -116,11 +116,11 @@ func TestDeviceCallbackChecks(t *testing.T) {
 // Only GET /device/callback is checked; other methods and paths reach
 // Dex, which refuses what it does not serve.
 func TestDeviceCallbackOtherRequests(t *testing.T) {
-	issuer, err := url.Parse(testIssuer)
+	routes, err := newDexRoutes(testIssuer)
 	require.NoError(t, err)
 	for _, target := range []string{"/dex/device?user_code=x", "/dex/device/callbackx?code=code-app&state=KUBE-CTL1", "/dex/token"} {
 		reached := false
-		h := newDeviceFlow(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }), deviceStore(t), issuer, slog.New(slog.DiscardHandler))
+		h := newDeviceFlow(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }), deviceStore(t), routes, slog.New(slog.DiscardHandler))
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, target, nil))
 		assert.True(t, reached, target)
 	}
@@ -128,10 +128,10 @@ func TestDeviceCallbackOtherRequests(t *testing.T) {
 
 // A storage failure fails closed: the request does not reach Dex.
 func TestDeviceCallbackStorageFailure(t *testing.T) {
-	issuer, err := url.Parse(testIssuer)
+	routes, err := newDexRoutes(testIssuer)
 	require.NoError(t, err)
 	s := failingStore{Storage: deviceStore(t)}
-	h := newDeviceFlow(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("reached Dex") }), s, issuer, slog.New(slog.DiscardHandler))
+	h := newDeviceFlow(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("reached Dex") }), s, routes, slog.New(slog.DiscardHandler))
 	rr := httptest.NewRecorder()
 	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/dex/device/callback?code=code-kubectl&state=KUBE-CTL1", nil))
 	assert.Equal(t, http.StatusInternalServerError, rr.Code)
@@ -162,7 +162,7 @@ func TestEqualSecrets(t *testing.T) {
 // The redirect from the user-code form to /auth keeps every parameter but
 // client_secret.
 func TestVerifyCodeRedirectWithoutSecret(t *testing.T) {
-	issuer, err := url.Parse(testIssuer)
+	routes, err := newDexRoutes(testIssuer)
 	require.NoError(t, err)
 	tests := []struct {
 		name, location, want string
@@ -183,7 +183,7 @@ func TestVerifyCodeRedirectWithoutSecret(t *testing.T) {
 				w.WriteHeader(http.StatusFound)
 			})
 			rr := httptest.NewRecorder()
-			newDeviceFlow(next, deviceStore(t), issuer, slog.New(slog.DiscardHandler)).
+			newDeviceFlow(next, deviceStore(t), routes, slog.New(slog.DiscardHandler)).
 				ServeHTTP(rr, httptest.NewRequest(http.MethodPost, "/dex/device/auth/verify_code", nil))
 			assert.Equal(t, http.StatusFound, rr.Code)
 			assert.Equal(t, tt.want, rr.Header().Get("Location"))
@@ -196,7 +196,7 @@ func TestVerifyCodeRedirectWithoutSecret(t *testing.T) {
 			_, _ = w.Write([]byte("<form>"))
 		})
 		rr := httptest.NewRecorder()
-		newDeviceFlow(next, deviceStore(t), issuer, slog.New(slog.DiscardHandler)).
+		newDeviceFlow(next, deviceStore(t), routes, slog.New(slog.DiscardHandler)).
 			ServeHTTP(rr, httptest.NewRequest(http.MethodPost, "/dex/device/auth/verify_code", nil))
 		assert.Equal(t, http.StatusOK, rr.Code)
 		assert.Equal(t, "<form>", rr.Body.String())

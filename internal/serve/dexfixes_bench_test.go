@@ -21,7 +21,11 @@ func BenchmarkDexFixes(b *testing.B) {
 		_ = r.ParseForm()
 		w.WriteHeader(http.StatusNoContent)
 	})
-	fixes, err := dexFixes(next, s, testIssuer, slog.New(slog.DiscardHandler))
+	routes, err := newDexRoutes(testIssuer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fixes, err := dexFixes(next, s, routes, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"html"
 	"net/http"
 	"regexp"
-	"strings"
 
 	"github.com/dexidp/dex/server"
 
@@ -25,10 +24,11 @@ import (
 // The connector's messages never contain token material; the addresses of
 // Palette's and the catalog's endpoints they name are left to the log (see
 // publicMessage). Other requests and answers pass through unchanged.
-func connectorFailures(next http.Handler) http.Handler {
+func connectorFailures(next http.Handler, routes dexRoutes) http.Handler {
+	token := routes.path("/token")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token")
-		callback := strings.Contains(r.URL.Path, "/callback")
+		token := r.Method == http.MethodPost && r.URL.Path == token
+		callback := routes.isCallback(r.URL.Path)
 		if !token && !callback {
 			next.ServeHTTP(w, r)
 			return

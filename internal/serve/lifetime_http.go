@@ -44,18 +44,16 @@ const (
 //     whose Palette sign-in has ended is answered invalid_grant;
 //   - it lowers expires_in in token responses, and in the fragment of the
 //     implicit flow's redirect, so that it agrees with the capped tokens.
-func signInLifetimes(next http.Handler, issuerPath string, store storage.Storage, now func() time.Time, logger *slog.Logger) http.Handler {
-	base := strings.TrimSuffix(issuerPath, "/")
-	routes := map[string]lifetimeRoute{
-		base + "/token":           routeToken,
-		base + "/device/token":    routeDeviceToken,
-		base + "/device/callback": routeDeviceCallback,
-		base + "/approval":        routeApproval,
-		base + "/callback":        routeCallback,
+func signInLifetimes(next http.Handler, routes dexRoutes, store storage.Storage, now func() time.Time, logger *slog.Logger) http.Handler {
+	byPath := map[string]lifetimeRoute{
+		routes.path("/token"):           routeToken,
+		routes.path("/device/token"):    routeDeviceToken,
+		routes.path("/device/callback"): routeDeviceCallback,
+		routes.path("/approval"):        routeApproval,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route := routes[r.URL.Path]
-		if route == routeOther && strings.HasPrefix(r.URL.Path, base+"/callback/") {
+		route := byPath[r.URL.Path]
+		if route == routeOther && routes.isCallback(r.URL.Path) {
 			route = routeCallback
 		}
 		if route == routeOther {
@@ -241,14 +239,4 @@ func jwtExpiry(tok string) (int64, error) {
 		return 0, errors.New("no exp")
 	}
 	return *claims.Exp, nil
-}
-
-// issuerPath returns the path of the issuer URL, under which Dex serves its
-// endpoints. The configuration was validated, so the URL parses.
-func issuerPath(issuer string) string {
-	u, err := url.Parse(issuer)
-	if err != nil {
-		return ""
-	}
-	return u.Path
 }

@@ -52,7 +52,7 @@ func TestSignInLifetimesBeforeDex(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	h := signInLifetimes(dex, "/dex", store, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	h := signInLifetimes(dex, dexRoutes{base: "/dex"}, store, func() time.Time { return now }, slog.New(slog.DiscardHandler))
 
 	tests := []struct {
 		name       string

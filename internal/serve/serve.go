@@ -45,6 +45,7 @@ type Server struct {
 	logger          *slog.Logger
 	registry        *prometheus.Registry
 	dex             *server.Server
+	routes          dexRoutes
 	web             http.Handler // dex behind connectorFailures, signInLifetimes and dexFixes
 	shutdownTimeout time.Duration
 
@@ -180,7 +181,11 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 
 	// The fixes for Dex's holes come first; the token lifetimes and the
 	// connector's failures wrap Dex itself.
-	web, err := dexFixes(signInLifetimes(connectorFailures(dex), issuerPath(cfg.Issuer), store, o.now, logger), store, cfg.Issuer, logger)
+	routes, err := newDexRoutes(cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	web, err := dexFixes(signInLifetimes(connectorFailures(dex, routes), routes, store, o.now, logger), store, routes, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +193,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		logger:          logger,
 		registry:        reg,
 		dex:             dex,
+		routes:          routes,
 		web:             web,
 		shutdownTimeout: o.shutdownTimeout,
 		listeners:       make(map[Listener]net.Listener),
