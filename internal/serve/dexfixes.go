@@ -18,5 +18,9 @@ func dexFixes(next http.Handler, s storage.Storage, routes dexRoutes, logger *sl
 	if err != nil {
 		return nil, err
 	}
-	return backLinks(newDeviceFlow(refresh, s, routes, logger), routes), nil
+	device, err := newDeviceFlow(refresh, s, routes, logger)
+	if err != nil {
+		return nil, err
+	}
+	return backLinks(device, routes), nil
 }

@@ -19,7 +19,9 @@ import (
 // to the endpoint's, and so the same decoded path: the wrappers see every
 // request Dex answers, and a few that Dex answers 404 (such as /dex/tok%65n).
 type dexRoutes struct {
-	base string // the issuer URL's path
+	base   string // the issuer URL's path
+	origin string // the issuer's scheme://host, where browsers reach Dex
+	secure bool   // the issuer is https: browsers reach Dex over TLS
 }
 
 // newDexRoutes returns the routes of Dex for issuer.
@@ -28,7 +30,11 @@ func newDexRoutes(issuer string) (dexRoutes, error) {
 	if err != nil {
 		return dexRoutes{}, fmt.Errorf("invalid config: issuer: %w", err)
 	}
-	return dexRoutes{base: u.Path}, nil
+	r := dexRoutes{base: u.Path, secure: u.Scheme == "https"}
+	if u.Scheme != "" && u.Host != "" {
+		r.origin = u.Scheme + "://" + u.Host
+	}
+	return r, nil
 }
 
 // path returns the path of endpoint p ("/token"), as Dex registers it.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,33 +19,10 @@ import (
 )
 
 // uncleanIssuerConfig signs users in through Palette and the password
-// database, with a web application and a public device client. ISSUER_URL
-// is the issuer as written (not clean); DEX_BASE is where Dex serves its
-// endpoints (the clean path).
-const uncleanIssuerConfig = `
-issuer: ISSUER_URL
-web:
-  http: HTTP_ADDR
-storage:
-  type: memory
-staticClients:
-- id: backstage
-  name: Backstage
-  secret: backstage-secret
-  redirectURIs: ["` + rpRedirect + `"]
-- id: kubectl
-  name: kubectl
-  public: true
-connectors:
-- type: spectrocloud
-  id: spectrocloud
-  name: SpectroCloud
-  config:
-    consoleURL: CONSOLE_URL
-    tenant: TENANT_UID
-    clientID: dex
-    clientSecret: dex-secret
-    redirectURI: DEX_BASE/callback
+// database. ISSUER_URL is the issuer as written (not clean); DEX_BASE is
+// where Dex serves its endpoints (the clean path).
+var uncleanIssuerConfig = strings.Replace(withStorage(lifetimeConfig, "storage:\n  type: memory"),
+	"redirectURI: ISSUER_URL/callback", "redirectURI: DEX_BASE/callback", 1) + `
 enablePasswordDB: true
 staticPasswords:
 - email: jane@example.com

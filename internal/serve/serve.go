@@ -45,8 +45,8 @@ type Server struct {
 	logger          *slog.Logger
 	registry        *prometheus.Registry
 	dex             *server.Server
-	routes          dexRoutes
-	web             http.Handler // dex behind connectorFailures, signInLifetimes and dexFixes
+	capped          http.Handler // dex behind connectorFailures and signInLifetimes
+	web             http.Handler // capped behind dexFixes
 	shutdownTimeout time.Duration
 
 	listeners map[Listener]net.Listener
@@ -185,7 +185,8 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	if err != nil {
 		return nil, err
 	}
-	web, err := dexFixes(signInLifetimes(connectorFailures(dex, routes), routes, store, o.now, logger), store, routes, logger)
+	capped := signInLifetimes(connectorFailures(dex, routes), routes, store, o.now, logger)
+	web, err := dexFixes(capped, store, routes, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +194,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		logger:          logger,
 		registry:        reg,
 		dex:             dex,
-		routes:          routes,
+		capped:          capped,
 		web:             web,
 		shutdownTimeout: o.shutdownTimeout,
 		listeners:       make(map[Listener]net.Listener),
