@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/dexidp/dex/server"
+	"github.com/dexidp/dex/storage"
 
 	"github.com/dex-spectro/dex-spectro/internal/buildinfo"
 	"github.com/dex-spectro/dex-spectro/internal/check"
@@ -45,6 +46,7 @@ type Server struct {
 	logger          *slog.Logger
 	registry        *prometheus.Registry
 	dex             *server.Server
+	store           storage.Storage
 	capped          http.Handler // dex behind connectorFailures and signInLifetimes
 	web             http.Handler // capped behind dexFixes
 	shutdownTimeout time.Duration
@@ -194,6 +196,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		logger:          logger,
 		registry:        reg,
 		dex:             dex,
+		store:           store,
 		capped:          capped,
 		web:             web,
 		shutdownTimeout: o.shutdownTimeout,
