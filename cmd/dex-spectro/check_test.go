@@ -178,7 +178,8 @@ func TestCheckExitStatus(t *testing.T) {
 }
 
 // check warns, without failing, about insecure settings and about refresh
-// tokens that outlast any Palette session.
+// tokens that outlast any Palette session, and token exchange open to
+// public clients.
 func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 	palette, _ := newPalette(t)
 	for _, tt := range []struct {
@@ -196,6 +197,12 @@ func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 				"WARNING: expiry.refreshTokens.absoluteLifetime is 720h, far beyond the 24h0m0s a Palette session can last at most",
 			}},
 		{name: "a bounded absoluteLifetime", extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\n", notWant: []string{"WARNING"}},
+		{name: "token exchange open to a public client",
+			extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\nstaticClients:\n- {id: kubectl, name: kubectl, public: true}\n",
+			want:  []string{`WARNING: token exchange (urn:ietf:params:oauth:grant-type:token-exchange) is enabled by oauth2.grantTypes (every grant is when it is not set) and staticClients[0] ("kubectl") is public`}},
+		{name: "a public client without token exchange",
+			extra:   "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\nstaticClients:\n- {id: kubectl, name: kubectl, public: true}\noauth2:\n  grantTypes: [authorization_code, urn:ietf:params:oauth:grant-type:device_code]\n",
+			notWant: []string{"WARNING"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := strings.NewReplacer("CONSOLE_URL", palette.URL, "TENANT_UID", tenantUID).Replace(checkConfig) + tt.extra

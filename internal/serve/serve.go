@@ -119,6 +119,9 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	for _, w := range check.SessionWarnings(cfg) {
 		logger.Warn("session lifetime", "warning", w)
 	}
+	for _, w := range check.TokenExchangeWarnings(cfg) {
+		logger.Warn("token exchange", "warning", w)
+	}
 
 	for name := range o.listeners {
 		if configuredAddr(cfg, name) == "" {
