@@ -72,7 +72,7 @@ func runCheck(ctx context.Context, path string, timeout time.Duration, stdout, s
 	}
 	fmt.Fprintf(stdout, "config file %s: OK (issuer %s, storage %s, %d connectors, %d static clients)\n",
 		path, cfg.Issuer, cfg.Storage.Type, len(cfg.StaticConnectors), len(cfg.StaticClients))
-	for _, w := range check.SessionWarnings(cfg) {
+	for _, w := range append(check.SessionWarnings(cfg), check.TokenExchangeWarnings(cfg)...) {
 		fmt.Fprintf(stdout, "WARNING: %s\n", w)
 	}
 	return check.Write(stdout, check.Connectors(ctx, cfg, timeout))

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 const checkConfig = `
@@ -177,7 +178,8 @@ func TestCheckExitStatus(t *testing.T) {
 }
 
 // check warns, without failing, about insecure settings and about refresh
-// tokens that outlast any Palette session.
+// tokens that outlast any Palette session, and token exchange open to
+// public clients.
 func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 	palette, _ := newPalette(t)
 	for _, tt := range []struct {
@@ -198,6 +200,12 @@ func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 				"WARNING: expiry.refreshTokens.absoluteLifetime is 720h, far beyond the 24h0m0s a Palette session can last at most",
 			}},
 		{name: "a bounded absoluteLifetime and a reuse interval", extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\n    reuseInterval: 5s\n", notWant: []string{"WARNING"}},
+		{name: "token exchange open to a public client",
+			extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\nstaticClients:\n- {id: kubectl, name: kubectl, public: true}\n",
+			want:  []string{`WARNING: token exchange (urn:ietf:params:oauth:grant-type:token-exchange) is enabled by oauth2.grantTypes (every grant is when it is not set) and staticClients[0] ("kubectl") is public`}},
+		{name: "a public client without token exchange",
+			extra:   "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\n    reuseInterval: 5s\nstaticClients:\n- {id: kubectl, name: kubectl, public: true}\noauth2:\n  grantTypes: [authorization_code, urn:ietf:params:oauth:grant-type:device_code]\n",
+			notWant: []string{"WARNING"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := strings.NewReplacer("CONSOLE_URL", palette.URL, "TENANT_UID", tenantUID).Replace(checkConfig) + tt.extra
@@ -279,4 +287,68 @@ func runBinaryWithInput(t *testing.T, stdin string, args ...string) (stdout, std
 		t.Fatalf("run %v: %v", args, err)
 	}
 	return out.String(), errOut.String(), status
+}
+
+// emptySecretConfig has a confidential client whose secret comes from an
+// environment variable, and a public one.
+const emptySecretConfig = `
+issuer: http://HTTP_ADDR/dex
+web:
+  http: HTTP_ADDR
+storage:
+  type: memory
+staticClients:
+- id: backstage
+  name: Backstage
+  secretEnv: DEX_SPECTRO_TEST_BACKSTAGE_SECRET
+  redirectURIs: ["https://backstage.example.com/api/auth/oidc/handler/frame"]
+- id: kubectl
+  name: kubectl
+  public: true
+connectors:
+- type: mockCallback
+  id: mock
+  name: Mock
+`
+
+// A client that is not public and whose secret would be empty (secretEnv
+// names a variable that is not set, or is set to nothing) would
+// authenticate with an empty secret: check and serve refuse the file,
+// naming the client and the variable.
+func TestEmptyClientSecretRefused(t *testing.T) {
+	for _, env := range []struct {
+		name  string
+		set   bool
+		value string
+	}{
+		{name: "variable not set"},
+		{name: "variable set to nothing", set: true},
+	} {
+		t.Run(env.name, func(t *testing.T) {
+			t.Setenv("DEX_SPECTRO_TEST_BACKSTAGE_SECRET", env.value) // restored when the test ends
+			if !env.set {
+				require.NoError(t, os.Unsetenv("DEX_SPECTRO_TEST_BACKSTAGE_SECRET"))
+			}
+			addr := harness.FreeAddr(t)
+			path := writeConfig(t, strings.ReplaceAll(emptySecretConfig, "HTTP_ADDR", addr))
+			const want = `staticClients[0]: client "backstage" is not public, but its secret is empty: secretEnv names $DEX_SPECTRO_TEST_BACKSTAGE_SECRET, which is`
+
+			stdout, stderr, err := run(t, "check", path)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), want)
+			assert.NotContains(t, stdout, "OK")
+			assert.NotContains(t, stderr+stdout, "kubectl", "the public client is fine")
+
+			_, stderr, status := runBinary(t, "serve", path)
+			assert.Equal(t, 1, status, "serve does not start:\n%s", stderr)
+			assert.Contains(t, stderr, want)
+		})
+	}
+
+	t.Run("variable set", func(t *testing.T) {
+		t.Setenv("DEX_SPECTRO_TEST_BACKSTAGE_SECRET", "backstage-secret")
+		stdout, _, err := run(t, "check", writeConfig(t, strings.ReplaceAll(emptySecretConfig, "HTTP_ADDR", harness.FreeAddr(t))))
+		require.NoError(t, err)
+		assert.Contains(t, stdout, "OK")
+	})
 }

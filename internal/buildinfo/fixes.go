@@ -14,18 +14,23 @@ const DexRepository = "dexidp/dex"
 // release dex-spectro builds on carries the upstream fix.
 type Fix struct {
 	// PR is the number of the pull request that fixes the hole in Dex's
-	// main branch.
+	// main branch; 0 when Dex's main branch still has the hole.
 	PR int
 	// Summary says what dex-spectro does about the hole.
 	Summary string
 }
 
-// String renders the fix as "dexidp/dex#PR: summary".
+// String renders the fix as "dexidp/dex#PR: summary", or "not fixed in
+// dexidp/dex yet: summary".
 func (f Fix) String() string {
+	if f.PR == 0 {
+		return fmt.Sprintf("not fixed in %s yet: %s", DexRepository, f.Summary)
+	}
 	return fmt.Sprintf("%s#%d: %s", DexRepository, f.PR, f.Summary)
 }
 
-// Fixes returns the fixes this build carries, ordered by pull request.
+// Fixes returns the fixes this build carries, ordered by pull request, those
+// Dex has not fixed yet last.
 func Fixes() []Fix {
 	return []Fix{
 		{PR: 4927, Summary: "password login page links back only to a path on the issuer's origin (open redirect)"},
@@ -35,6 +40,7 @@ func Fixes() []Fix {
 		{PR: 4927, Summary: "refresh token secret compared in constant time (refresh grant and token introspection)"},
 		{PR: 4928, Summary: "device flow: client_secret kept out of the browser redirect to /auth"},
 		{PR: 4928, Summary: "device callback accepts only an auth code of the device request's client and redirect URI"},
+		{Summary: "device flow completes only in a browser that entered the user code on Dex's device page (login CSRF)"},
 	}
 }
 

@@ -1,6 +1,8 @@
 // Package check inspects the spectrocloud connectors of a configuration:
 // for each, it resolves the issuer, fetches discovery and the signing keys,
-// and reports the endpoints the connector will use.
+// and reports the endpoints the connector will use. It also lists the
+// warnings `check` prints and `serve` logs at start-up about the
+// configuration's exposure (SessionWarnings, TokenExchangeWarnings).
 package check
 
 import (
@@ -179,4 +181,40 @@ func lifetimeWarning(cfg *config.Config) string {
 		return ""
 	}
 	return fmt.Sprintf("expiry.refreshTokens.absoluteLifetime is %s, far beyond the %s a Palette session can last at most: %s, for up to %s", lifetime, paletteSessionCeiling, follow, lifetime)
+}
+
+// grantTokenExchange is the grant type of RFC 8693 token exchange.
+const grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+// TokenExchangeWarnings warns when token exchange is open to a public
+// static client: with the grant enabled (oauth2.grantTypes lists it, or is
+// not set, which enables every grant), a public client authenticates with
+// no secret, so anyone can exchange an ID token that a connector accepts (a
+// Palette ID token, for a spectrocloud connector) for Dex's tokens issued to
+// that client.
+func TokenExchangeWarnings(cfg *config.Config) []string {
+	enabled := len(cfg.OAuth2.GrantTypes) == 0
+	for _, g := range cfg.OAuth2.GrantTypes {
+		enabled = enabled || g == grantTokenExchange
+	}
+	if !enabled {
+		return nil
+	}
+	var public []string
+	for i, c := range cfg.ResolvedStaticClients() {
+		if c.Public {
+			public = append(public, fmt.Sprintf("staticClients[%d] (%q)", i, c.ID))
+		}
+	}
+	if len(public) == 0 {
+		return nil
+	}
+	clients, them := strings.Join(public, ", ")+" is", "it"
+	if len(public) > 1 {
+		clients, them = strings.Join(public, ", ")+" are", "them"
+	}
+	return []string{fmt.Sprintf("token exchange (%s) is enabled by oauth2.grantTypes (every grant is when it is not set) and %s public: "+
+		"anyone can exchange an ID token that a connector accepts, a Palette ID token for a spectrocloud connector, for Dex's tokens issued to %s, without a client secret; "+
+		"leave the token-exchange grant out of oauth2.grantTypes, or exchange tokens only through confidential clients",
+		grantTokenExchange, clients, them)}
 }

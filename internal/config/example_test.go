@@ -9,10 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+	"github.com/dex-spectro/dex-spectro/internal/check"
 	"github.com/dex-spectro/dex-spectro/internal/config"
 )
 
-// The production example loads in strict mode, without warnings.
+// The production example loads in strict mode, without warnings, and
+// without the warnings check prints about the configuration's exposure.
 func TestExampleConfigLoads(t *testing.T) {
 	t.Setenv("SPECTROCLOUD_CLIENT_ID", "prod-client")
 	t.Setenv("SPECTROCLOUD_CLIENT_SECRET", "prod-secret")
@@ -23,6 +25,8 @@ func TestExampleConfigLoads(t *testing.T) {
 	c, warnings, err := config.LoadFile(filepath.Join("..", "..", "examples", "config.yaml"), config.Options{Strict: true})
 	require.NoError(t, err)
 	assert.Empty(t, warnings)
+	assert.Empty(t, check.SessionWarnings(c))
+	assert.Empty(t, check.TokenExchangeWarnings(c), "token exchange is not open to the public kubernetes client")
 
 	assert.Equal(t, "sqlite3", c.Storage.Type)
 	assert.IsType(t, &sql.SQLite3{}, c.Storage.Config)

@@ -126,6 +126,16 @@ func TestLoadRejectsBadConfigs(t *testing.T) {
 			want: []string{`secret and secretEnv fields are exclusive for client "a"`},
 		},
 		{
+			name: "secretEnv naming a variable that is not set",
+			yaml: withMemory + "staticClients: [{id: backstage, name: Backstage, secretEnv: DEX_SPECTRO_TEST_UNSET_SECRET}, {id: cli, name: CLI, public: true, secretEnv: DEX_SPECTRO_TEST_UNSET_SECRET}]\n",
+			want: []string{`staticClients[0]: client "backstage" is not public, but its secret is empty: secretEnv names $DEX_SPECTRO_TEST_UNSET_SECRET, which is not set in the environment`},
+		},
+		{
+			name: "idEnv naming a variable that is not set",
+			yaml: withMemory + "staticClients: [{idEnv: DEX_SPECTRO_TEST_UNSET_ID, name: Backstage, secret: s}]\n",
+			want: []string{`staticClients[0]: client "Backstage" has an empty ID: idEnv names $DEX_SPECTRO_TEST_UNSET_ID, which is not set in the environment`},
+		},
+		{
 			name: "static client with id and idEnv",
 			yaml: withMemory + "staticClients: [{id: a, idEnv: A, name: A, public: true}]\n",
 			want: []string{`id and idEnv fields are exclusive for client "a"`},

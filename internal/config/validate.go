@@ -5,11 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/dexidp/dex/server"
 	"github.com/dexidp/dex/server/signer"
+	"github.com/dexidp/dex/storage"
 
 	"github.com/dex-spectro/dex-spectro/internal/logging"
 )
@@ -106,6 +108,35 @@ func (c *Config) checkStaticClients() []string {
 		if client.Secret != "" && client.SecretEnv != "" {
 			problems = append(problems, fmt.Sprintf("%s: secret and secretEnv fields are exclusive for client %q", where, client.ID))
 		}
+		problems = append(problems, checkClientEnv(where, client)...)
+	}
+	return problems
+}
+
+// checkClientEnv reports the variables that idEnv and secretEnv name but
+// that resolve empty. Dex would start with the empty value: a client with
+// an empty ID, or a confidential client that authenticates with an empty
+// secret.
+func checkClientEnv(where string, client storage.Client) []string {
+	unset := func(name string) string {
+		if _, ok := os.LookupEnv(name); ok {
+			return "set to nothing"
+		}
+		return "not set"
+	}
+	id := client.ID
+	if client.IDEnv != "" {
+		id = os.Getenv(client.IDEnv)
+	}
+	var problems []string
+	if client.IDEnv != "" && id == "" {
+		problems = append(problems, fmt.Sprintf("%s: client %q has an empty ID: idEnv names $%s, which is %s in the environment; set it to the client's ID",
+			where, client.Name, client.IDEnv, unset(client.IDEnv)))
+		id = client.Name
+	}
+	if !client.Public && client.Secret == "" && client.SecretEnv != "" && os.Getenv(client.SecretEnv) == "" {
+		problems = append(problems, fmt.Sprintf("%s: client %q is not public, but its secret is empty: secretEnv names $%s, which is %s in the environment; "+
+			"set it to the client's secret (a client that cannot keep a secret is public: true)", where, id, client.SecretEnv, unset(client.SecretEnv)))
 	}
 	return problems
 }

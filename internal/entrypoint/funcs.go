@@ -4,136 +4,139 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
-	"strconv"
-	"strings"
 	"text/template"
 )
 
 // maxReadFileSize caps what getenv (through NAME_FILE) and file.Read read.
 const maxReadFileSize = 1 << 20
 
-// funcs returns the template functions: gomplate's namespaces (env,
-// strings, conv, test, base64, file, data) and its top-level aliases, with
-// gomplate's argument order (the piped input comes last).
-func (r *Renderer) funcs() template.FuncMap {
-	e := envFuncs{r: r}
-	s := stringFuncs{}
-	c := convFuncs{}
-	t := testFuncs{}
-	d := dataFuncs{}
+// funcs returns the functions templates may call: the part of gomplate's
+// that Dex configurations use, each with gomplate's name, argument order
+// and result, and text/template's built-ins that build strings, replaced
+// by bounded copies with the same results. Every one of them checks the
+// render's deadline, and counts what it produces before allocating it.
+func (x *run) funcs() template.FuncMap {
+	env := &envFuncs{x}
+	str := &stringFuncs{x}
+	conv := &convFuncs{x}
+	test := &testFuncs{x}
+	b64 := &base64Funcs{x}
+	file := &fileFuncs{x}
+	data := &dataFuncs{x}
+	b := &builtinFuncs{x}
 	return template.FuncMap{
-		"env":     func() envFuncs { return e },
-		"strings": func() stringFuncs { return s },
-		"conv":    func() convFuncs { return c },
-		"test":    func() testFuncs { return t },
-		"base64":  func() base64Funcs { return base64Funcs{} },
-		"file":    func() fileFuncs { return fileFuncs{} },
-		"data":    func() dataFuncs { return d },
+		"env":     func() *envFuncs { return env },
+		"strings": func() *stringFuncs { return str },
+		"conv":    func() *convFuncs { return conv },
+		"test":    func() *testFuncs { return test },
+		"base64":  func() *base64Funcs { return b64 },
+		"file":    func() *fileFuncs { return file },
+		"data":    func() *dataFuncs { return data },
 
-		"getenv": e.Getenv,
+		"getenv": env.Getenv,
 
-		"required": t.Required,
-		"fail":     t.Fail,
-		"ternary":  t.Ternary,
+		"required": test.Required,
+		"fail":     test.Fail,
 
-		"default": c.Default,
-		"bool":    c.Bool,
-		"join":    c.Join,
-		"has":     c.Has,
+		"default": conv.Default,
+		"join":    conv.Join,
+		"has":     conv.Has,
 
-		"toUpper":    s.ToUpper,
-		"toLower":    s.ToLower,
-		"trimSpace":  s.TrimSpace,
-		"title":      s.Title,
-		"trim":       s.Trim,
-		"contains":   s.Contains,
-		"hasPrefix":  s.HasPrefix,
-		"hasSuffix":  s.HasSuffix,
-		"split":      s.Split,
-		"splitN":     s.SplitN,
-		"replaceAll": s.ReplaceAll,
-		"quote":      s.Quote,
-		"squote":     s.Squote,
-		"indent":     s.Indent,
+		// gomplate's old top-level string functions take Go's argument
+		// order (the string first), unlike the strings namespace.
+		"contains":  str.oldContains,
+		"hasPrefix": str.oldHasPrefix,
+		"hasSuffix": str.oldHasSuffix,
+		"split":     str.oldSplit,
 
-		"toJSON":       d.ToJSON,
-		"toJSONPretty": d.ToJSONPretty,
+		"toLower":    str.ToLower,
+		"toUpper":    str.ToUpper,
+		"trimSpace":  str.TrimSpace,
+		"replaceAll": str.ReplaceAll,
+		"quote":      str.Quote,
+		"squote":     str.Squote,
+		"indent":     str.Indent,
+
+		"toJSON": data.ToJSON,
+
+		"print":    b.Print,
+		"printf":   b.Printf,
+		"println":  b.Println,
+		"html":     b.HTML,
+		"js":       b.JS,
+		"urlquery": b.URLQuery,
+		"slice":    b.Slice,
 	}
 }
 
+// str converts in to a string as gomplate does (nil is "nil"), counting
+// the conversion of anything that is not already a string.
+func (x *run) str(fn string, in any) (string, error) {
+	switch v := in.(type) {
+	case string:
+		return v, x.check()
+	case nil:
+		return "nil", x.check()
+	}
+	if err := x.charge(fn, sizeBound(in, 1)); err != nil {
+		return "", err
+	}
+	return toString(in), nil
+}
+
+// toString is gomplate's conv.ToString.
 func toString(in any) string {
 	switch v := in.(type) {
 	case nil:
-		return ""
+		return "nil"
 	case string:
 		return v
-	case []byte:
-		return string(v)
 	case fmt.Stringer:
 		return v.String()
+	case []byte:
+		return string(v)
 	}
 	return fmt.Sprint(in)
 }
 
-// toInt converts in to an int. The error does not quote the input, which
-// may come from a secret.
-func toInt(fn string, in any) (int, error) {
-	v := reflect.ValueOf(in)
-	switch v.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return int(v.Int()), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return int(v.Uint()), nil
-	case reflect.Float32, reflect.Float64:
-		return int(v.Float()), nil
+// readFile reads the file at path, at most maxReadFileSize bytes; a larger
+// file is an error. The read is counted before it allocates: a buffer of
+// the file's size (or of the cap, for a file whose size is not known), and
+// the string the caller makes of it.
+func (x *run) readFile(fn, path string) ([]byte, error) {
+	if err := x.check(); err != nil {
+		return nil, err
 	}
-	s := strings.TrimSpace(toString(in))
-	if n, err := strconv.ParseInt(s, 0, strconv.IntSize); err == nil {
-		return int(n), nil
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return int(f), nil
-	}
-	return 0, fmt.Errorf("%s: the value is not a number", fn)
-}
-
-func isEmpty(in any) bool {
-	if in == nil {
-		return true
-	}
-	v := reflect.ValueOf(in)
-	switch v.Kind() {
-	case reflect.String, reflect.Slice, reflect.Map, reflect.Array:
-		return v.Len() == 0
-	case reflect.Bool:
-		return !v.Bool()
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return v.Int() == 0
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return v.Uint() == 0
-	case reflect.Float32, reflect.Float64:
-		return v.Float() == 0
-	case reflect.Pointer, reflect.Interface:
-		return v.IsNil()
-	}
-	return false
-}
-
-// readFileLimited reads at most maxReadFileSize bytes of path; a larger
-// file is an error.
-func readFileLimited(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxReadFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	size := int64(maxReadFileSize + 1)
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() && info.Size() < size {
+		// One byte more, to see a file that grew since.
+		size = info.Size() + 1
 	}
-	if len(b) > maxReadFileSize {
+	if err := x.charge(fn, 2*size); err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, size)
+	for len(b) < cap(b) {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	x.refund(size - int64(len(b)))
+	switch {
+	case len(b) > maxReadFileSize:
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxReadFileSize)
+	case int64(len(b)) == size:
+		return nil, fmt.Errorf("%s changed while it was read", path)
 	}
 	return b, nil
 }

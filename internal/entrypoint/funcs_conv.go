@@ -3,70 +3,121 @@ package entrypoint
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
+	"text/template"
 )
 
-// convFuncs is gomplate's conv namespace.
-type convFuncs struct{}
+// convFuncs is the part of gomplate's conv namespace that Dex
+// configurations use.
+type convFuncs struct{ x *run }
 
-// Default returns def when the input is empty (nil, "", false, 0, or an
-// empty list or map), else the input.
-func (convFuncs) Default(def, in any) any {
-	if isEmpty(in) {
-		return def
+// Default returns def when the input is empty in text/template's sense
+// (nil, "", false, 0, an empty list or map), else the input.
+func (c *convFuncs) Default(def, in any) (any, error) {
+	if truth, ok := template.IsTrue(in); truth && ok {
+		return in, c.x.check()
 	}
-	return in
+	return def, c.x.check()
 }
 
-// Bool reports whether the input is "1", "t", "true" or "yes", in any case.
-func (convFuncs) Bool(in any) bool {
-	if b, ok := in.(bool); ok {
-		return b
+// ToBool reports whether the input is true, as gomplate reads it: true;
+// "1", "t", "true" or "yes" in any case, or text that reads as the number
+// 1; the number 1.
+func (c *convFuncs) ToBool(in any) (bool, error) {
+	if err := c.x.check(); err != nil {
+		return false, err
 	}
-	switch strings.ToLower(strings.TrimSpace(toString(in))) {
-	case "1", "t", "true", "yes":
-		return true
+	switch v := in.(type) {
+	case bool:
+		return v, nil
+	case string:
+		if err := c.x.charge("conv.ToBool", 3*int64(len(v))); err != nil {
+			return false, err
+		}
+		s := strings.ToLower(v)
+		switch s {
+		case "1", "t", "true", "yes":
+			return true, nil
+		}
+		s = strings.ReplaceAll(s, ",", "")
+		if n, err := strconv.ParseInt(s, 0, 64); err == nil {
+			return n == 1, nil
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		return err == nil && f == 1, nil
 	}
-	return false
-}
-
-// ToBool is Bool, also taking numbers (non-zero is true).
-func (c convFuncs) ToBool(in any) bool {
-	v := reflect.ValueOf(in)
+	v := reflect.Indirect(reflect.ValueOf(in))
 	switch v.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return v.Int() != 0
+		return v.Int() == 1, nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return v.Uint() != 0
+		return v.Uint() == 1, nil
 	case reflect.Float32, reflect.Float64:
-		return v.Float() != 0
+		return v.Float() == 1, nil
 	}
-	return c.Bool(in)
+	return false, nil
 }
 
-// ToInt converts the input (decimal, 0x hex, 0o octal, or a number) to an
-// integer. Unlike gomplate, which yields 0, input that is not a number is
-// an error.
-func (convFuncs) ToInt(in any) (int, error) { return toInt("conv.ToInt", in) }
-
-// ToInt64 is ToInt for 64-bit integers.
-func (convFuncs) ToInt64(in any) (int64, error) {
-	n, err := toInt("conv.ToInt64", in)
-	return int64(n), err
+// ToInt converts the input to an integer as gomplate does: text in
+// decimal, 0x hex, 0o octal or 0b binary, with any commas left out, or a
+// decimal fraction (truncated); a number; a bool (1 or 0). Unlike
+// gomplate's, the error does not quote the input, which may be a secret.
+func (c *convFuncs) ToInt(in any) (int, error) {
+	if err := c.x.check(); err != nil {
+		return 0, err
+	}
+	if s, ok := in.(string); ok {
+		if err := c.x.charge("conv.ToInt", int64(len(s))); err != nil {
+			return 0, err
+		}
+		s = strings.ReplaceAll(s, ",", "")
+		if n, err := strconv.ParseInt(s, 0, strconv.IntSize); err == nil {
+			return int(n), nil
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, errors.New("conv.ToInt: the value is not a number")
+		}
+		if f < math.MinInt64 || f >= math.MaxInt64 {
+			return 0, errors.New("conv.ToInt: the number is out of range")
+		}
+		return int(f), nil
+	}
+	v := reflect.Indirect(reflect.ValueOf(in))
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return int(v.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if v.Uint() > math.MaxInt64 {
+			return 0, errors.New("conv.ToInt: the number is out of range")
+		}
+		return int(v.Uint()), nil
+	case reflect.Float32, reflect.Float64:
+		return int(v.Float()), nil
+	case reflect.Bool:
+		if v.Bool() {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	return 0, errors.New("conv.ToInt: the value is not a number")
 }
-
-// Atoi is ToInt.
-func (convFuncs) Atoi(in any) (int, error) { return toInt("conv.Atoi", in) }
-
-// ToString converts the input to a string.
-func (convFuncs) ToString(in any) string { return toString(in) }
 
 // Join joins the elements of a list with sep.
-func (convFuncs) Join(in any, sep string) (string, error) {
+func (c *convFuncs) Join(in any, sep string) (string, error) {
 	v := reflect.ValueOf(in)
 	if v.Kind() != reflect.Slice && v.Kind() != reflect.Array {
 		return "", fmt.Errorf("conv.Join: want a list, got %T", in)
+	}
+	size := mulCap(int64(max(v.Len()-1, 0)), int64(len(sep)))
+	for i := range v.Len() {
+		size += sizeBound(v.Index(i).Interface(), 1)
+	}
+	if err := c.x.charge("conv.Join", size); err != nil {
+		return "", err
 	}
 	parts := make([]string, v.Len())
 	for i := range parts {
@@ -75,63 +126,76 @@ func (convFuncs) Join(in any, sep string) (string, error) {
 	return strings.Join(parts, sep), nil
 }
 
-// Has reports whether a map has the key, or a list the element.
-func (convFuncs) Has(in any, key any) bool {
+// Has reports whether a map has the key, or a list the element: gomplate's
+// coll.Has, which Dex configurations use as `has .Env "NAME"`.
+func (c *convFuncs) Has(in any, key string) (bool, error) {
+	if err := c.x.check(); err != nil {
+		return false, err
+	}
 	v := reflect.ValueOf(in)
 	switch v.Kind() {
 	case reflect.Map:
-		k := reflect.ValueOf(key)
-		if !k.IsValid() || !k.Type().AssignableTo(v.Type().Key()) {
-			return false
+		if v.Type().Key().Kind() != reflect.String {
+			return false, fmt.Errorf("has: the map's keys are %s, not strings", v.Type().Key())
 		}
-		return v.MapIndex(k).IsValid()
+		return v.MapIndex(reflect.ValueOf(key).Convert(v.Type().Key())).IsValid(), nil
 	case reflect.Slice, reflect.Array:
 		for i := range v.Len() {
 			if reflect.DeepEqual(v.Index(i).Interface(), key) {
-				return true
+				return true, nil
 			}
 		}
 	}
-	return false
+	return false, nil
 }
 
-// testFuncs is gomplate's test namespace.
-type testFuncs struct{}
+// testFuncs is the part of gomplate's test namespace that Dex
+// configurations use.
+type testFuncs struct{ x *run }
 
-// Required returns the input, or fails rendering when it is empty (nil or
-// ""): `required in` or `required message in`.
-func (testFuncs) Required(args ...any) (any, error) {
-	var msg string
+// Required returns the input, or fails rendering when it is nil or "":
+// `required in` or `required message in`.
+func (t *testFuncs) Required(args ...any) (any, error) {
+	if err := t.x.check(); err != nil {
+		return nil, err
+	}
+	msg := "can not render template: a required value was not set"
 	var in any
 	switch len(args) {
 	case 1:
 		in = args[0]
 	case 2:
-		msg, in = toString(args[0]), args[1]
-	default:
-		return nil, fmt.Errorf("want 1 or 2 arguments, got %d", len(args))
-	}
-	if in == nil || toString(in) == "" {
-		if msg == "" {
-			msg = "a required value was not set"
+		m, ok := args[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("at <1>: expected string; found %T", args[0])
 		}
+		if m != "" {
+			msg = m
+		}
+		in = args[1]
+	default:
+		return nil, fmt.Errorf("wrong number of args: want 1 or 2, got %d", len(args))
+	}
+	if s, ok := in.(string); in == nil || (ok && s == "") {
 		return nil, errors.New(msg)
 	}
 	return in, nil
 }
 
-// Fail fails rendering with the message.
-func (testFuncs) Fail(args ...any) (string, error) {
-	if len(args) == 0 {
-		return "", errors.New("template called fail")
+// Fail fails rendering, with the message when given.
+func (t *testFuncs) Fail(args ...any) (string, error) {
+	switch len(args) {
+	case 0:
+		return "", errors.New("template generation failed")
+	case 1:
+		msg, err := t.x.str("fail", args[0])
+		if err != nil {
+			return "", err
+		}
+		if msg == "" {
+			return "", errors.New("template generation failed")
+		}
+		return "", fmt.Errorf("template generation failed: %s", msg)
 	}
-	return "", errors.New(toString(args[0]))
-}
-
-// Ternary returns t when the input is true (as conv.ToBool), else f.
-func (testFuncs) Ternary(t, f, in any) any {
-	if (convFuncs{}).ToBool(in) {
-		return t
-	}
-	return f
+	return "", fmt.Errorf("wrong number of args: want 0 or 1, got %d", len(args))
 }

@@ -2,20 +2,26 @@ package entrypoint
 
 import (
 	"fmt"
-	"os"
 	"strings"
 )
 
-// envFuncs is gomplate's env namespace.
-type envFuncs struct{ r *Renderer }
+// envFuncs is gomplate's env namespace, less ExpandEnv: Dex expands $NAME
+// in the configuration itself.
+type envFuncs struct{ x *run }
 
-// Getenv returns the variable name, else the trimmed content of the file
-// that name_FILE names, else def (when given), else "".
-func (e envFuncs) Getenv(name string, def ...string) (string, error) {
+// Getenv returns the variable key, else the trimmed content of the file
+// that key_FILE names, else def (when given), else "". Unlike gomplate,
+// which then yields "" or def, an unreadable key_FILE is an error, and so
+// is a second default.
+func (e *envFuncs) Getenv(key any, def ...string) (string, error) {
+	name, err := e.x.str("getenv", key)
+	if err != nil {
+		return "", err
+	}
 	if len(def) > 1 {
 		return "", fmt.Errorf("getenv %s: at most one default, got %d", name, len(def))
 	}
-	v, err := e.r.lookup(name)
+	v, err := e.x.lookup(name)
 	if err != nil {
 		return "", err
 	}
@@ -25,37 +31,32 @@ func (e envFuncs) Getenv(name string, def ...string) (string, error) {
 	return v, nil
 }
 
-// Env returns every variable, as .Env does: a key that is not set is an
-// error, and NAME_FILE is not read.
-func (e envFuncs) Env() map[string]string { return e.r.envMap() }
-
-// ExpandEnv replaces $NAME and ${NAME} in the input with the variables'
-// values, as getenv reads them.
-func (e envFuncs) ExpandEnv(in any) (string, error) {
-	var firstErr error
-	out := os.Expand(toString(in), func(name string) string {
-		v, err := e.r.lookup(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	})
-	return out, firstErr
-}
-
 // lookup reads name from the environment, falling back to the file that
 // name_FILE names, as gomplate does for Docker and Kubernetes secrets.
-func (r *Renderer) lookup(name string) (string, error) {
-	if v := r.Env[name]; v != "" {
+func (x *run) lookup(name string) (string, error) {
+	if v := x.env[name]; v != "" {
 		return v, nil
 	}
-	path := r.Env[name+"_FILE"]
+	path := x.env[name+"_FILE"]
 	if path == "" {
 		return "", nil
 	}
-	b, err := readFileLimited(path)
+	b, err := x.readFile("getenv", path)
 	if err != nil {
 		return "", fmt.Errorf("getenv %s: read the file named by %s_FILE: %w", name, name, err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }
+
+// tmplContext is the data a template renders with: as in gomplate, it
+// has the Env method (`.Env.NAME`) and prints as an empty map, so that
+// `{{ . }}` shows no variable.
+type tmplContext struct{ env map[string]string }
+
+// Env returns every variable. A key that is not set is an error through
+// `.Env.NAME` (text/template's missingkey=error, as gomplate sets it) and
+// "" through `index .Env "NAME"`. NAME_FILE is not read.
+func (c *tmplContext) Env() map[string]string { return c.env }
+
+// String prints the context as gomplate prints its own.
+func (c *tmplContext) String() string { return "map[]" }

@@ -10,21 +10,12 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
-)
-
-const (
-	// MaxTemplateSize caps the size of a template file.
-	MaxTemplateSize = 4 << 20
-	// maxOutputSize caps the size of a rendered file.
-	maxOutputSize = 16 << 20
+	"time"
 )
 
 // TemplateSuffixes are the file name endings that make an argument of
 // `dex serve` a template, as in Dex's image.
 var TemplateSuffixes = []string{".tpl", ".tmpl", ".yaml"}
-
-// ErrTooLarge reports a template or a rendered file over its size cap.
-var ErrTooLarge = errors.New("too large")
 
 // Renderer renders templates against a fixed environment. The zero value
 // renders with an empty environment into os.TempDir.
@@ -34,6 +25,11 @@ type Renderer struct {
 	Env map[string]string
 	// TempDir is where RenderFile writes; empty means os.TempDir().
 	TempDir string
+
+	// timeout and budget replace renderTimeout and functionBudget when set
+	// (by tests).
+	timeout time.Duration
+	budget  int64
 }
 
 // EnvFromList turns a list of "NAME=value" entries, as os.Environ returns
@@ -48,15 +44,6 @@ func EnvFromList(environ []string) map[string]string {
 	return env
 }
 
-// envMap returns a copy of Env, which templates cannot change.
-func (r *Renderer) envMap() map[string]string {
-	env := make(map[string]string, len(r.Env))
-	for k, v := range r.Env {
-		env[k] = v
-	}
-	return env
-}
-
 // IsTemplate reports whether an argument of `dex serve` names a template.
 func IsTemplate(arg string) bool {
 	for _, suffix := range TemplateSuffixes {
@@ -67,32 +54,46 @@ func IsTemplate(arg string) bool {
 	return false
 }
 
-// undefinedFunction matches text/template's error for a function that is
-// not defined.
-var undefinedFunction = regexp.MustCompile(`function "[^"]*" not defined`)
+// notProvided matches text/template's errors for a function that is not
+// defined, and for one that a namespace (strings, conv, ...) does not have.
+var notProvided = regexp.MustCompile(`function "[^"]*" not defined|can't evaluate field \w+ in type \*entrypoint\.\w+Funcs`)
+
+// withHint adds where to read what is provided to an error of a function
+// that is not.
+func withHint(err error) error {
+	if notProvided.MatchString(err.Error()) {
+		return fmt.Errorf("%w (dex-spectro renders with text/template and the gomplate functions listed in docs/operations.md under \"Config templates\")", err)
+	}
+	return err
+}
 
 // Render renders src, the content of the file name, and returns the
 // result. Errors name the file and, from text/template, the line and the
 // action or function that failed; they never contain a rendered value.
+// A render that passes one of its limits (time, template calls, what its
+// functions produce, the size of the result) stops with an error that
+// names the limit.
 func (r *Renderer) Render(name string, src []byte) ([]byte, error) {
 	if len(src) > MaxTemplateSize {
 		return nil, fmt.Errorf("template %s: %w: over %d bytes", name, ErrTooLarge, MaxTemplateSize)
 	}
-	t, err := template.New(name).Option("missingkey=error").Funcs(r.funcs()).Parse(string(src))
+	x := r.newRun()
+	t, err := template.New(name).Option("missingkey=error").Funcs(x.funcs()).Parse(string(src))
 	if err != nil {
-		if undefinedFunction.MatchString(err.Error()) {
-			return nil, fmt.Errorf("%w (dex-spectro renders with text/template and gomplate's common functions, listed in docs/operations.md under \"Docker\")", err)
-		}
-		return nil, err
+		return nil, withHint(err)
 	}
-	out := &limitedBuffer{max: maxOutputSize}
-	if err := t.Execute(out, map[string]any{"Env": r.envMap()}); err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			return nil, fmt.Errorf("template %s: rendered file %w: over %d bytes", name, ErrTooLarge, maxOutputSize)
-		}
-		return nil, err
+	x.bound(t)
+	out := &limitedBuffer{max: maxOutputSize, run: x}
+	err = t.Execute(out, &tmplContext{env: x.env})
+	switch {
+	case err == nil:
+		return out.Bytes(), nil
+	case x.stopped != nil:
+		return nil, fmt.Errorf("template %s: %w", name, x.stopped)
+	case errors.Is(err, errOutputTooLarge):
+		return nil, fmt.Errorf("template %s: %w: over %d bytes", name, errOutputTooLarge, maxOutputSize)
 	}
-	return out.Bytes(), nil
+	return nil, withHint(err)
 }
 
 // RenderFile renders the template at path into a new private file (mode
@@ -172,17 +173,4 @@ func readTemplate(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read template %s: %w", path, err)
 	}
 	return src, nil
-}
-
-// limitedBuffer is a bytes.Buffer that refuses to grow past max.
-type limitedBuffer struct {
-	bytes.Buffer
-	max int
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if b.Len()+len(p) > b.max {
-		return 0, ErrTooLarge
-	}
-	return b.Buffer.Write(p)
 }

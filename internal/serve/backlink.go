@@ -3,7 +3,6 @@ package serve
 import (
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // backLinks keeps Dex's password login page from linking to another site.
@@ -16,10 +15,9 @@ import (
 // original request's query). A `back` that is not a same-origin absolute
 // path is removed from the request before Dex sees it; the page then shows
 // no back link. Dex main fixes this in dexidp/dex#4927.
-func backLinks(next http.Handler, issuerPath string) http.Handler {
-	prefix := strings.TrimSuffix(issuerPath, "/") + "/auth/"
+func backLinks(next http.Handler, routes dexRoutes) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isPasswordLoginPath(r.URL.Path, prefix) {
+		if routes.isPasswordLogin(r.URL.Path) {
 			q := r.URL.Query()
 			if back, ok := q["back"]; ok && (len(back) != 1 || !isLocalPath(back[0])) {
 				q.Del("back")
@@ -30,13 +28,6 @@ func backLinks(next http.Handler, issuerPath string) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// isPasswordLoginPath reports whether p is /auth/{connector}/login below
-// the issuer. It matches every path Dex's router sends to its password
-// login handler, and some that it does not (which Dex answers 404).
-func isPasswordLoginPath(p, prefix string) bool {
-	return strings.HasPrefix(p, prefix) && strings.HasSuffix(p, "/login") && len(p) > len(prefix)+len("/login")
 }
 
 // isLocalPath reports whether s is a path on this origin: it starts with

@@ -12,8 +12,8 @@ import (
 // BenchmarkDexFixes measures what the fixes add to a request, next to the
 // same request served by the wrapped handler alone: a request none of them
 // is about (pass-through), a refresh grant (form parsed, one storage read,
-// two constant-time comparisons) and a device callback (three storage
-// reads).
+// two constant-time comparisons) and a device callback (four storage
+// reads, the browser's binding compared).
 func BenchmarkDexFixes(b *testing.B) {
 	s := deviceStore(b)
 	seedRefresh(b, s)
@@ -21,7 +21,11 @@ func BenchmarkDexFixes(b *testing.B) {
 		_ = r.ParseForm()
 		w.WriteHeader(http.StatusNoContent)
 	})
-	fixes, err := dexFixes(next, s, testIssuer, slog.New(slog.DiscardHandler))
+	routes, err := newDexRoutes(testIssuer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fixes, err := dexFixes(next, s, routes, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,7 +41,9 @@ func BenchmarkDexFixes(b *testing.B) {
 			return r
 		}},
 		{name: "device-callback", req: func() *http.Request {
-			return httptest.NewRequest(http.MethodGet, "/dex/device/callback?code=code-ci&state=CITO-OL01", nil)
+			r := httptest.NewRequest(http.MethodGet, "/dex/device/callback?code=code-ci&state=CITO-OL01", nil)
+			r.AddCookie(&http.Cookie{Name: "__Host-dex_spectro_device", Value: testBinding})
+			return r
 		}},
 	}
 	for _, rq := range requests {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"html"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -70,12 +71,14 @@ func deviceTemplate(issuer string) string {
 	return strings.Replace(deviceConfig, "ISSUER", issuer, 1)
 }
 
-// startUnprotectedDex starts a server from template and serves its web
-// listener's address with Dex's handler without the fixes, to reproduce
-// the holes they close.
-func startUnprotectedDex(t *testing.T, template string) *harness.Dex {
+// startUnprotectedDex starts a server from template and serves l (a free
+// port when nil) with Dex's handler without the fixes, to reproduce the
+// holes they close.
+func startUnprotectedDex(t *testing.T, template string, l net.Listener) *harness.Dex {
 	t.Helper()
-	l := listen(t)
+	if l == nil {
+		l = listen(t)
+	}
 	cfg := loadConfig(t, strings.Replace(template, "http: HTTP_ADDR", "http: 127.0.0.1:0", 1), l.Addr().String())
 	d := harness.Serve(t, cfg)
 	front := &http.Server{Handler: serve.UnprotectedHandler(d.Server), ReadHeaderTimeout: 10 * time.Second}
@@ -87,10 +90,16 @@ func startUnprotectedDex(t *testing.T, template string) *harness.Dex {
 // startDexFor starts the server, with the fixes or without them.
 func startDexFor(t *testing.T, template string, unprotected bool) *harness.Dex {
 	t.Helper()
+	return startDexForOn(t, nil, template, unprotected)
+}
+
+// startDexForOn is startDexFor serving l (a free port when nil).
+func startDexForOn(t *testing.T, l net.Listener, template string, unprotected bool) *harness.Dex {
+	t.Helper()
 	if unprotected {
-		return startUnprotectedDex(t, template)
+		return startUnprotectedDex(t, template, l)
 	}
-	return startDex(t, template, "")
+	return harness.Start(t, template, l)
 }
 
 // deviceClient is a command-line client of Dex's device flow, as kubelogin
@@ -460,4 +469,96 @@ func withRefreshSecret(t *testing.T, token, secret string) string {
 		out = protowire.AppendBytes(out, v)
 	}
 	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// Login CSRF through the device flow: an attacker starts a device request
+// and sends a victim signed in to Palette a link to Dex's authorization
+// endpoint with the device callback as redirect URI and the attacker's
+// user code as state. Dex v2.45.1 signs the victim in without a page to
+// click and hands the victim's tokens to the attacker's device poll.
+// dex-spectro completes a device request only in a browser that entered its
+// user code: the victim gets a page saying so, the attacker nothing.
+func TestDeviceFlowLoginCSRF(t *testing.T) {
+	for _, unprotected := range []bool{true, false} {
+		t.Run(map[bool]string{true: "Dex v2.45.1", false: "dex-spectro"}[unprotected], func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			l := listen(t)
+			palette, _, _ := lifetimePalette(t, "http://"+l.Addr().String()+"/dex") // jane is signed in to Palette
+			// Palette is the only connector, and there is no approval screen.
+			template := withStorage(lifetimeConfig, "storage:\n  type: memory\noauth2:\n  skipApprovalScreen: true")
+			dex := startDexForOn(t, l, replaceAll(template, "CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), unprotected)
+
+			// The attacker's device request, and in the protected case the
+			// attacker's own browser entering the code (which binds the
+			// request to the attacker's browser, not the victim's).
+			attacker := newDeviceClient(t, dex.Issuer, "kubectl", "")
+			da := attacker.start(t)
+			if !unprotected {
+				enterUserCode(t, dextest.NewBrowser(), da)
+			}
+
+			victim := dextest.NewBrowser()
+			if !unprotected {
+				// An auto-submitting form on the attacker's site, entering
+				// the code in the victim's browser, is refused.
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, dex.Issuer+"/device/auth/verify_code",
+					strings.NewReader(url.Values{"user_code": {da.UserCode}}.Encode()))
+				require.NoError(t, err)
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Origin", "https://attacker.example")
+				req.Header.Set("Sec-Fetch-Site", "cross-site")
+				resp, err := victim.Client.Do(req)
+				require.NoError(t, err)
+				require.NoError(t, resp.Body.Close())
+				assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+			}
+
+			link := dex.Issuer + "/auth?" + url.Values{
+				"client_id": {"kubectl"}, "redirect_uri": {"/device/callback"}, "response_type": {"code"},
+				"scope": {"openid email"}, "state": {da.UserCode},
+			}.Encode()
+			resp, body := followRedirects(t, victim, link)
+			status, poll := attacker.pollOnce(t, da)
+
+			if unprotected {
+				require.Equal(t, http.StatusOK, resp.StatusCode, body)
+				assert.Contains(t, body, "Login Successful for kubectl")
+				require.Equal(t, http.StatusOK, status, "the hole is reproduced: %v", poll)
+				raw, _ := poll["id_token"].(string)
+				idToken, err := attacker.verifier.Verify(attacker.ctx(ctx), raw)
+				require.NoError(t, err)
+				var claims dextest.Claims
+				require.NoError(t, idToken.Claims(&claims))
+				assert.Equal(t, "jane@example.com", claims.Email, "the attacker holds the victim's tokens")
+				return
+			}
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+			assert.Equal(t, "/dex/device/callback", resp.Request.URL.Path)
+			assert.Contains(t, body, "This device sign-in was not started in this browser")
+			assert.Contains(t, body, "If you did not start a device sign-in, close this page")
+			assert.Equal(t, http.StatusBadRequest, status)
+			assert.Equal(t, "authorization_pending", poll["error"], "the attacker's device gets nothing")
+			assert.NotContains(t, poll, "id_token")
+		})
+	}
+}
+
+// followRedirects opens target in b and follows redirects to the page at
+// the end, whatever its status.
+func followRedirects(t *testing.T, b *dextest.Browser, target string) (*http.Response, string) {
+	t.Helper()
+	u := mustParse(t, target)
+	for range 20 {
+		resp, body, err := dextest.Do(context.Background(), b.Client, http.MethodGet, u, nil)
+		require.NoError(t, err)
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
+			return resp, body
+		}
+		u, err = u.Parse(loc)
+		require.NoError(t, err)
+	}
+	t.Fatal("too many redirects")
+	return nil, ""
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
-	"regexp"
-	"strings"
 
 	"github.com/dexidp/dex/server"
 
@@ -22,13 +20,14 @@ import (
 //   - a failed sign-in shows the connector's reason on Dex's error page
 //     (403 when the user may not sign in), where Dex shows a generic text.
 //
-// The connector's messages never contain token material; the addresses of
-// Palette's and the catalog's endpoints they name are left to the log (see
-// publicMessage). Other requests and answers pass through unchanged.
-func connectorFailures(next http.Handler) http.Handler {
+// The connector's messages never contain token material; the addresses
+// they name, and the network errors behind them, are told in plain words or
+// left to the log (see publicMessage). Other requests and answers pass through unchanged.
+func connectorFailures(next http.Handler, routes dexRoutes) http.Handler {
+	token := routes.path("/token")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token")
-		callback := strings.Contains(r.URL.Path, "/callback")
+		token := r.Method == http.MethodPost && r.URL.Path == token
+		callback := routes.isCallback(r.URL.Path)
 		if !token && !callback {
 			next.ServeHTTP(w, r)
 			return
@@ -57,16 +56,6 @@ func connectorFailures(next http.Handler) http.Handler {
 		}
 		rec.flush(w)
 	})
-}
-
-// urlPattern matches absolute URLs in an error message.
-var urlPattern = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]*[^\s"'<>.,;:)]`)
-
-// publicMessage is err's message for users and clients: the internal
-// addresses it names (Palette's endpoints, the catalog) are replaced by a
-// pointer to Dex's log, which has the whole message.
-func publicMessage(err error) string {
-	return urlPattern.ReplaceAllString(err.Error(), "<an address shown in Dex's log>")
 }
 
 func writeInvalidGrant(w http.ResponseWriter, description string) {

@@ -28,7 +28,7 @@ type grpcSetup struct {
 // required, as in Dex. An API that does not require client certificates is
 // warned about (see warnUnauthenticatedGRPC).
 func prepareGRPC(cfg config.GRPC, metrics *grpcprometheus.ServerMetrics, logger *slog.Logger) (*grpcSetup, error) {
-	g := &grpcSetup{metrics: metrics, options: []grpc.ServerOption{grpc.ChainUnaryInterceptor(refuseNilConnector)}}
+	g := &grpcSetup{metrics: metrics, options: []grpc.ServerOption{grpc.ChainUnaryInterceptor(refuseNilConnector, refuseFileReadingConnectors)}}
 	if cfg.Addr != "" && cfg.TLSClientCA == "" {
 		warnUnauthenticatedGRPC(cfg, logger)
 	}
@@ -50,10 +50,11 @@ func prepareGRPC(cfg config.GRPC, metrics *grpcprometheus.ServerMetrics, logger 
 	return g, nil
 }
 
-// newServer returns a gRPC server serving Dex's API over storage s.
+// newServer returns a gRPC server serving Dex's API over storage s, which it
+// writes connectors through apiStorage.
 func (g *grpcSetup) newServer(cfg config.GRPC, s storage.Storage, dex *server.Server, version string, logger *slog.Logger) *grpc.Server {
 	srv := grpc.NewServer(g.options...)
-	api.RegisterDexServer(srv, server.NewAPI(s, logger, version, dex))
+	api.RegisterDexServer(srv, server.NewAPI(apiStorage{Storage: s}, logger, version, dex))
 	g.metrics.InitializeMetrics(srv)
 	if cfg.Reflection {
 		logger.Info("enabling reflection in grpc service")

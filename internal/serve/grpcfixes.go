@@ -2,15 +2,21 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/dexidp/dex/api/v2"
+	"github.com/dexidp/dex/storage"
 
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/connectors"
 )
 
 // warnUnauthenticatedGRPC says at start-up that the gRPC API is open to
@@ -34,4 +40,101 @@ func refuseNilConnector(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h
 		return nil, status.Error(codes.InvalidArgument, "no connector supplied")
 	}
 	return handler(ctx, req)
+}
+
+// Connectors created or updated through the gRPC API are written to
+// storage by whoever reaches the API, and Dex opens them like the file's:
+// a spectrocloud connector whose signIn.catalog.tokenFile names a file on
+// Dex's host, with a catalog baseURL of the caller's choosing, makes Dex
+// read that file and send its content as a bearer token at the next
+// sign-in through it. Dex v2.45.1 and Dex main accept such a connector.
+//
+// apiStorage is the storage the gRPC API writes through: it refuses a
+// spectrocloud connector whose configuration reads a local file and sends
+// its content off the host, checking the connector as it will be stored
+// (for an update, inside the storage's transaction, after Dex's change:
+// a new type, a new config, or both). refuseFileReadingConnectors answers
+// such a call with InvalidArgument and the reason.
+//
+// The environment is not read for such connectors: Dex expands $VAR only in
+// the configuration file, and the connector expands nothing, so an
+// API-created "$VAR" stays that literal text.
+type apiStorage struct {
+	storage.Storage
+}
+
+func (s apiStorage) CreateConnector(ctx context.Context, c storage.Connector) error {
+	if err := checkAPIConnector(c); err != nil {
+		recordAPIRefusal(ctx, err)
+		return err
+	}
+	return s.Storage.CreateConnector(ctx, c)
+}
+
+func (s apiStorage) UpdateConnector(ctx context.Context, id string, updater func(storage.Connector) (storage.Connector, error)) error {
+	return s.Storage.UpdateConnector(ctx, id, func(old storage.Connector) (storage.Connector, error) {
+		c, err := updater(old)
+		if err != nil {
+			return c, err
+		}
+		if err := checkAPIConnector(c); err != nil {
+			recordAPIRefusal(ctx, err)
+			return old, err
+		}
+		return c, nil
+	})
+}
+
+// checkAPIConnector refuses a spectrocloud connector whose configuration,
+// decoded as Dex decodes it to open the connector, reads a local file whose
+// content leaves the host.
+func checkAPIConnector(c storage.Connector) error {
+	if c.Type != connectors.SpectroCloud {
+		return nil
+	}
+	var cfg spectrocloud.Config
+	if err := json.Unmarshal(c.Config, &cfg); err != nil {
+		return fmt.Errorf("connector %q: the spectrocloud configuration does not decode: %w", c.ID, err)
+	}
+	if cfg.SignIn != nil && cfg.SignIn.Catalog != nil && cfg.SignIn.Catalog.TokenFile != "" {
+		return fmt.Errorf("connector %q: signIn.catalog.tokenFile is refused for connectors created or updated through the gRPC API: "+
+			"Dex would read that file on its host and send its content to signIn.catalog.baseURL; "+
+			"give signIn.catalog.token, or define the connector in the config file", c.ID)
+	}
+	return nil
+}
+
+// apiRefusal carries, for one gRPC call, why apiStorage refused to write.
+type apiRefusal struct {
+	mu  sync.Mutex
+	err error
+}
+
+type apiRefusalKey struct{}
+
+func recordAPIRefusal(ctx context.Context, err error) {
+	if r, ok := ctx.Value(apiRefusalKey{}).(*apiRefusal); ok {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.err = err
+	}
+}
+
+// refuseFileReadingConnectors answers CreateConnector and UpdateConnector
+// calls that apiStorage refused with InvalidArgument and the reason (Dex
+// would answer Unknown).
+func refuseFileReadingConnectors(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	switch req.(type) {
+	case *api.CreateConnectorReq, *api.UpdateConnectorReq:
+	default:
+		return handler(ctx, req)
+	}
+	refusal := &apiRefusal{}
+	resp, err := handler(context.WithValue(ctx, apiRefusalKey{}, refusal), req)
+	refusal.mu.Lock()
+	defer refusal.mu.Unlock()
+	if refusal.err != nil {
+		return nil, status.Error(codes.InvalidArgument, refusal.err.Error())
+	}
+	return resp, err
 }

@@ -6,6 +6,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +25,8 @@ import (
 
 	"github.com/dexidp/dex/api/v2"
 
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
@@ -119,4 +124,136 @@ func TestGRPCAPIWithClientCA(t *testing.T) {
 	defer cancel()
 	_, err = api.NewDexClient(conn).GetVersion(ctx, &api.VersionReq{})
 	require.Error(t, err)
+}
+
+// bearerCapture is a Backstage catalog that records the bearer tokens it
+// is sent and knows no user.
+type bearerCapture struct {
+	mu      sync.Mutex
+	bearers []string
+}
+
+func (c *bearerCapture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	c.bearers = append(c.bearers, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	c.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"items":[],"totalItems":0}`))
+}
+
+func (c *bearerCapture) received() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.bearers...)
+}
+
+// A spectrocloud connector created through the gRPC API with
+// signIn.catalog.tokenFile and a catalog of its own makes Dex v2.45.1 read
+// that file on its host and send its content to that catalog at the next
+// sign-in. dex-spectro's API refuses such a connector (created, updated, or
+// turned into a spectrocloud connector) with InvalidArgument naming the
+// key; $VAR references in API-created configs are not expanded (Dex
+// expands only the config file), so no environment value leaves either.
+func TestGRPCConnectorReadingLocalFiles(t *testing.T) {
+	t.Setenv("DEX_API_CONNECTORS_CRUD", "true")
+	t.Setenv("DEX_SPECTRO_TEST_CATALOG_SECRET", "value-from-the-environment")
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	writeFile(t, secretFile, []byte("content-of-a-local-file"))
+
+	ctx := context.Background()
+	l := listen(t)
+	palette, _, _ := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+	capture := &bearerCapture{}
+	catalog := httptest.NewServer(capture)
+	t.Cleanup(catalog.Close)
+	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory\ngrpc:\n  addr: 127.0.0.1:0"),
+		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
+
+	connectorConfig := func(catalogKeys string) []byte {
+		return []byte(`{"consoleURL":"` + palette.URL + `","tenant":"` + lifetimeTenant + `","clientID":"dex","clientSecret":"dex-secret",` +
+			`"redirectURI":"` + dex.Issuer + `/callback","signIn":{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail"}],` +
+			`"catalog":{"baseURL":"` + catalog.URL + `",` + catalogKeys + `}}}`)
+	}
+	signInThrough := func(connectorID string) {
+		b := dextest.NewBrowser()
+		_, _ = b.Authorize(ctx, dex.Issuer+"/auth?"+url.Values{
+			"client_id": {"backstage"}, "redirect_uri": {rpRedirect}, "response_type": {"code"},
+			"scope": {"openid email"}, "state": {"state-0123456789"}, "connector_id": {connectorID},
+		}.Encode(), rpRedirect)
+	}
+
+	t.Run("Dex v2.45.1 sends the file", func(t *testing.T) {
+		_, err := serve.UnprotectedAPI(dex.Server).CreateConnector(ctx, &api.CreateConnectorReq{Connector: &api.Connector{
+			Id: "reads-a-file", Type: "spectrocloud", Name: "Reads a file", Config: connectorConfig(`"tokenFile":"` + secretFile + `"`)}})
+		require.NoError(t, err)
+		signInThrough("reads-a-file")
+		assert.Contains(t, capture.received(), "content-of-a-local-file", "the hole is reproduced")
+	})
+
+	conn, err := grpc.NewClient(dex.Addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	client := api.NewDexClient(conn)
+	refused := func(t *testing.T, err error) {
+		t.Helper()
+		require.Error(t, err)
+		assert.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+		assert.Contains(t, status.Convert(err).Message(), "signIn.catalog.tokenFile")
+		assert.Contains(t, status.Convert(err).Message(), "config file")
+	}
+
+	t.Run("created", func(t *testing.T) {
+		for id, keys := range map[string]string{
+			"token-file":       `"tokenFile":"` + secretFile + `"`,
+			"token-file-cased": `"TokenFile":"` + secretFile + `"`, // Go's JSON decoding ignores case, as Dex's does
+		} {
+			_, err := client.CreateConnector(ctx, &api.CreateConnectorReq{Connector: &api.Connector{
+				Id: id, Type: "spectrocloud", Name: "Reads a file", Config: connectorConfig(keys)}})
+			refused(t, err)
+		}
+	})
+
+	t.Run("updated", func(t *testing.T) {
+		_, err := client.CreateConnector(ctx, &api.CreateConnectorReq{Connector: &api.Connector{
+			Id: "api-made", Type: "spectrocloud", Name: "API", Config: connectorConfig(`"token":"catalog-token"`)}})
+		require.NoError(t, err, "a connector with its catalog token given is accepted")
+		_, err = client.UpdateConnector(ctx, &api.UpdateConnectorReq{Id: "api-made", NewConfig: connectorConfig(`"tokenFile":"` + secretFile + `"`)})
+		refused(t, err)
+
+		// A connector of another type (which ignores the key), made a
+		// spectrocloud connector.
+		_, err = client.CreateConnector(ctx, &api.CreateConnectorReq{Connector: &api.Connector{
+			Id: "was-oidc", Type: "oidc", Name: "OIDC", Config: connectorConfig(`"tokenFile":"` + secretFile + `"`)}})
+		require.NoError(t, err)
+		_, err = client.UpdateConnector(ctx, &api.UpdateConnectorReq{Id: "was-oidc", NewType: "spectrocloud",
+			NewConfig: connectorConfig(`"tokenFile":"` + secretFile + `"`)})
+		refused(t, err)
+		// Dex v2.45.1 refuses a new type without a new config ("invalid
+		// config supplied"); the stored config is checked all the same.
+		_, err = client.UpdateConnector(ctx, &api.UpdateConnectorReq{Id: "was-oidc", NewType: "spectrocloud", NewName: "x"})
+		require.Error(t, err)
+
+		list, err := client.ListConnectors(ctx, &api.ListConnectorReq{})
+		require.NoError(t, err)
+		for _, c := range list.GetConnectors() {
+			if c.GetType() == "spectrocloud" && c.GetId() != "reads-a-file" {
+				assert.NotContains(t, string(c.GetConfig()), "tokenFile", "connector %s", c.GetId())
+			}
+		}
+	})
+
+	t.Run("no file and no environment value reaches a catalog", func(t *testing.T) {
+		before := len(capture.received())
+		for _, id := range []string{"token-file", "token-file-cased", "api-made", "was-oidc"} {
+			signInThrough(id)
+		}
+		_, err := client.CreateConnector(ctx, &api.CreateConnectorReq{Connector: &api.Connector{
+			Id: "env-ref", Type: "spectrocloud", Name: "Env", Config: connectorConfig(`"token":"$DEX_SPECTRO_TEST_CATALOG_SECRET"`)}})
+		require.NoError(t, err)
+		signInThrough("env-ref")
+		sent := capture.received()[before:]
+		assert.NotContains(t, sent, "content-of-a-local-file")
+		assert.NotContains(t, sent, "value-from-the-environment")
+		assert.Contains(t, sent, "$DEX_SPECTRO_TEST_CATALOG_SECRET", "sent as written, not expanded")
+	})
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dexidp/dex/api/v2"
 	"github.com/dexidp/dex/server"
+	"github.com/dexidp/dex/storage"
 	"github.com/dexidp/dex/storage/memory"
 
 	"github.com/dex-spectro/dex-spectro/internal/config"
@@ -75,4 +76,35 @@ func TestRefuseNilConnector(t *testing.T) {
 	_, err = refuseNilConnector(ctx, &api.VersionReq{}, &grpc.UnaryServerInfo{FullMethod: "/api.Dex/GetVersion"},
 		func(context.Context, any) (any, error) { return &api.VersionResp{}, nil })
 	assert.NoError(t, err, "other calls pass")
+}
+
+// apiStorage checks a connector as it will be stored: a change of type
+// alone turns a stored config into a spectrocloud one, and is refused
+// inside the update, leaving the stored connector as it was.
+func TestAPIStorageChecksTheStoredConnector(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.New(slog.New(slog.DiscardHandler))
+	reads := []byte(`{"signIn":{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail"}],"catalog":{"baseURL":"https://catalog.example","tokenFile":"/etc/dex/secret"}}}`)
+	require.NoError(t, mem.CreateConnector(ctx, storage.Connector{ID: "o", Type: "oidc", Name: "O", Config: reads}))
+	s := apiStorage{Storage: mem}
+
+	err := s.UpdateConnector(ctx, "o", func(c storage.Connector) (storage.Connector, error) {
+		c.Type = "spectrocloud"
+		return c, nil
+	})
+	require.ErrorContains(t, err, `connector "o": signIn.catalog.tokenFile is refused`)
+	stored, err := mem.GetConnector(ctx, "o")
+	require.NoError(t, err)
+	assert.Equal(t, "oidc", stored.Type)
+
+	err = s.CreateConnector(ctx, storage.Connector{ID: "s", Type: "spectrocloud", Name: "S", Config: reads})
+	require.ErrorContains(t, err, "signIn.catalog.tokenFile")
+	_, err = mem.GetConnector(ctx, "s")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	err = s.CreateConnector(ctx, storage.Connector{ID: "bad", Type: "spectrocloud", Name: "S", Config: []byte(`{"nope":1}`)})
+	require.ErrorContains(t, err, "does not decode", "a config the connector cannot open is refused with the reason")
+
+	require.NoError(t, s.CreateConnector(ctx, storage.Connector{ID: "o2", Type: "oidc", Name: "O", Config: reads}),
+		"other connector types are Dex's to judge")
 }

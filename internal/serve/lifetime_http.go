@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -40,22 +39,28 @@ const (
 //   - for a code redeemed at the token endpoint or the device callback, and
 //     for an approval, it reads the end of the sign-in from the connector
 //     data Dex stored with the code or auth request (storage is shared by
-//     the replicas, so this holds wherever the code is redeemed); a code
-//     whose Palette sign-in has ended is answered invalid_grant;
+//     the replicas, so this holds wherever the code is redeemed). It reads
+//     the request's form with the accessors Dex's handler uses, before Dex,
+//     so that Dex finds the form parsed and redeems the very code or auth
+//     request whose end was read;
+//   - it answers nothing itself: Dex authenticates the client and checks
+//     the code (or the approval's MAC) first, and only when Dex then asks to
+//     sign does the signer refuse a sign-in that has ended or cannot be
+//     read. That refusal is the answer (invalid_grant at the token endpoint,
+//     a page in the browser), so a client that is not authenticated learns
+//     nothing about a code;
 //   - it lowers expires_in in token responses, and in the fragment of the
 //     implicit flow's redirect, so that it agrees with the capped tokens.
-func signInLifetimes(next http.Handler, issuerPath string, store storage.Storage, now func() time.Time, logger *slog.Logger) http.Handler {
-	base := strings.TrimSuffix(issuerPath, "/")
-	routes := map[string]lifetimeRoute{
-		base + "/token":           routeToken,
-		base + "/device/token":    routeDeviceToken,
-		base + "/device/callback": routeDeviceCallback,
-		base + "/approval":        routeApproval,
-		base + "/callback":        routeCallback,
+func signInLifetimes(next http.Handler, routes dexRoutes, store storage.Storage, now func() time.Time, logger *slog.Logger) http.Handler {
+	byPath := map[string]lifetimeRoute{
+		routes.path("/token"):           routeToken,
+		routes.path("/device/token"):    routeDeviceToken,
+		routes.path("/device/callback"): routeDeviceCallback,
+		routes.path("/approval"):        routeApproval,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route := routes[r.URL.Path]
-		if route == routeOther && strings.HasPrefix(r.URL.Path, base+"/callback/") {
+		route := byPath[r.URL.Path]
+		if route == routeOther && routes.isCallback(r.URL.Path) {
 			route = routeCallback
 		}
 		if route == routeOther {
@@ -63,27 +68,27 @@ func signInLifetimes(next http.Handler, issuerPath string, store storage.Storage
 			return
 		}
 		ctx, expiry := spectrocloud.WithExpiry(r.Context())
-		r = r.WithContext(ctx)
+		sg := &signing{}
+		r = r.WithContext(withSigning(ctx, sg))
 		end, known, err := storedSignInEnd(ctx, route, r, store)
 		switch {
 		case err != nil:
 			logger.ErrorContext(ctx, "token lifetime: the stored SpectroCloud sign-in cannot be read", "err", err)
-			const msg = "the stored SpectroCloud sign-in cannot be read: sign in again"
-			if route == routeToken {
-				writeInvalidGrant(w, msg)
-			} else {
-				w.Header().Set("Cache-Control", "no-store")
-				http.Error(w, msg, http.StatusInternalServerError)
-			}
-			return
-		case known && route == routeToken && !end.After(now()):
-			writeInvalidGrant(w, fmt.Sprintf("the SpectroCloud sign-in expired at %s: sign in again", end.UTC().Format(time.RFC3339)))
-			return
+			sg.storedErr = err
 		case known:
 			expiry.Set(end)
 		}
+		sg.offlineSession = route == routeToken && r.PostFormValue("grant_type") == "refresh_token"
 		rec := &recorder{header: make(http.Header)}
 		next.ServeHTTP(rec, r)
+		if msg := sg.refused(); msg != "" && rec.status == http.StatusInternalServerError {
+			if route == routeToken {
+				writeInvalidGrant(w, msg)
+			} else {
+				writeErrorPage(w, http.StatusForbidden, msg)
+			}
+			return
+		}
 		switch route {
 		case routeToken, routeDeviceToken:
 			lowerExpiresInBody(rec, now())
@@ -101,25 +106,37 @@ func signInLifetimes(next http.Handler, issuerPath string, store storage.Storage
 func storedSignInEnd(ctx context.Context, route lifetimeRoute, r *http.Request, store storage.Storage) (end time.Time, known bool, err error) {
 	var connID string
 	var data []byte
-	// ParseForm, unlike FormValue, reads no multipart bodies; Dex's
-	// handlers parse the same way and find the form parsed.
-	if err := r.ParseForm(); err != nil {
-		return time.Time{}, false, nil // Dex answers for a bad form
-	}
-	switch {
-	case route == routeToken && r.PostForm.Get("grant_type") == "authorization_code",
-		route == routeDeviceCallback && r.URL.Query().Get("code") != "":
-		code := r.PostForm.Get("code")
-		if route == routeDeviceCallback {
-			code = r.URL.Query().Get("code")
+	// Each route's form is read as Dex's handler for it reads it: the token
+	// endpoint with ParseForm and PostFormValue (Dex refuses a form that
+	// does not parse before it signs anything), the device callback and the
+	// approval with FormValue, which goes on past a query it cannot fully
+	// parse (a ";") and reads multipart bodies. Dex then finds the form
+	// parsed and reads the same values.
+	switch route {
+	case routeToken, routeDeviceCallback:
+		var code string
+		if route == routeToken {
+			if r.ParseForm() != nil || r.PostFormValue("grant_type") != "authorization_code" {
+				return time.Time{}, false, nil
+			}
+			code = r.PostFormValue("code")
+		} else if r.Method == http.MethodGet {
+			code = r.FormValue("code")
+		}
+		if code == "" {
+			return time.Time{}, false, nil // Dex answers for a missing code
 		}
 		ac, err := store.GetAuthCode(ctx, code)
 		if err != nil {
 			return time.Time{}, false, nil // Dex answers for an unknown code
 		}
 		connID, data = ac.ConnectorID, ac.ConnectorData
-	case route == routeApproval && r.Form.Get("req") != "":
-		ar, err := store.GetAuthRequest(ctx, r.Form.Get("req"))
+	case routeApproval:
+		id := r.FormValue("req")
+		if id == "" {
+			return time.Time{}, false, nil
+		}
+		ar, err := store.GetAuthRequest(ctx, id)
 		if err != nil || !ar.LoggedIn {
 			return time.Time{}, false, nil // Dex answers for it
 		}
@@ -241,14 +258,4 @@ func jwtExpiry(tok string) (int64, error) {
 		return 0, errors.New("no exp")
 	}
 	return *claims.Exp, nil
-}
-
-// issuerPath returns the path of the issuer URL, under which Dex serves its
-// endpoints. The configuration was validated, so the URL parses.
-func issuerPath(issuer string) string {
-	u, err := url.Parse(issuer)
-	if err != nil {
-		return ""
-	}
-	return u.Path
 }

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,15 +20,18 @@ import (
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 )
 
-// What signInLifetimes does before Dex sees a code: it reads the end of the
-// Palette sign-in stored with it, refuses a code whose sign-in has ended,
-// and fails closed on connector data it cannot read.
+// What signInLifetimes gives Dex for a request that redeems a code or an
+// approval: the end of the Palette sign-in stored with it, read from the
+// form as Dex reads it. It answers nothing before Dex: a code whose
+// sign-in has ended, or whose stored sign-in cannot be read, is refused
+// only when Dex, having authenticated the client, asks to sign.
 func TestSignInLifetimesBeforeDex(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	store := storage.WithStaticConnectors(memory.New(slog.New(slog.DiscardHandler)), []storage.Connector{
 		{ID: "spectrocloud", Type: "spectrocloud", Name: "SpectroCloud"},
 		{ID: "mock", Type: "mockCallback", Name: "Mock"},
 	})
+	ctx := context.Background()
 	for id, c := range map[string]struct {
 		connID string
 		data   []byte
@@ -37,11 +41,20 @@ func TestSignInLifetimesBeforeDex(t *testing.T) {
 		"corrupt": {"spectrocloud", []byte(`{"v":1,"idToken":"not-a-jwt"}`)},
 		"mock":    {"mock", []byte(`anything`)},
 	} {
-		require.NoError(t, store.CreateAuthCode(context.Background(), storage.AuthCode{
+		require.NoError(t, store.CreateAuthCode(ctx, storage.AuthCode{
 			ID: id, ClientID: "c", RedirectURI: "https://rp/cb", ConnectorID: c.connID, ConnectorData: c.data,
 			Expiry: now.Add(time.Minute), Claims: storage.Claims{UserID: "u"},
 		}))
+		require.NoError(t, store.CreateAuthRequest(ctx, storage.AuthRequest{
+			ID: "req-" + id, ClientID: "c", LoggedIn: true, ConnectorID: c.connID, ConnectorData: c.data,
+			Expiry: now.Add(time.Minute), Claims: storage.Claims{UserID: "u"},
+		}))
 	}
+	signer, err := newLifetimeSigner(recordingSigner{}, store, func() time.Time { return now })
+	require.NoError(t, err)
+
+	// dex reads the code or auth request as Dex's handlers do and signs a
+	// token for its user, unless the client "fails authentication".
 	var seen time.Time
 	var reached bool
 	dex := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -50,29 +63,63 @@ func TestSignInLifetimesBeforeDex(t *testing.T) {
 		if e, ok := spectrocloud.ExpiryFrom(r.Context()); ok {
 			seen, _ = e.Get()
 		}
+		if r.Header.Get("X-Client") == "wrong" {
+			writeTokenError(w, http.StatusUnauthorized, "invalid_client", "Invalid client credentials.")
+			return
+		}
+		id := r.FormValue("code")
+		if strings.HasSuffix(r.URL.Path, "/approval") {
+			id = strings.TrimPrefix(r.FormValue("req"), "req-")
+		}
+		ac, err := store.GetAuthCode(r.Context(), id)
+		if err != nil {
+			writeTokenError(w, http.StatusBadRequest, "invalid_grant", "Invalid or expired code parameter.")
+			return
+		}
+		payload := fmt.Sprintf(`{"sub":%q,"exp":%d}`, encodeDexPair(ac.Claims.UserID, ac.ConnectorID), now.Add(time.Hour).Unix())
+		if _, err := signer.Sign(r.Context(), []byte(payload)); err != nil {
+			writeTokenError(w, http.StatusInternalServerError, "server_error", "")
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 	})
-	h := signInLifetimes(dex, "/dex", store, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	h := signInLifetimes(dex, dexRoutes{base: "/dex"}, store, func() time.Time { return now }, slog.New(slog.DiscardHandler))
 
+	approval := func(target string, body url.Values) func() *http.Request {
+		return func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return r
+		}
+	}
 	tests := []struct {
 		name       string
 		req        func() *http.Request
 		wantStatus int
 		wantBody   string
 		wantEnd    time.Time
-		wantDex    bool
 	}{
-		{name: "a live code: Dex issues tokens ending with the sign-in", req: tokenRequest("live"), wantStatus: 200, wantEnd: now.Add(40 * time.Second), wantDex: true},
-		{name: "a code whose sign-in ended", req: tokenRequest("ended"), wantStatus: 400, wantBody: `"invalid_grant"`},
-		{name: "unreadable connector data", req: tokenRequest("corrupt"), wantStatus: 400, wantBody: "cannot be read: sign in again"},
-		{name: "another connector's code", req: tokenRequest("mock"), wantStatus: 200, wantDex: true},
-		{name: "an unknown code is Dex's to refuse", req: tokenRequest("nope"), wantStatus: 200, wantDex: true},
+		{name: "a live code: Dex issues tokens ending with the sign-in", req: tokenRequest("live"), wantStatus: 200, wantEnd: now.Add(40 * time.Second)},
+		{name: "a code whose sign-in ended, redeemed by its client", req: tokenRequest("ended"), wantStatus: 400, wantBody: `"error_description":"the SpectroCloud sign-in expired at`, wantEnd: now},
+		{name: "a code whose sign-in ended, for a client Dex refuses", req: withHeader(tokenRequest("ended"), "X-Client", "wrong"), wantStatus: 401, wantBody: `"invalid_client"`, wantEnd: now},
+		{name: "unreadable connector data, redeemed by its client", req: tokenRequest("corrupt"), wantStatus: 400, wantBody: "cannot be read: sign in again"},
+		{name: "unreadable connector data, for a client Dex refuses", req: withHeader(tokenRequest("corrupt"), "X-Client", "wrong"), wantStatus: 401, wantBody: `"invalid_client"`},
+		{name: "another connector's code", req: tokenRequest("mock"), wantStatus: 200},
+		{name: "an unknown code is Dex's to refuse", req: tokenRequest("nope"), wantStatus: 400, wantBody: "Invalid or expired code parameter."},
 		{name: "the device callback with unreadable data shows a page", req: func() *http.Request {
 			return httptest.NewRequest(http.MethodGet, "/dex/device/callback?state=s&code=corrupt", nil)
-		}, wantStatus: 500, wantBody: "cannot be read"},
+		}, wantStatus: 403, wantBody: "cannot be read: sign in again"},
 		{name: "the device callback with a live code", req: func() *http.Request {
 			return httptest.NewRequest(http.MethodGet, "/dex/device/callback?state=s&code=live", nil)
-		}, wantStatus: 200, wantEnd: now.Add(40 * time.Second), wantDex: true},
+		}, wantStatus: 200, wantEnd: now.Add(40 * time.Second)},
+		{name: "an approval of a live sign-in", req: approval("/dex/approval?req=req-live&hmac=x", url.Values{"approval": {"approve"}}),
+			wantStatus: 200, wantEnd: now.Add(40 * time.Second)},
+		{name: "an approval of an ended sign-in", req: approval("/dex/approval?req=req-ended&hmac=x", url.Values{"approval": {"approve"}}),
+			wantStatus: 403, wantBody: "sign in again", wantEnd: now},
+		{name: "an approval with a query Go cannot fully parse is read as Dex reads it", req: approval("/dex/approval?req=req-live&hmac=x&a;b", url.Values{"approval": {"approve"}}),
+			wantStatus: 200, wantEnd: now.Add(40 * time.Second)},
+		{name: "an approval of an ended sign-in with such a query", req: approval("/dex/approval?req=req-ended&hmac=x&a;b", url.Values{"approval": {"approve"}}),
+			wantStatus: 403, wantBody: "sign in again", wantEnd: now},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,9 +128,17 @@ func TestSignInLifetimesBeforeDex(t *testing.T) {
 			h.ServeHTTP(rr, tt.req())
 			assert.Equal(t, tt.wantStatus, rr.Code, rr.Body.String())
 			assert.Contains(t, rr.Body.String(), tt.wantBody)
-			assert.Equal(t, tt.wantDex, reached, "whether Dex saw the request")
+			assert.True(t, reached, "Dex sees every request")
 			assert.True(t, tt.wantEnd.Equal(seen), "end of the sign-in given to Dex's signer: %s", seen)
 		})
+	}
+}
+
+func withHeader(req func() *http.Request, name, value string) func() *http.Request {
+	return func() *http.Request {
+		r := req()
+		r.Header.Set(name, value)
+		return r
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 // context (see signInLifetimes and spectrocloud.WithExpiry) or, for a
 // refresh Dex answers without asking the connector (a refresh token reused
 // within expiry.refreshTokens.reuseInterval), from the offline session in
-// storage. When it is not known, or already past, nothing is signed.
+// storage. When it is not known, or already past, nothing is signed, and the
+// reason is recorded for signInLifetimes to answer with.
 type lifetimeSigner struct {
 	signer.Signer
 	store    storage.Storage
@@ -71,7 +72,7 @@ func (s *lifetimeSigner) capExpiry(ctx context.Context, payload []byte) ([]byte,
 		return nil, err
 	}
 	if !end.After(s.now()) {
-		return nil, fmt.Errorf("token lifetime: the SpectroCloud sign-in behind this token ended at %s: sign in again", end.UTC().Format(time.RFC3339))
+		return nil, refuseToSign(ctx, fmt.Sprintf("the SpectroCloud sign-in expired at %s: sign in again", end.UTC().Format(time.RFC3339)), nil)
 	}
 	var exp int64
 	if err := json.Unmarshal(claims["exp"], &exp); err != nil {
@@ -84,26 +85,53 @@ func (s *lifetimeSigner) capExpiry(ctx context.Context, payload []byte) ([]byte,
 	return payload, nil
 }
 
-// signInEnd finds when the Palette sign-in behind a token ends.
+// Why the signer refuses, as clients are told.
+const (
+	refusalUnknown    = "the end of the SpectroCloud sign-in behind this token is not known: sign in again"
+	refusalUnreadable = "the stored SpectroCloud sign-in cannot be read: sign in again"
+)
+
+// signInEnd finds when the Palette sign-in behind a token ends: from the
+// request (the code, auth request or Palette token it redeems), or, on the
+// refresh grant only, from the user's offline session. Any other request
+// gets no token: a request that the serve layer did not read the same way
+// as Dex must not fall back on another sign-in of the user.
 func (s *lifetimeSigner) signInEnd(ctx context.Context, userID, connID string) (time.Time, error) {
 	if e, ok := spectrocloud.ExpiryFrom(ctx); ok {
 		if end, ok := e.Get(); ok {
 			return end, nil
 		}
 	}
+	sg := signingFrom(ctx)
+	switch {
+	case sg != nil && sg.storedErr != nil:
+		return time.Time{}, refuseToSign(ctx, refusalUnreadable, sg.storedErr)
+	case sg == nil || !sg.offlineSession:
+		return time.Time{}, refuseToSign(ctx, refusalUnknown, fmt.Errorf("connector %q: no end recorded for this request", connID))
+	}
 	sess, err := s.store.GetOfflineSessions(ctx, userID, connID)
 	switch {
 	case err == nil:
 		end, err := spectrocloud.SessionExpiry(sess.ConnectorData)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("token lifetime: connector %q: %w", connID, err)
+			return time.Time{}, refuseToSign(ctx, refusalUnreadable, fmt.Errorf("connector %q: %w", connID, err))
 		}
 		return end, nil
 	case errors.Is(err, storage.ErrNotFound):
-		return time.Time{}, fmt.Errorf("token lifetime: refusing to sign a token for connector %q: the end of the SpectroCloud sign-in behind it is not known", connID)
+		return time.Time{}, refuseToSign(ctx, refusalUnknown, fmt.Errorf("connector %q: no offline session", connID))
 	default:
 		return time.Time{}, fmt.Errorf("token lifetime: read the offline session: %w", err)
 	}
+}
+
+// refuseToSign records msg as what the client is told (see signInLifetimes)
+// and returns the error Dex logs.
+func refuseToSign(ctx context.Context, msg string, cause error) error {
+	signingFrom(ctx).refuse(msg)
+	if cause != nil {
+		return fmt.Errorf("token lifetime: %s: %w", msg, cause)
+	}
+	return errors.New("token lifetime: " + msg)
 }
 
 // isSpectroCloud reports whether the connector with this ID is a

@@ -6,8 +6,10 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,7 +80,11 @@ func TestLifetimeSigner(t *testing.T) {
 	}{
 		{name: "capped at the sign-in recorded for the request", ctx: withEnd(now.Add(40 * time.Second)), userID: "u", connID: "spectrocloud", wantExp: now.Add(40 * time.Second)},
 		{name: "a sign-in that ends after Dex's lifetime changes nothing", ctx: withEnd(now.Add(2 * time.Hour)), userID: "u", connID: "spectrocloud", wantExp: now.Add(time.Hour)},
-		{name: "without a recorded end, the offline session's", ctx: context.Background(), userID: "stored", connID: "spectrocloud", wantExp: now.Add(10 * time.Minute)},
+		{name: "a refresh without a recorded end: the offline session's", ctx: withSigning(context.Background(), &signing{offlineSession: true}), userID: "stored", connID: "spectrocloud", wantExp: now.Add(10 * time.Minute)},
+		{name: "any other request without a recorded end: nothing is signed", ctx: withSigning(context.Background(), &signing{}), userID: "stored", connID: "spectrocloud", wantErr: "is not known: sign in again"},
+		{name: "a request that did not pass signInLifetimes: nothing is signed", ctx: context.Background(), userID: "stored", connID: "spectrocloud", wantErr: "is not known: sign in again"},
+		{name: "a stored sign-in that cannot be read: nothing is signed", ctx: withSigning(context.Background(), &signing{offlineSession: true, storedErr: errors.New("bad data")}), userID: "stored", connID: "spectrocloud", wantErr: "cannot be read: sign in again: bad data"},
+		{name: "a refresh without an offline session: nothing is signed", ctx: withSigning(context.Background(), &signing{offlineSession: true}), userID: "u", connID: "spectrocloud", wantErr: "is not known"},
 		{name: "another connector's tokens are left alone", ctx: context.Background(), userID: "u", connID: "mock", wantExp: now.Add(time.Hour)},
 		{name: "no end known: nothing is signed", ctx: context.Background(), userID: "u", connID: "spectrocloud", wantErr: "is not known"},
 		{name: "an ended sign-in: nothing is signed", ctx: withEnd(now), userID: "u", connID: "spectrocloud", wantErr: "sign in again"},
@@ -90,6 +96,11 @@ func TestLifetimeSigner(t *testing.T) {
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
 				assert.Empty(t, signed)
+				if sg := signingFrom(tt.ctx); sg != nil && strings.Contains(tt.wantErr, "sign in again") {
+					require.NotEmpty(t, sg.refused(), "the client is told why")
+					assert.Contains(t, err.Error(), sg.refused())
+					assert.NotContains(t, sg.refused(), "bad data", "and nothing internal")
+				}
 				return
 			}
 			require.NoError(t, err)

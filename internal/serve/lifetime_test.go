@@ -1,15 +1,20 @@
 package serve_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,7 +184,8 @@ func TestDexTokensEndWithThePaletteSignIn(t *testing.T) {
 func TestCodeRedeemedAfterThePaletteSignInEnded(t *testing.T) {
 	ctx := context.Background()
 	l := listen(t)
-	palette, _, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+	tenant.SetIDTokenLifetime(40 * time.Second) // the code itself lasts 30 minutes
 	var dexClock dextest.Clock
 	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
 		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l, serve.WithClock(dexClock.Now))
@@ -340,4 +346,160 @@ func TestDeviceFlowTokensEndWithThePaletteSignIn(t *testing.T) {
 	tok, err := dc.DeviceAccessToken(dc.ctx(pollCtx), da)
 	require.NoError(t, err)
 	assertEndsAt(t, tok, exps.last(t), "device flow")
+}
+
+// An approval whose Palette sign-in has ended issues no token, however its
+// request is written: Dex reads the approval's form with FormValue, which
+// goes on past a query it cannot fully parse (a ";") and reads multipart
+// bodies, and the end of the sign-in is read from the very same form. Here
+// the user has signed in to Palette again since, so a fall-back on the
+// offline session would find a live sign-in.
+func TestApprovalOfAnEndedSignIn(t *testing.T) {
+	tests := []struct {
+		name string
+		post func(t *testing.T, b *dextest.Browser, approval *url.URL, req string) (*http.Response, string)
+	}{
+		{name: "the approval page's own form", post: func(t *testing.T, b *dextest.Browser, approval *url.URL, req string) (*http.Response, string) {
+			return postApproval(t, b, approval, url.Values{"req": {req}, "approval": {"approve"}})
+		}},
+		{name: "a semicolon in the query", post: func(t *testing.T, b *dextest.Browser, approval *url.URL, req string) (*http.Response, string) {
+			u := *approval
+			u.RawQuery += "&x;y"
+			return postApproval(t, b, &u, url.Values{"req": {req}, "approval": {"approve"}})
+		}},
+		{name: "the request ID in a multipart body", post: func(t *testing.T, b *dextest.Browser, approval *url.URL, req string) (*http.Response, string) {
+			u := *approval
+			q := u.Query()
+			q.Del("req")
+			u.RawQuery = q.Encode()
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			require.NoError(t, mw.WriteField("req", req))
+			require.NoError(t, mw.WriteField("approval", "approve"))
+			require.NoError(t, mw.Close())
+			r, err := http.NewRequest(http.MethodPost, u.String(), &body)
+			require.NoError(t, err)
+			r.Header.Set("Content-Type", mw.FormDataContentType())
+			resp, err := b.Client.Do(r)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			data, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			return resp, string(data)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			l := listen(t)
+			palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+			var dexClock dextest.Clock
+			oauth2Config := "storage:\n  type: memory\noauth2:\n  responseTypes: [code, token, id_token]"
+			dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, oauth2Config),
+				"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l, serve.WithClock(dexClock.Now))
+
+			// The implicit flow's sign-in, left on the approval page.
+			tenant.SetIDTokenLifetime(40 * time.Second)
+			b := dextest.NewBrowser()
+			page, err := b.Get(ctx, dex.Issuer+"/auth?"+url.Values{
+				"client_id": {"backstage"}, "redirect_uri": {rpRedirect}, "response_type": {"id_token token"},
+				"scope": {"openid email"}, "state": {"state-0123456789"}, "nonce": {"nonce-0123456789"},
+			}.Encode())
+			require.NoError(t, err)
+			m := regexp.MustCompile(`name="req" value="([^"]+)"`).FindStringSubmatch(page.Body)
+			require.NotNil(t, m, "the approval page")
+			ended := exps.last(t)
+
+			// A newer sign-in, with an offline session.
+			tenant.SetIDTokenLifetime(50 * time.Minute)
+			rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
+			require.NoError(t, err)
+			_, err = rp.SignIn(ctx, dextest.NewBrowser())
+			require.NoError(t, err)
+
+			dexClock.AdvanceTo(ended)
+			resp, body := tt.post(t, b, page.URL, html.UnescapeString(m[1]))
+			assert.NotContains(t, resp.Header.Get("Location"), "token=", "no token for an ended sign-in")
+			assert.NotContains(t, body, "id_token")
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode, body)
+			assert.Contains(t, body, "sign in again")
+		})
+	}
+}
+
+func postApproval(t *testing.T, b *dextest.Browser, approval *url.URL, form url.Values) (*http.Response, string) {
+	t.Helper()
+	resp, body, err := dextest.Do(context.Background(), b.Client, http.MethodPost, approval, form)
+	require.NoError(t, err)
+	return resp, body
+}
+
+// The token endpoint says that the Palette sign-in behind a code has ended
+// only to the client the code was issued to, once Dex has authenticated it:
+// anyone else learns nothing about the code.
+func TestEndedCodeAnsweredAfterClientAuthentication(t *testing.T) {
+	ctx := context.Background()
+	l := listen(t)
+	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+	tenant.SetIDTokenLifetime(40 * time.Second) // the code itself lasts 30 minutes
+	var dexClock dextest.Clock
+	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
+		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l, serve.WithClock(dexClock.Now))
+	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
+	require.NoError(t, err)
+	callback, err := dextest.NewBrowser().Authorize(ctx, rp.OAuth2.AuthCodeURL("state-0123456789"), rpRedirect)
+	require.NoError(t, err)
+	code := callback.Query().Get("code")
+	require.NotEmpty(t, code)
+	dexClock.AdvanceTo(exps.last(t))
+
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {rpRedirect}}
+	tests := []struct {
+		name           string
+		client, secret string // empty client: no credentials at all
+		wantStatus     int
+		wantError      string
+	}{
+		{name: "no client credentials", wantStatus: http.StatusUnauthorized, wantError: "invalid_client"},
+		{name: "a wrong client secret", client: "backstage", secret: "guessed", wantStatus: http.StatusUnauthorized, wantError: "invalid_client"},
+		// Dex v2.45.1 answers a code of another client server_error.
+		{name: "another client", client: "kubelogin", secret: "kubelogin-secret", wantStatus: http.StatusInternalServerError, wantError: "server_error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var status int
+			var body string
+			if tt.client == "" {
+				status, body = postForm(t, dex.Issuer+"/token", form)
+			} else {
+				status, body = postToken(t, dex.Issuer, tt.client, tt.secret, form)
+			}
+			assert.Equal(t, tt.wantStatus, status, body)
+			assert.Equal(t, tt.wantError, decodeError(t, body).Error)
+			assert.NotContains(t, body, "SpectroCloud")
+			assert.NotContains(t, body, "expired")
+		})
+	}
+
+	t.Run("the client itself", func(t *testing.T) {
+		status, body := redeemForBackstage(t, dex.Issuer, code)
+		assert.Equal(t, http.StatusBadRequest, status, body)
+		doc := decodeError(t, body)
+		assert.Equal(t, "invalid_grant", doc.Error)
+		assert.Contains(t, doc.Description, "the SpectroCloud sign-in expired at")
+		assert.Contains(t, doc.Description, "sign in again")
+	})
+}
+
+// oauthError is an OAuth 2.0 error document.
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+func decodeError(t *testing.T, body string) oauthError {
+	t.Helper()
+	var doc oauthError
+	require.NoError(t, json.NewDecoder(strings.NewReader(body)).Decode(&doc), body)
+	return doc
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path"
 
 	"github.com/dexidp/dex/storage"
 )
@@ -32,9 +31,9 @@ type refreshTokens struct {
 	tokens     *dexPair
 }
 
-// newRefreshTokens wraps next, Dex's handler for an issuer at issuerPath,
-// over Dex's storage s.
-func newRefreshTokens(next http.Handler, s storage.Storage, issuerPath string, logger *slog.Logger) (*refreshTokens, error) {
+// newRefreshTokens wraps next, Dex's handler at routes, over Dex's storage
+// s.
+func newRefreshTokens(next http.Handler, s storage.Storage, routes dexRoutes, logger *slog.Logger) (*refreshTokens, error) {
 	tokens, err := newDexPair()
 	if err != nil {
 		return nil, fmt.Errorf("refresh token format: %w", err)
@@ -43,8 +42,8 @@ func newRefreshTokens(next http.Handler, s storage.Storage, issuerPath string, l
 		next:       next,
 		store:      s,
 		logger:     logger,
-		token:      path.Join("/", issuerPath, "/token"),
-		introspect: path.Join("/", issuerPath, "/token/introspect"),
+		token:      routes.path("/token"),
+		introspect: routes.path("/token/introspect"),
 		tokens:     tokens,
 	}, nil
 }

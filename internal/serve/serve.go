@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/dexidp/dex/server"
+	"github.com/dexidp/dex/storage"
 
 	"github.com/dex-spectro/dex-spectro/internal/buildinfo"
 	"github.com/dex-spectro/dex-spectro/internal/check"
@@ -45,7 +46,9 @@ type Server struct {
 	logger          *slog.Logger
 	registry        *prometheus.Registry
 	dex             *server.Server
-	web             http.Handler // dex behind connectorFailures, signInLifetimes and dexFixes
+	store           storage.Storage
+	capped          http.Handler // dex behind connectorFailures and signInLifetimes
+	web             http.Handler // capped behind dexFixes
 	shutdownTimeout time.Duration
 
 	listeners map[Listener]net.Listener
@@ -116,6 +119,9 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	for _, w := range check.SessionWarnings(cfg) {
 		logger.Warn("refresh token policy", "warning", w)
 	}
+	for _, w := range check.TokenExchangeWarnings(cfg) {
+		logger.Warn("token exchange", "warning", w)
+	}
 
 	for name := range o.listeners {
 		if configuredAddr(cfg, name) == "" {
@@ -184,7 +190,12 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 
 	// The fixes for Dex's holes come first; the token lifetimes and the
 	// connector's failures wrap Dex itself.
-	web, err := dexFixes(signInLifetimes(connectorFailures(dex), issuerPath(cfg.Issuer), store, o.now, logger), store, cfg.Issuer, logger)
+	routes, err := newDexRoutes(cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	capped := signInLifetimes(connectorFailures(dex, routes), routes, store, o.now, logger)
+	web, err := dexFixes(capped, store, routes, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +203,8 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		logger:          logger,
 		registry:        reg,
 		dex:             dex,
+		store:           store,
+		capped:          capped,
 		web:             web,
 		shutdownTimeout: o.shutdownTimeout,
 		listeners:       make(map[Listener]net.Listener),

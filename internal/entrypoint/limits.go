@@ -1,0 +1,271 @@
+package entrypoint
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"text/template"
+	"text/template/parse"
+	"time"
+)
+
+// The limits of one render. A Dex configuration renders in milliseconds,
+// calls a defined template a few times at most, and its functions produce
+// kilobytes; these limits stop a hostile or mistaken template long before
+// it could hold start-up or the machine's memory.
+const (
+	// MaxTemplateSize caps the size of a template file.
+	MaxTemplateSize = 4 << 20
+	// maxOutputSize caps the size of a rendered file.
+	maxOutputSize = 16 << 20
+	// renderTimeout bounds the time of one render.
+	renderTimeout = 10 * time.Second
+	// functionBudget caps what the functions of one render produce in all,
+	// counted before they allocate.
+	functionBudget = 64 << 20
+	// maxTemplateCalls caps how many times one render enters a template
+	// body, which bounds the depth of a template that calls itself.
+	maxTemplateCalls = 10000
+)
+
+var (
+	// ErrTooLarge reports a template, a rendered file or what a template's
+	// functions produce over its size limit.
+	ErrTooLarge = errors.New("too large")
+	// ErrTooLong reports a render stopped by its time limit or by its limit
+	// of template calls.
+	ErrTooLong = errors.New("took too long")
+)
+
+// limitsFunc is the function that bound adds to template bodies and range
+// loops. It is added to a template only after parsing, so that a template
+// cannot call it.
+const limitsFunc = "_renderLimits"
+
+// run is the state of one render: its environment, and what remains of its
+// time and of what its functions may produce.
+type run struct {
+	env      map[string]string
+	deadline time.Time
+	timeout  time.Duration
+	budget   int64
+	left     int64
+	calls    int
+	// stopped is the error that stopped the render at a limit of time or of
+	// calls, for Render to report in place of text/template's wrapping.
+	stopped error
+}
+
+func (r *Renderer) newRun() *run {
+	timeout, budget := r.timeout, r.budget
+	if timeout <= 0 {
+		timeout = renderTimeout
+	}
+	if budget <= 0 {
+		budget = functionBudget
+	}
+	env := make(map[string]string, len(r.Env))
+	for k, v := range r.Env {
+		env[k] = v
+	}
+	return &run{
+		env:      env,
+		deadline: time.Now().Add(timeout),
+		timeout:  timeout,
+		budget:   budget,
+		left:     budget,
+	}
+}
+
+// check returns an error once the render is past its deadline.
+func (x *run) check() error {
+	if x.stopped != nil {
+		return x.stopped
+	}
+	if time.Now().After(x.deadline) {
+		x.stopped = fmt.Errorf("%w: rendering stopped at its limit of %s (look for a range over a large number)", ErrTooLong, x.timeout)
+		return x.stopped
+	}
+	return nil
+}
+
+// charge counts n bytes that the function fn is about to produce, and
+// refuses them, before they are allocated, once the render's functions
+// would produce more than the budget in all. It also checks the deadline.
+func (x *run) charge(fn string, n int64) error {
+	if err := x.check(); err != nil {
+		return err
+	}
+	if n > x.left {
+		return fmt.Errorf("%s: %w: its result would pass the %d MiB that the functions of one render may produce", fn, ErrTooLarge, x.budget>>20)
+	}
+	x.left -= n
+	return nil
+}
+
+// refund returns n bytes that a charge counted but that were not used.
+func (x *run) refund(n int64) { x.left = min(x.left+n, x.budget) }
+
+// enter is limitsFunc: it runs at the start of every template body and of
+// every iteration of a range, so that neither a loop nor a template that
+// calls itself outlives the deadline.
+func (x *run) enter(templateBody bool) (string, error) {
+	if templateBody {
+		x.calls++
+		if x.calls > maxTemplateCalls {
+			x.stopped = fmt.Errorf("%w: templates were entered %d times, the limit (does a template call itself?)", ErrTooLong, maxTemplateCalls)
+			return "", x.stopped
+		}
+	}
+	return "", x.check()
+}
+
+// bound adds a call of limitsFunc at the start of every template body and
+// of every range body of t's templates. The calls print nothing.
+func (x *run) bound(t *template.Template) {
+	t.Funcs(template.FuncMap{limitsFunc: x.enter})
+	for _, tmpl := range t.Templates() {
+		if tmpl.Tree == nil || tmpl.Tree.Root == nil {
+			continue
+		}
+		addLimitCall(tmpl.Tree.Root, true)
+		walkLists(tmpl.Tree.Root, func(n *parse.RangeNode) {
+			if n.List != nil {
+				addLimitCall(n.List, false)
+			}
+		})
+	}
+}
+
+// addLimitCall puts {{ _renderLimits templateBody }} first in list.
+func addLimitCall(list *parse.ListNode, templateBody bool) {
+	pos := list.Position()
+	id := parse.NewIdentifier(limitsFunc).SetPos(pos)
+	arg := &parse.BoolNode{NodeType: parse.NodeBool, Pos: pos, True: templateBody}
+	cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos, Args: []parse.Node{id, arg}}
+	pipe := &parse.PipeNode{NodeType: parse.NodePipe, Pos: pos, Cmds: []*parse.CommandNode{cmd}}
+	action := &parse.ActionNode{NodeType: parse.NodeAction, Pos: pos, Pipe: pipe}
+	list.Nodes = append([]parse.Node{action}, list.Nodes...)
+}
+
+// walkLists calls f for every range node under list.
+func walkLists(list *parse.ListNode, f func(*parse.RangeNode)) {
+	if list == nil {
+		return
+	}
+	for _, n := range list.Nodes {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			walkLists(n, f)
+		case *parse.IfNode:
+			walkLists(n.List, f)
+			walkLists(n.ElseList, f)
+		case *parse.WithNode:
+			walkLists(n.List, f)
+			walkLists(n.ElseList, f)
+		case *parse.RangeNode:
+			walkLists(n.List, f)
+			walkLists(n.ElseList, f)
+			f(n)
+		}
+	}
+}
+
+// limitedBuffer is the rendered file: it refuses to grow past max, and
+// stops the render at its deadline.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+	run *run
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if err := b.run.check(); err != nil {
+		return 0, err
+	}
+	if b.Len()+len(p) > b.max {
+		return 0, errOutputTooLarge
+	}
+	return b.Buffer.Write(p)
+}
+
+// errOutputTooLarge is the write error of a rendered file over its cap.
+var errOutputTooLarge = fmt.Errorf("rendered file %w", ErrTooLarge)
+
+// sizeBound returns an upper bound of the length of in as fmt formats it
+// with any verb, less width and precision: perByte bytes for each byte of
+// a string (1 for %v, 6 covers every escaping verb: %q, %x, % x, and the
+// html, js and urlquery escapers), and generous room for numbers, type
+// names and separators. It is capped at 1 TiB, far over any budget.
+func sizeBound(in any, perByte int64) int64 {
+	return min(sizeOf(reflect.ValueOf(in), perByte, 0), 1<<40)
+}
+
+func sizeOf(v reflect.Value, perByte int64, depth int) int64 {
+	// number is more than the longest number fmt prints without width or
+	// precision: %f of the largest float64 has 309 digits.
+	const number = 336
+	// container is room for a type name, as %#v prints it.
+	const container = 64
+	if !v.IsValid() {
+		return 16
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return 2 + perByte*int64(v.Len())
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return container + max(perByte, 4)*int64(v.Len())
+		}
+		n := int64(container)
+		for i := range v.Len() {
+			n += 4 + sizeOf(v.Index(i), perByte, depth+1)
+			if n > 1<<40 {
+				return n
+			}
+		}
+		return n
+	case reflect.Map:
+		n := int64(container)
+		iter := v.MapRange()
+		for iter.Next() {
+			n += 4 + sizeOf(iter.Key(), perByte, depth+1) + sizeOf(iter.Value(), perByte, depth+1)
+			if n > 1<<40 {
+				return n
+			}
+		}
+		return n
+	case reflect.Interface:
+		if v.IsNil() {
+			return 16
+		}
+		return sizeOf(v.Elem(), perByte, depth)
+	case reflect.Pointer:
+		// fmt prints what a pointer points to at the top level only, and an
+		// address below it.
+		if v.IsNil() || depth > 0 {
+			return 24
+		}
+		return 1 + sizeOf(v.Elem(), perByte, depth+1)
+	case reflect.Struct:
+		n := int64(container)
+		for i := range v.NumField() {
+			n += 4 + int64(len(v.Type().Field(i).Name)) + sizeOf(v.Field(i), perByte, depth+1)
+		}
+		return n
+	}
+	return number
+}
+
+// mulCap multiplies two non-negative sizes, saturating at 1 TiB.
+func mulCap(a, b int64) int64 {
+	const limit = 1 << 40
+	if a == 0 || b == 0 {
+		return 0
+	}
+	if a > limit/b {
+		return limit
+	}
+	return a * b
+}
