@@ -31,6 +31,7 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/buildinfo"
 	"github.com/dex-spectro/dex-spectro/internal/check"
 	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 	"github.com/dex-spectro/dex-spectro/internal/logging"
 )
 
@@ -166,6 +167,11 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	}
 	sc.Storage = store
 	sc.PrometheusRegistry = reg
+	// Dex opens its connectors with the logger it is given; through it the
+	// server finds them (connhook.Hub).
+	hub := connhook.NewHub()
+	sc.Logger = hub.Logger(logger)
+	conns := newConnectorLookup(hub, store)
 
 	// Key rotation and garbage collection run until shutdown.
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
@@ -175,7 +181,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	if err != nil {
 		return nil, err
 	}
-	if sc.Signer, err = newLifetimeSigner(sig, store, o.now); err != nil {
+	if sc.Signer, err = newLifetimeSigner(sig, store, conns, o.now); err != nil {
 		return nil, err
 	}
 	if sc.HealthChecker, err = newHealthChecker(store, o.now); err != nil {
@@ -187,6 +193,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	if err != nil {
 		return nil, cfg.ExplainUnset(fmt.Errorf("initialize server: %w", err))
 	}
+	conns.dex.Store(dex)
 
 	// The fixes for Dex's holes come first; the token lifetimes and the
 	// connector's failures wrap Dex itself.
@@ -194,8 +201,8 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	if err != nil {
 		return nil, err
 	}
-	capped := signInLifetimes(connectorFailures(dex, routes), routes, store, o.now, logger)
-	web, err := dexFixes(capped, store, routes, logger)
+	capped := signInLifetimes(connectorFailures(dex, routes), routes, store, conns, o.now, logger)
+	web, err := dexFixes(prepareRefreshes(capped, store, conns, routes, logger), store, routes, logger)
 	if err != nil {
 		return nil, err
 	}
