@@ -74,5 +74,5 @@ func isFinal(err error) bool {
 		denied  *resolver.DeniedError
 	)
 	return errors.As(err, &expired) || errors.As(err, &again) || errors.As(err, &invalid) || errors.As(err, &claim) ||
-		errors.As(err, &notIn) || errors.As(err, &denied)
+		errors.As(err, &notIn) || errors.As(err, &denied) || isFinalDirectoryRefusal(err)
 }
