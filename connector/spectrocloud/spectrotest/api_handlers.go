@@ -136,14 +136,16 @@ func (t *Tenant) handleUsers(w http.ResponseWriter, r *http.Request) {
 	if !allowMethods(w, r, http.MethodGet) || !t.permitted(w, r, APIPermissionUsers) {
 		return
 	}
-	servePage(w, r, t.apiUsers())
+	users, created := t.directoryUsers()
+	servePage(w, r, len(users), func(i int) apiUser { return toAPIUser(users[i], created) })
 }
 
 func (t *Tenant) handleUser(w http.ResponseWriter, r *http.Request) {
 	if !allowMethods(w, r, http.MethodGet) || !t.permitted(w, r, APIPermissionUsers) {
 		return
 	}
-	serveOne(w, r, t.apiUsers(), func(u apiUser) string { return u.Metadata.UID }, "UserNotFound", "user")
+	users, created := t.directoryUsers()
+	serveOne(w, r, len(users), func(i int) string { return users[i].uid }, func(i int) any { return toAPIUser(users[i], created) }, "UserNotFound", "user")
 }
 
 func (t *Tenant) handleUsersSummary(w http.ResponseWriter, r *http.Request) {
@@ -183,56 +185,44 @@ func (t *Tenant) handleTeams(w http.ResponseWriter, r *http.Request) {
 	if !allowMethods(w, r, http.MethodGet) || !t.permitted(w, r, APIPermissionTeams) {
 		return
 	}
-	servePage(w, r, t.apiTeams())
+	_, teams, created := t.directorySnapshot()
+	servePage(w, r, len(teams), func(i int) apiTeam { return toAPITeam(teams[i], created) })
 }
 
 func (t *Tenant) handleTeam(w http.ResponseWriter, r *http.Request) {
 	if !allowMethods(w, r, http.MethodGet) || !t.permitted(w, r, APIPermissionTeams) {
 		return
 	}
-	serveOne(w, r, t.apiTeams(), func(team apiTeam) string { return team.Metadata.UID }, "TeamNotFound", "team")
-}
-
-// apiUsers returns every user the API shows, as v1User.
-func (t *Tenant) apiUsers() []apiUser {
-	users, _, created := t.directorySnapshot()
-	out := make([]apiUser, len(users))
-	for i, u := range users {
-		out[i] = toAPIUser(u, created)
-	}
-	return out
-}
-
-// apiTeams returns every team the API shows, as v1Team.
-func (t *Tenant) apiTeams() []apiTeam {
 	_, teams, created := t.directorySnapshot()
-	out := make([]apiTeam, len(teams))
-	for i, team := range teams {
-		out[i] = toAPITeam(team, created)
-	}
-	return out
+	serveOne(w, r, len(teams), func(i int) string { return teams[i].uid }, func(i int) any { return toAPITeam(teams[i], created) }, "TeamNotFound", "team")
 }
 
-// servePage answers the page of all that the request's limit, offset and
-// continue ask for, with its list metadata (v1Users, v1Teams).
-func servePage[T any](w http.ResponseWriter, r *http.Request, all []T) {
-	start, end, meta, errMsg := paginate(r.URL.Query(), len(all))
+// servePage answers the page of total items that the request's limit,
+// offset and continue ask for, with its list metadata (v1Users, v1Teams);
+// item converts the i-th item.
+func servePage[T any](w http.ResponseWriter, r *http.Request, total int, item func(i int) T) {
+	start, end, meta, errMsg := paginate(r.URL.Query(), total)
 	if errMsg != "" {
 		writeAPIError(w, http.StatusBadRequest, "InvalidRequest", errMsg)
 		return
 	}
+	items := make([]T, 0, end-start)
+	for i := start; i < end; i++ {
+		items = append(items, item(i))
+	}
 	writeJSON(w, http.StatusOK, struct {
 		Items    []T         `json:"items"`
 		ListMeta apiListMeta `json:"listmeta"`
-	}{all[start:end], meta})
+	}{items, meta})
 }
 
-// serveOne answers the item of all whose UID is the request's {uid}, or 404.
-func serveOne[T any](w http.ResponseWriter, r *http.Request, all []T, uidOf func(T) string, code, kind string) {
+// serveOne answers the item of total whose UID is the request's {uid}, or
+// 404.
+func serveOne(w http.ResponseWriter, r *http.Request, total int, uidOf func(i int) string, item func(i int) any, code, kind string) {
 	uid := pathUID(r)
-	for _, item := range all {
-		if uidOf(item) == uid {
-			writeJSON(w, http.StatusOK, item)
+	for i := range total {
+		if uidOf(i) == uid {
+			writeJSON(w, http.StatusOK, item(i))
 			return
 		}
 	}

@@ -156,7 +156,8 @@ func (t *Tenant) RemoveTeam(name string) {
 	t.directory.emptyTeams = slices.DeleteFunc(t.directory.emptyTeams, func(n string) bool { return n == name })
 	for i := range t.users {
 		if t.users[i].Groups != nil {
-			t.users[i].Groups = slices.DeleteFunc(t.users[i].Groups, func(n string) bool { return n == name })
+			// A new slice: snapshots taken before share the old one.
+			t.users[i].Groups = slices.DeleteFunc(slices.Clone(t.users[i].Groups), func(n string) bool { return n == name })
 		}
 	}
 }
@@ -243,7 +244,8 @@ func hashUID(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-// directoryUser is a user as the user API shows it.
+// directoryUser is a user as the user API shows it. Its user is a shallow
+// copy: the tenant replaces a user's slices and maps, never changes them.
 type directoryUser struct {
 	user     User
 	uid      string
@@ -257,33 +259,44 @@ type directoryTeam struct {
 	members   []string // user UIDs, in user order
 }
 
-// directorySnapshot returns the users and teams the API shows now: users in
-// insertion order, teams by name.
-func (t *Tenant) directorySnapshot() ([]directoryUser, []directoryTeam, time.Time) {
+// directoryUsers returns the users the API shows now, in insertion order,
+// and the creation time of every user and team.
+func (t *Tenant) directoryUsers() ([]directoryUser, time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.directory.created.IsZero() {
 		t.directory.created = time.Now().UTC().Truncate(time.Second)
 	}
-	var users []directoryUser
-	byTeam := make(map[string][]string)
-	for _, name := range t.directory.emptyTeams {
-		byTeam[name] = nil
-	}
+	users := make([]directoryUser, 0, len(t.users))
 	for _, u := range t.users {
 		deletion, deleted := t.directory.deleted[userKey(u)]
 		if deleted && !t.directory.listDeleted {
 			continue
 		}
-		du := directoryUser{user: copyUser(u), uid: t.uidLocked(u), active: !t.directory.disabled[userKey(u)]}
+		du := directoryUser{user: u, uid: t.uidLocked(u), active: !t.directory.disabled[userKey(u)]}
 		if deleted {
 			du.deletion = deletion
 		}
 		users = append(users, du)
-		groups := slices.Clone(u.Groups)
-		slices.Sort(groups)
-		for _, g := range slices.Compact(groups) {
-			byTeam[g] = append(byTeam[g], du.uid)
+	}
+	return users, t.directory.created
+}
+
+// directorySnapshot returns the users and the teams the API shows now:
+// users in insertion order, teams by name.
+func (t *Tenant) directorySnapshot() ([]directoryUser, []directoryTeam, time.Time) {
+	users, created := t.directoryUsers()
+	t.mu.Lock()
+	byTeam := make(map[string][]string)
+	for _, name := range t.directory.emptyTeams {
+		byTeam[name] = nil
+	}
+	t.mu.Unlock()
+	for _, u := range users {
+		for i, g := range u.user.Groups {
+			if slices.Index(u.user.Groups, g) == i { // a team listed twice counts once
+				byTeam[g] = append(byTeam[g], u.uid)
+			}
 		}
 	}
 	teams := make([]directoryTeam, 0, len(byTeam))
@@ -291,5 +304,5 @@ func (t *Tenant) directorySnapshot() ([]directoryUser, []directoryTeam, time.Tim
 		teams = append(teams, directoryTeam{uid: hashUID("team", t.uid, name), name: name, members: members})
 	}
 	sort.Slice(teams, func(i, j int) bool { return teams[i].name < teams[j].name })
-	return users, teams, t.directory.created
+	return users, teams, created
 }
