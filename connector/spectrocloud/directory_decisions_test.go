@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -357,4 +359,35 @@ func TestNoDirectoryNoRequests(t *testing.T) {
 	}
 	assert.NoError(t, c.dir.decide(context.Background(), nil, &connector.Identity{}, nil), "a nil gate admits")
 	assert.False(t, errors.Is(nil, errNoDirectory))
+}
+
+// The directory's requests follow no redirect: the API key would go along
+// to wherever Palette's answer points.
+func TestDirectoryFollowsNoRedirects(t *testing.T) {
+	var leaked atomic.Bool
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		leaked.Store(r.Header.Get("ApiKey") != "")
+	}))
+	t.Cleanup(elsewhere.Close)
+	redirecting := httptest.NewServer(http.RedirectHandler(elsewhere.URL+"/v1/users", http.StatusFound))
+	t.Cleanup(redirecting.Close)
+	f := newFixture(t, withDirectory(func(d *DirectoryConfig) { d.APIURL = redirecting.URL }))
+	_, err := f.cfg.InspectDirectory(context.Background())
+	require.ErrorContains(t, err, "/v1/users answered HTTP 302")
+	assert.False(t, leaked.Load(), "the key did not follow the redirect")
+}
+
+// Decisions read the copy in memory: refreshes, sign-ins and token
+// exchanges make no request to Palette's API.
+func TestDirectoryDecisionsMakeNoRequests(t *testing.T) {
+	f, c := newDirectoryFixture(t, withDirectory())
+	readDirectory(t, c)
+	f.tenant.ResetRequests()
+	for _, entry := range allEntries {
+		_, err := present(t, f, c, entry, nil)
+		require.NoError(t, err)
+	}
+	for _, ep := range spectrotest.APIEndpoints() {
+		assert.Zero(t, f.tenant.Requests(ep), "%s", ep)
+	}
 }
