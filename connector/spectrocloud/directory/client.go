@@ -193,7 +193,7 @@ func (c *Client) do(ctx context.Context, key string, req request, out any) (atte
 
 func (c *Client) contextError(ctx context.Context, req request, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s: the sync ran out of time", req.path)
+		return fmt.Errorf("%s: the sync ran out of time", pathOnly(req.path))
 	}
 	return err
 }
