@@ -58,7 +58,7 @@ func TestDirectoryRealTimeDisabledUser(t *testing.T) {
 	var refusal *DirectoryRefusal
 	require.ErrorAs(t, err, &refusal)
 	assert.Equal(t, RefusedDisabled, refusal.Reason)
-	assert.Less(t, took, 1500*time.Millisecond, "within the sync interval (1s) and one read")
+	assert.Less(t, took, 3*time.Second, "within the sync interval (1s) and one read, with room for a loaded machine")
 	t.Logf("user disabled in Palette → refresh refused after %s (syncInterval 1s)", took.Round(time.Millisecond))
 }
 
