@@ -27,7 +27,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCommand(false), newCheckCommand(), newVersionCommand(), newDemoCommand(), newDexCompatCommand())
+	root.AddCommand(newServeCommand(false), newCheckCommand(), newVersionCommand(), newDemoCommand(), newDexCompatCommand(), newSessionsCommand())
 	return root
 }
 

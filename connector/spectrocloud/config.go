@@ -133,6 +133,10 @@ type Config struct {
 	// to DefaultJWKSMaxStale.
 	JWKSMaxStale string `json:"jwksMaxStale"`
 
+	// Directory, when set, checks every sign-in, refresh and token exchange
+	// against Palette's current users and teams (see DirectoryConfig).
+	Directory *DirectoryConfig `json:"directory,omitempty"`
+
 	// Now, when set, replaces the clock used to check token lifetimes. It is
 	// not part of the configuration file; tests and embedders set it.
 	Now func() time.Time `json:"-"`
@@ -245,6 +249,7 @@ type settings struct {
 	jwksMaxStale              time.Duration
 	claims                    claimRules
 	signIn                    *resolver.Config
+	directory                 *directorySettings // nil without a directory block
 }
 
 // catalogGroups reports whether the sign-in resolvers add the user's catalog
@@ -327,6 +332,9 @@ func (c *Config) validate() (*settings, error) {
 		s.jwksMaxStale = d
 	}
 	if s.claims, err = c.claimRules(); err != nil {
+		return nil, err
+	}
+	if s.directory, err = c.Directory.validate(s.issuer); err != nil {
 		return nil, err
 	}
 	// signIn is validated, and its expressions compiled, once, by

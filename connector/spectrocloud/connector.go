@@ -48,6 +48,7 @@ type spectroConnector struct {
 	resolvers *resolver.Chain // nil without signIn
 	providers providerCache
 	auth      *clientAuth
+	dir       *directoryGate // nil without a directory block
 }
 
 // Open validates the configuration and returns the connector. It tries
@@ -58,6 +59,7 @@ func (c *Config) Open(id string, logger *slog.Logger) (connector.Connector, erro
 	if err != nil {
 		return nil, err
 	}
+	conn.startDirectory()
 	if _, err := conn.providers.get(context.Background()); err != nil {
 		conn.logger.Warn("palette discovery failed; it will be retried at the first sign-in", "err", err)
 	}
@@ -98,6 +100,9 @@ func (c *Config) open(id string, logger *slog.Logger) (*spectroConnector, error)
 		if err != nil {
 			return nil, fmt.Errorf("spectrocloud: signIn: %w", err)
 		}
+	}
+	if conn.dir, err = newDirectoryGate(s.directory, client, now, conn.metrics, conn.logger); err != nil {
+		return nil, err
 	}
 	conn.providers.resolve, conn.providers.now = conn.resolveProvider, now
 	return conn, nil

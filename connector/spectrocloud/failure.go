@@ -35,7 +35,7 @@ func isFinal(err error) bool {
 		denied  *resolver.DeniedError
 	)
 	return errors.As(err, &expired) || errors.As(err, &again) || errors.As(err, &invalid) || errors.As(err, &claim) ||
-		errors.As(err, &notIn) || errors.As(err, &denied)
+		errors.As(err, &notIn) || errors.As(err, &denied) || isFinalDirectoryRefusal(err)
 }
 
 // publicError returns err in the form its message may take outside Dex's

@@ -19,6 +19,9 @@ func (c *spectroConnector) identityFrom(ctx context.Context, s connector.Scopes,
 	if err != nil {
 		return connector.Identity{}, err
 	}
+	if err := c.dir.decide(ctx, tok.claims, &id, &c.s.claims); err != nil {
+		return connector.Identity{}, err
+	}
 	paletteGroups := id.Groups
 	var catalogGroups []string
 	if c.resolvers != nil {

@@ -35,6 +35,7 @@ type Metrics struct {
 	catalogRequests  *prometheus.CounterVec
 	catalogDuration  *prometheus.HistogramVec
 	jwksFetches      *prometheus.CounterVec
+	directory        *directoryMetrics
 }
 
 // latencyBuckets are the buckets of every duration histogram: 5 ms to 10 s.
@@ -74,6 +75,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			return nil, err
 		}
 	}
+	directory, err := newDirectoryMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	m.directory = directory
 	return m, nil
 }
 
@@ -161,9 +167,9 @@ func outcomeOf(err error) string {
 			return OutcomeInvalidSignature
 		}
 		return OutcomeInvalidToken
-	case errors.As(err, &upstream), errors.As(err, &catalog):
+	case errors.As(err, &upstream), errors.As(err, &catalog), isStaleDirectory(err):
 		return OutcomeUpstreamError
-	case errors.As(err, &notIn), errors.As(err, &denied):
+	case errors.As(err, &notIn), errors.As(err, &denied), isFinalDirectoryRefusal(err):
 		return OutcomeDenied
 	default:
 		return OutcomeError

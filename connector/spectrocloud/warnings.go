@@ -70,7 +70,7 @@ func (s *settings) warnings() []Warning {
 	if s.insecureSkipEmailVerified && usesEmailResolver(s.signIn) {
 		add("insecureSkipEmailVerified", "with an email resolver, an unverified email decides which Backstage user signs in: anyone who can set an email address in Palette can become that user")
 	}
-	return ws
+	return append(ws, s.directory.warnings()...)
 }
 
 // usesEmailResolver reports whether a resolver decides by email.

@@ -30,6 +30,11 @@ type Result struct {
 	Warnings []spectrocloud.Warning
 	// Err says why the connector cannot sign users in.
 	Err error
+	// Directory is what a read of the connector's directory found; nil
+	// without a directory block or when DirectoryErr is set.
+	Directory *spectrocloud.DirectoryReport
+	// DirectoryErr says why the directory cannot be read.
+	DirectoryErr error
 }
 
 // Connectors inspects every spectrocloud connector of cfg, in file order,
@@ -59,6 +64,13 @@ func Connectors(ctx context.Context, cfg *config.Config, timeout time.Duration) 
 		if r.Err == nil && r.Endpoints == nil {
 			r.Err = errors.New("inspection returned no endpoints")
 		}
+		if sc.HasDirectory() {
+			// Not bounded by timeout, which is meant for the OIDC endpoints:
+			// a tenant of 10,000 users takes longer at Palette's rate limit.
+			// The connector bounds the read by directory.maxStaleness.
+			r.Directory, r.DirectoryErr = sc.InspectDirectory(ctx)
+			r.DirectoryErr = c.ExplainUnset(r.DirectoryErr)
+		}
 		results = append(results, r)
 	}
 	return results
@@ -81,6 +93,11 @@ func Write(w io.Writer, results []Result) error {
 			failed = append(failed, fmt.Sprintf("%q", r.ID))
 			continue
 		}
+		if r.DirectoryErr != nil {
+			fmt.Fprintf(w, "connector %q (%s): FAILED: %v\n", r.ID, r.Name, r.DirectoryErr)
+			failed = append(failed, fmt.Sprintf("%q", r.ID))
+			continue
+		}
 		e := r.Endpoints
 		discovery := "no (endpoints from configuration)"
 		if e.FromDiscovery {
@@ -94,6 +111,7 @@ func Write(w io.Writer, results []Result) error {
 		fmt.Fprintf(w, "  JWKS:                   %s\n", e.JWKSURL)
 		fmt.Fprintf(w, "  signing algorithms:     %s\n", listOrNone(e.Algorithms))
 		fmt.Fprintf(w, "  signing key IDs:        %s\n", listOrNone(printableKeyIDs(e.KeyIDs)))
+		writeDirectory(w, r.Directory)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d spectrocloud connectors failed the check: %s",

@@ -16,9 +16,10 @@ import (
 // dexDefaultIDTokens is Dex's default expiry.idTokens.
 const dexDefaultIDTokens = 24 * time.Hour
 
-// writeReport prints a trial's report. Every value comes from the report,
-// which holds no token material.
-func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep *spectrocloud.TrialReport) {
+// writeReport prints a trial's report, with more sections (such as the
+// directory's) before the result. Every value comes from the report, which
+// holds no token material.
+func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep *spectrocloud.TrialReport, more ...func(io.Writer)) {
 	e, s := rep.Endpoints, rep.Sources
 	fmt.Fprintf(w, "connector %q (%s)\n", conn.ID, clean(conn.Name))
 	fmt.Fprintln(w, "Palette")
@@ -58,6 +59,9 @@ func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep 
 		field(w, "email_verified", fmt.Sprint(id.EmailVerified), "")
 		field(w, "groups", listOrNone(id.Groups), "")
 		field(w, "decided by", decidedBy(id), "")
+	}
+	for _, section := range more {
+		section(w)
 	}
 	fmt.Fprintln(w)
 	if rep.Err != nil {

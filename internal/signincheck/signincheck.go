@@ -114,6 +114,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err != nil {
 		return &Error{Status: StatusRefused, Err: fmt.Errorf("connector %q: cannot start a sign-in: %w", conn.ID, err)}
 	}
+	dir := readDirectory(ctx, trial) // while the user signs in
+	defer dir.stop()
 
 	recv := newReceiver(redirect, state, opts.In)
 	defer recv.close()
@@ -136,8 +138,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	fmt.Fprintln(opts.Out, "Palette sent the browser back; completing the sign-in as Dex would.")
 	fmt.Fprintln(opts.Out)
 
+	dir.wait()
 	rep := trial.Finish(ctx, pending, callback)
-	writeReport(opts.Out, conn, cfg.Expiry, rep)
+	writeReport(opts.Out, conn, cfg.Expiry, rep, func(w io.Writer) { writeDirectory(w, dir, trial.DirectoryMatch()) })
 	if rep.Err != nil {
 		return &Error{Status: StatusRefused, Err: fmt.Errorf("Dex would refuse this sign-in: %s", clean(rep.Err.Error()))}
 	}

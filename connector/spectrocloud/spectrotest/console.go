@@ -27,6 +27,8 @@ type Console struct {
 
 	stop     chan struct{} // closed to end pending fault delays
 	stopOnce sync.Once
+
+	limits apiLimits // rate limit of the user and team API
 }
 
 // NewConsole returns a console without tenants, reachable at baseURL (for
@@ -87,8 +89,15 @@ func (c *Console) Tenant(uid string) *Tenant {
 //	<base>/v1/oidc/tenant/<uid>/auth                               authorization
 //	<base>/v1/oidc/tenant/<uid>/token                              token
 //
+// and the user and team API of every tenant (by the ApiKey header):
+//
+//	<base>/v1/users, /v1/users/{uid}, /v1/users/summary, /v1/teams, /v1/teams/{uid}
+//
 // Anything else is answered with 404.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c.serveAPI(w, r) {
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, c.basePath+tenantPathPrefix)
 	if !ok {
 		http.NotFound(w, r)

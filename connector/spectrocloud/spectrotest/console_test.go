@@ -25,7 +25,8 @@ func TestConsoleRouting(t *testing.T) {
 		{"unknown path", base + testTenantUID + "/userinfo", http.StatusNotFound},
 		{"trailing slash", base + testTenantUID + "/keys/", http.StatusNotFound},
 		{"tenant root", base + testTenantUID, http.StatusNotFound},
-		{"outside the console", f.srv.URL + "/v1/users", http.StatusNotFound},
+		{"outside the console", f.srv.URL + "/v1/spectroclusters", http.StatusNotFound},
+		{"user API without a key", f.srv.URL + "/v1/users", http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

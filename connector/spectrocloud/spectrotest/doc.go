@@ -45,6 +45,20 @@
 // claims of the tokens it issues (SetIDTokenHook), and makes endpoints fail
 // (SetFault): error statuses, replaced or oversized bodies, slow answers.
 //
+// The console also serves Palette's user and team API (Palette APIs 4.8) for
+// every tenant, picked by the ApiKey header of a key the tenant issued
+// (AddAPIKey; 401 without or with an unknown key, 403 for a key whose user
+// lacks the permission): GET /v1/users, /v1/users/{uid}, /v1/teams and
+// /v1/teams/{uid}, and POST /v1/users/summary, in pages of at most 50 linked
+// by listmeta.continue, rate limited per source address and resource (10 a
+// second, burst 5, then 429 with Retry-After: SetAPIRateLimit,
+// SetAPIRetryAfter). Users can be disabled and deleted (DisableUser,
+// DeleteUser; neither can sign in any more), teams added, removed and
+// changed (AddTeam, RemoveTeam, AddToTeam, RemoveFromTeam), which the groups
+// of later ID tokens follow. Whether deleted users stay listed with
+// metadata.deletionTimestamp (SetListDeletedUsers) and whether a user's
+// metadata.uid is its sub (SetSubjectIsUID) can be switched.
+//
 // A typical test:
 //
 //	srv := spectrotest.NewServer()

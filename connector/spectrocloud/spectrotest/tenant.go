@@ -100,6 +100,8 @@ type Tenant struct {
 	faults          map[Endpoint]Fault
 	requests        map[Endpoint]int
 	codeRedemptions int
+
+	directory directoryState // the user and team API's view
 }
 
 func newTenant(c *Console, uid string) *Tenant {
@@ -352,6 +354,9 @@ func (t *Tenant) serve(ep Endpoint, w http.ResponseWriter, r *http.Request) {
 }
 
 func (t *Tenant) handler(ep Endpoint) http.HandlerFunc {
+	if h := t.apiHandler(ep); h != nil {
+		return h
+	}
 	switch ep {
 	case EndpointDiscovery:
 		return t.handleDiscovery
@@ -365,19 +370,19 @@ func (t *Tenant) handler(ep Endpoint) http.HandlerFunc {
 }
 
 // lookupUserLocked finds a user by email, or by subject for users without
-// email. t.mu must be held.
+// email; a disabled or deleted user is not found. t.mu must be held.
 func (t *Tenant) lookupUserLocked(login string) (User, bool) {
 	if login == "" {
 		return User{}, false
 	}
 	for _, u := range t.users {
 		if u.Email == login {
-			return copyUser(u), true
+			return copyUser(u), !t.signInBlockedLocked(u)
 		}
 	}
 	for _, u := range t.users {
 		if u.Email == "" && u.Sub == login {
-			return copyUser(u), true
+			return copyUser(u), !t.signInBlockedLocked(u)
 		}
 	}
 	return User{}, false
