@@ -14,8 +14,18 @@ import (
 // therefore calls PrepareRefresh before Dex opens the transaction, and
 // Refresh, given the context it returns, answers from memory.
 
-// preparedKey marks a context returned by PrepareRefresh.
-type preparedKey struct{}
+// preparedKey marks a context returned by PrepareRefresh; preparingKey the
+// context PrepareRefresh runs the refresh on.
+type (
+	preparedKey  struct{}
+	preparingKey struct{}
+)
+
+// preparing reports whether ctx is PrepareRefresh's own run.
+func preparing(ctx context.Context) bool {
+	v, _ := ctx.Value(preparingKey{}).(bool)
+	return v
+}
 
 // prepared reports whether ctx comes from PrepareRefresh: nothing may wait
 // on the network then. Fetches that are due still start, in the background.
@@ -33,7 +43,7 @@ func prepared(ctx context.Context) bool {
 // reaches the same decision, from memory, and reports it.
 func (c *spectroConnector) PrepareRefresh(ctx context.Context, connectorData []byte) context.Context {
 	ctx = resolver.Remember(ctx)
-	if _, _, err := c.refresh(ctx, connector.Scopes{Groups: true}, connectorData); err != nil {
+	if _, _, err := c.refresh(context.WithValue(ctx, preparingKey{}, true), connector.Scopes{Groups: true}, connectorData); err != nil {
 		c.logger.DebugContext(ctx, "refresh prepared; it will fail", "err", err)
 	}
 	return context.WithValue(resolver.Offline(ctx), preparedKey{}, true)
