@@ -151,10 +151,11 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	if err != nil {
 		return nil, err
 	}
-	store, closeStorage, err := openStorage(cfg, logger, conflicts)
+	backend, closeStorage, err := openStorage(cfg, logger, conflicts)
 	if err != nil {
 		return nil, cfg.ExplainUnset(err)
 	}
+	store := memoStorage{Storage: backend}
 	cleanups = append(cleanups, func() {
 		if err := closeStorage(); err != nil {
 			logger.Error("close storage", "err", err)
@@ -206,6 +207,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	if err != nil {
 		return nil, err
 	}
+	web = withReadMemos(web, routes)
 	s := &Server{
 		logger:          logger,
 		registry:        reg,
