@@ -261,6 +261,11 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	return s, nil
 }
 
+// Storage returns the storage the server reads and writes, as Dex sees it
+// (with the configuration's static clients, passwords and connectors), for
+// tools and tests that seed or inspect it.
+func (s *Server) Storage() storage.Storage { return s.store }
+
 // Registry returns the Prometheus registry /metrics serves, so that more
 // collectors (for example a connector's) can be registered on it.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
