@@ -123,11 +123,19 @@ type catalogAnswer struct {
 // has checked value with filterValueProblem.
 func (c *catalogClient) findUser(ctx context.Context, field, value string) (catalogAnswer, error) {
 	filter := "kind=user," + field + "=" + value
+	kept := lookupsFrom(ctx)
+	if ans, ok := kept.get(filter); ok {
+		return ans, nil
+	}
 	if ans, ok := c.cache.get(filter); ok {
 		if c.logger.Enabled(ctx, slog.LevelDebug) {
 			c.logger.DebugContext(ctx, "catalog lookup", "filter", filter, "cached", true, "matches", ans.matches)
 		}
+		kept.put(filter, ans)
 		return ans, nil
+	}
+	if kept != nil && kept.offline {
+		return catalogAnswer{}, c.fail(CatalogUnavailable, 0, errNotLookedUp)
 	}
 	start := time.Now()
 	ans, err := c.query(ctx, filter)
@@ -138,6 +146,7 @@ func (c *catalogClient) findUser(ctx context.Context, field, value string) (cata
 		return catalogAnswer{}, err
 	}
 	c.cache.put(filter, ans)
+	kept.put(filter, ans)
 	if c.logger.Enabled(ctx, slog.LevelDebug) {
 		c.logger.DebugContext(ctx, "catalog lookup", "filter", filter, "cached", false, "matches", ans.matches)
 	}

@@ -187,8 +187,11 @@ func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 		want        []string
 		notWant     []string
 	}{
-		{name: "defaults", want: []string{"WARNING: expiry.refreshTokens.absoluteLifetime is not set"},
-			notWant: []string{"insecureSkipVerify", "pkceChallenge"}},
+		{name: "defaults", want: []string{
+			"WARNING: expiry.refreshTokens.absoluteLifetime is not set",
+			"WARNING: expiry.refreshTokens.reuseInterval is not set: when two clients of one session refresh at the same moment",
+		}, notWant: []string{"insecureSkipVerify", "pkceChallenge"}},
+		{name: "rotation off", extra: "expiry:\n  refreshTokens:\n    disableRotation: true\n    absoluteLifetime: 24h\n", notWant: []string{"WARNING"}},
 		{name: "insecure settings and a long absoluteLifetime",
 			extra: "    insecureSkipVerify: true\n    pkceChallenge: none\nexpiry:\n  refreshTokens:\n    absoluteLifetime: 720h\n",
 			want: []string{
@@ -196,12 +199,12 @@ func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 				`connector "palette" (SpectroCloud): WARNING: pkceChallenge: none`,
 				"WARNING: expiry.refreshTokens.absoluteLifetime is 720h, far beyond the 24h0m0s a Palette session can last at most",
 			}},
-		{name: "a bounded absoluteLifetime", extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\n", notWant: []string{"WARNING"}},
+		{name: "a bounded absoluteLifetime and a reuse interval", extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\n    reuseInterval: 5s\n", notWant: []string{"WARNING"}},
 		{name: "token exchange open to a public client",
 			extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\nstaticClients:\n- {id: kubectl, name: kubectl, public: true}\n",
 			want:  []string{`WARNING: token exchange (urn:ietf:params:oauth:grant-type:token-exchange) is enabled by oauth2.grantTypes (every grant is when it is not set) and staticClients[0] ("kubectl") is public`}},
 		{name: "a public client without token exchange",
-			extra:   "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\nstaticClients:\n- {id: kubectl, name: kubectl, public: true}\noauth2:\n  grantTypes: [authorization_code, urn:ietf:params:oauth:grant-type:device_code]\n",
+			extra:   "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\n    reuseInterval: 5s\nstaticClients:\n- {id: kubectl, name: kubectl, public: true}\noauth2:\n  grantTypes: [authorization_code, urn:ietf:params:oauth:grant-type:device_code]\n",
 			notWant: []string{"WARNING"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/dexidp/dex/connector"
 	"golang.org/x/oauth2"
+
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // HandleCallback completes a sign-in: it exchanges the code (client secret,
@@ -30,7 +32,7 @@ func (c *spectroConnector) HandleCallback(s connector.Scopes, connData []byte, r
 			attrs = append(attrs, "palette_error_description", printable(authErr.Description, 200))
 		}
 		c.logger.Info("sign-in failed", attrs...)
-		RecordFailure(r.Context(), err)
+		recordFailure(r.Context(), err)
 		return connector.Identity{}, err
 	}
 	c.logger.Info("sign-in", "outcome", outcome, "user_id", id.UserID, "email", id.Email)
@@ -70,8 +72,12 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 	if err := tok.checkNonce(ls.Nonce, c.s.insecureAllowMissingNonce); err != nil {
 		return connector.Identity{}, err
 	}
-	recordExpiry(ctx, tok.expiry)
-	return c.identityFrom(ctx, s, tok, raw)
+	id, err := c.identityFrom(ctx, s, tok, raw)
+	if err != nil {
+		return connector.Identity{}, err
+	}
+	connhook.RecordSignInEnd(ctx, tok.expiry)
+	return id, nil
 }
 
 // exchange redeems the code at Palette's token endpoint, with one request,

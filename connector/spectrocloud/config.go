@@ -435,3 +435,16 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// CheckAPIConfig implements connhook.APIConfigChecker: a connector created
+// or updated through Dex's gRPC API may not read signIn.catalog.tokenFile,
+// since Dex would read that file on its host and send its content to
+// signIn.catalog.baseURL, which the API's caller chooses.
+func (c *Config) CheckAPIConfig() error {
+	if c.SignIn != nil && c.SignIn.Catalog != nil && c.SignIn.Catalog.TokenFile != "" {
+		return errors.New("signIn.catalog.tokenFile is refused for connectors created or updated through the gRPC API: " +
+			"Dex would read that file on its host and send its content to signIn.catalog.baseURL; " +
+			"give signIn.catalog.token, or define the connector in the config file")
+	}
+	return nil
+}

@@ -7,8 +7,11 @@
 // Dex session by re-verifying the stored ID token against Palette's current
 // signing keys, without any request to Palette's token endpoint: once the
 // Palette ID token has expired, refresh fails and the user signs in again.
-// The connector records each verified token's expiry in the request context
-// (WithExpiry), so that the server can cap the tokens Dex issues at it.
+//
+// Beyond Dex's interfaces, the connector tells dex-spectro's server (see
+// internal/connhook) when the Palette sign-in behind an identity ends, so
+// that no token Dex issues outlives it, and why a sign-in or refresh failed;
+// and it prepares a refresh before Dex opens its storage transaction.
 package spectrocloud
 
 import (
@@ -22,6 +25,7 @@ import (
 	"github.com/dexidp/dex/connector"
 	"golang.org/x/oauth2"
 
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 	"github.com/dex-spectro/dex-spectro/resolver"
 )
 
@@ -29,6 +33,8 @@ var (
 	_ connector.CallbackConnector      = (*spectroConnector)(nil)
 	_ connector.RefreshConnector       = (*spectroConnector)(nil)
 	_ connector.TokenIdentityConnector = (*spectroConnector)(nil)
+	_ connhook.Lifetime                = (*spectroConnector)(nil)
+	_ connhook.RefreshPreparer         = (*spectroConnector)(nil)
 )
 
 // spectroConnector is the connector returned by Config.Open.

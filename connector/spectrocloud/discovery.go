@@ -206,6 +206,14 @@ func (p *providerCache) get(ctx context.Context) (*provider, error) {
 		}
 		wait = p.startLocked()
 	}
+	if prepared(ctx) {
+		// Inside Dex's storage transaction: the attempt runs beside.
+		defer p.mu.Unlock()
+		if p.lastErr != nil {
+			return nil, p.lastErr
+		}
+		return nil, &UpstreamError{Endpoint: "discovery", Err: errors.New("Palette's endpoints are being resolved: retry")}
+	}
 	p.mu.Unlock()
 	select {
 	case <-wait:

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 	"github.com/dex-spectro/dex-spectro/resolver"
 )
 
@@ -38,18 +39,18 @@ func TestFailureMessagesNameNoAccount(t *testing.T) {
 			// The configuration changes: the next refresh is refused.
 			tt.configure(&f.cfg)
 			c := f.open()
-			ctx, failure := WithFailure(context.Background())
+			ctx, failure := connhook.WithRecorder(context.Background())
 			_, err = c.Refresh(ctx, allScopes, session)
 			require.Error(t, err)
-			require.True(t, failure.Final(), "the client must sign the user in again")
-			assert.ErrorAs(t, failure.Err(), tt.asType, "the failure keeps its type")
+			require.True(t, failureFinal(failure), "the client must sign the user in again")
+			assert.ErrorAs(t, failureErr(failure), tt.asType, "the failure keeps its type")
 
-			ctx, signInFailure := WithFailure(context.Background())
+			ctx, signInFailure := connhook.WithRecorder(context.Background())
 			req, connData := f.authorize(c, allScopes)
 			_, err = c.HandleCallback(allScopes, connData, req.WithContext(ctx))
 			require.Error(t, err)
 
-			for _, msg := range []string{failure.Err().Error(), signInFailure.Err().Error()} {
+			for _, msg := range []string{failureErr(failure).Error(), failureErr(signInFailure).Error()} {
 				assert.NotContains(t, msg, jane.Sub)
 				assert.NotContains(t, msg, jane.Email)
 				assert.NotContains(t, msg, "example.com")

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 func TestLoginURL(t *testing.T) {
@@ -308,26 +309,26 @@ func TestFailureRecorded(t *testing.T) {
 	id, err := f.login(c, allScopes)
 	require.NoError(t, err)
 
-	ctx, failure := WithFailure(context.Background())
+	ctx, failure := connhook.WithRecorder(context.Background())
 	_, err = c.Refresh(ctx, allScopes, id)
 	require.NoError(t, err)
-	assert.NoError(t, failure.Err())
-	assert.False(t, failure.Final())
+	assert.NoError(t, failureErr(failure))
+	assert.False(t, failureFinal(failure))
 
 	// A passing failure (Palette's keys unreachable) is not final.
 	f2 := newFixture(t)
 	f2.tenant.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Status: http.StatusBadGateway})
-	ctx, failure = WithFailure(context.Background())
+	ctx, failure = connhook.WithRecorder(context.Background())
 	_, err = f2.open().Refresh(ctx, allScopes, id)
 	require.Error(t, err)
-	assert.Error(t, failure.Err())
-	assert.False(t, failure.Final())
+	assert.Error(t, failureErr(failure))
+	assert.False(t, failureFinal(failure))
 
 	f.clock.Advance(13 * time.Hour)
-	ctx, failure = WithFailure(context.Background())
+	ctx, failure = connhook.WithRecorder(context.Background())
 	_, err = c.Refresh(ctx, allScopes, id)
 	require.Error(t, err)
 	var expired *TokenExpiredError
-	require.ErrorAs(t, failure.Err(), &expired)
-	assert.True(t, failure.Final())
+	require.ErrorAs(t, failureErr(failure), &expired)
+	assert.True(t, failureFinal(failure))
 }

@@ -19,8 +19,12 @@ func (c *spectroConnector) identityFrom(ctx context.Context, s connector.Scopes,
 	if err != nil {
 		return connector.Identity{}, err
 	}
-	if err := c.dir.decide(ctx, tok.claims, &id, &c.s.claims); err != nil {
-		return connector.Identity{}, err
+	// The directory decides from memory: nothing to prepare, and its
+	// refusals are counted and logged once, by the refresh itself.
+	if !preparing(ctx) {
+		if err := c.dir.decide(ctx, tok.claims, &id, &c.s.claims); err != nil {
+			return connector.Identity{}, err
+		}
 	}
 	paletteGroups := id.Groups
 	var catalogGroups []string

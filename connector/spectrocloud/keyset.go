@@ -137,7 +137,8 @@ func usableFor(key jose.JSONWebKey, alg string) bool {
 
 // keysFor returns the cached keys matching kid (all keys when kid is empty)
 // and their generation. Stale keys are refetched first; an unknown kid
-// refetches as src allows. Waits end with ctx.
+// refetches as src allows. Waits end with ctx; on a context from
+// PrepareRefresh there are none.
 func (k *keySet) keysFor(ctx context.Context, kid string, src tokenSource) ([]jose.JSONWebKey, uint64, error) {
 	k.mu.Lock()
 	begun := k.started // fetches started before this call
@@ -150,7 +151,9 @@ func (k *keySet) keysFor(ctx context.Context, kid string, src tokenSource) ([]jo
 			return nil, 0, k.unknownKeyError(kid)
 		}
 		wait := k.fetchToWaitForLocked(len(matching) > 0, src, begun, waited)
-		if wait == nil {
+		if wait == nil || prepared(ctx) {
+			// Inside Dex's storage transaction nothing waits: the keys
+			// answer as they are, and a fetch that was due runs beside.
 			defer k.mu.Unlock()
 			return k.answerLocked(kid, matching, src, begun)
 		}
@@ -272,7 +275,10 @@ func (k *keySet) staleLocked(src tokenSource) error {
 
 // failureLocked is why the keys are not current: the last fetch's error.
 func (k *keySet) failureLocked() error {
-	if k.lastErr == nil {
+	switch {
+	case k.inflight != nil && k.lastErr == nil:
+		return errors.New("a refetch is under way")
+	case k.lastErr == nil:
 		return errors.New("a refetch is not due yet")
 	}
 	return k.lastErr

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // realTime makes the fixture's connector and emulator use the real clock.
@@ -99,7 +100,7 @@ func TestUnknownKeyAfterAFailedRefetchIsAPassingFault(t *testing.T) {
 	// passing fault (server_error, retry), not "sign in again".
 	f.tenant.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Status: http.StatusBadGateway})
 	for _, attempt := range []string{"the refetch fails", "the retry is not due yet"} {
-		ctx, failure := WithFailure(context.Background())
+		ctx, failure := connhook.WithRecorder(context.Background())
 		_, err = c.Refresh(ctx, allScopes, session)
 		var upstream *UpstreamError
 		require.ErrorAs(t, err, &upstream, attempt)
@@ -107,7 +108,7 @@ func TestUnknownKeyAfterAFailedRefetchIsAPassingFault(t *testing.T) {
 		assert.Contains(t, err.Error(), "HTTP 502", attempt)
 		var invalid *InvalidTokenError
 		assert.NotErrorAs(t, err, &invalid, attempt)
-		assert.False(t, failure.Final(), "%s: the session is kept", attempt)
+		assert.False(t, failureFinal(failure), "%s: the session is kept", attempt)
 	}
 	assert.Equal(t, 1, f.tenant.Requests(spectrotest.EndpointJWKS)-2, "a retry after a failed fetch waits %s", minRefetchInterval)
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // A leaked key that Palette withdraws while its key endpoint fails: a
@@ -120,14 +121,14 @@ func TestStaleKeysServeRefreshForJWKSMaxStale(t *testing.T) {
 			require.NoError(t, err, "a second before the bound")
 
 			f.clock.Advance(time.Second)
-			ctx, failure := WithFailure(context.Background())
+			ctx, failure := connhook.WithRecorder(context.Background())
 			_, err = c.Refresh(ctx, allScopes, session)
 			var upstream *UpstreamError
 			require.ErrorAs(t, err, &upstream, "past the bound")
 			assert.Equal(t, "jwks", upstream.Endpoint)
 			assert.Contains(t, err.Error(), "jwksMaxStale ("+bound.String()+")")
 			assert.Contains(t, err.Error(), "HTTP 503")
-			assert.False(t, failure.Final(), "a passing failure: the session is kept")
+			assert.False(t, failureFinal(failure), "a passing failure: the session is kept")
 
 			f.tenant.ClearFaults()
 			f.clock.Advance(minRefetchInterval)

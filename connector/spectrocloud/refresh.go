@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dexidp/dex/connector"
+
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // TokenTypeIDToken is the RFC 8693 token type of a Palette ID token.
@@ -22,40 +24,46 @@ var errBadSession = &SignInAgainError{Err: errors.New("spectrocloud: the stored 
 // with the current configuration. It makes no request to Palette when the
 // keys are cached. Once the ID token has expired, or its key is withdrawn,
 // the user has to sign in again.
+//
+// Dex calls Refresh inside its storage transaction. Given the context
+// PrepareRefresh returned, it answers from what PrepareRefresh fetched and
+// never waits on the network; given any other, it fetches what it needs.
 func (c *spectroConnector) Refresh(ctx context.Context, s connector.Scopes, ident connector.Identity) (connector.Identity, error) {
-	id, err := c.refresh(ctx, s, ident)
+	id, end, err := c.refresh(ctx, s, ident.ConnectorData)
 	outcome := outcomeOf(err)
 	c.metrics.refresh(outcome)
 	if err != nil {
 		c.logger.Info("refresh failed", "outcome", outcome, "user_id", ident.UserID, "err", err)
-		RecordFailure(ctx, err)
+		recordFailure(ctx, err)
 		return connector.Identity{}, err
 	}
+	connhook.RecordSignInEnd(ctx, end)
 	c.logger.Info("refresh", "outcome", outcome, "user_id", id.UserID)
 	return id, nil
 }
 
-func (c *spectroConnector) refresh(ctx context.Context, s connector.Scopes, ident connector.Identity) (connector.Identity, error) {
-	raw, err := decodeSession(ident.ConnectorData)
+// refresh derives the identity from the Palette ID token in connectorData,
+// verified again, and returns it with the token's expiry.
+func (c *spectroConnector) refresh(ctx context.Context, s connector.Scopes, connectorData []byte) (connector.Identity, time.Time, error) {
+	raw, err := decodeSession(connectorData)
 	if err != nil {
-		return connector.Identity{}, err
+		return connector.Identity{}, time.Time{}, err
 	}
 	prov, err := c.providers.get(ctx)
 	if err != nil {
-		return connector.Identity{}, err
+		return connector.Identity{}, time.Time{}, err
 	}
 	tok, err := prov.verifier.verify(ctx, raw, fromPalette)
 	if err != nil {
 		var invalid *InvalidTokenError
 		if errors.As(err, &invalid) {
-			return connector.Identity{}, &SignInAgainError{Err: err}
+			return connector.Identity{}, time.Time{}, &SignInAgainError{Err: err}
 		}
-		return connector.Identity{}, err
+		return connector.Identity{}, time.Time{}, err
 	}
-	recordExpiry(ctx, tok.expiry)
 	id, err := c.identityFrom(ctx, s, tok, raw)
 	if err != nil {
-		return connector.Identity{}, err
+		return connector.Identity{}, time.Time{}, err
 	}
 	// Dex keeps one offline session per user and connector, shared by all
 	// clients, and overwrites its connector data with what Refresh returns.
@@ -65,7 +73,7 @@ func (c *spectroConnector) refresh(ctx context.Context, s connector.Scopes, iden
 	// the latest sign-in, which every refresh token follows after its first
 	// refresh.
 	id.ConnectorData = nil
-	return id, nil
+	return id, tok.expiry, nil
 }
 
 // decodeSession reads ConnectorData strictly.
@@ -113,6 +121,10 @@ func (c *spectroConnector) tokenIdentity(ctx context.Context, subjectTokenType, 
 	if err != nil {
 		return connector.Identity{}, err
 	}
-	recordExpiry(ctx, tok.expiry)
-	return c.identityFrom(ctx, connector.Scopes{Groups: true}, tok, subjectToken)
+	id, err := c.identityFrom(ctx, connector.Scopes{Groups: true}, tok, subjectToken)
+	if err != nil {
+		return connector.Identity{}, err
+	}
+	connhook.RecordSignInEnd(ctx, tok.expiry)
+	return id, nil
 }

@@ -147,29 +147,58 @@ func listOrNone(items []string) string {
 const paletteSessionCeiling = 24 * time.Hour
 
 // SessionWarnings lists what the configuration's refresh-token policy
-// exposes for its spectrocloud connectors: a refresh token stays usable as
+// exposes: for its spectrocloud connectors, a refresh token stays usable as
 // long as the user signs in to Palette through the connector again (the
 // offline session follows the latest sign-in), up to
-// expiry.refreshTokens.absoluteLifetime. None without a spectrocloud
-// connector.
+// expiry.refreshTokens.absoluteLifetime; and for every client, without a
+// reuse interval, two requests refreshing one token at once make one of
+// them fail for good.
 func SessionWarnings(cfg *config.Config) []string {
+	var warnings []string
+	if w := reuseWarning(cfg); w != "" {
+		warnings = append(warnings, w)
+	}
+	if w := lifetimeWarning(cfg); w != "" {
+		warnings = append(warnings, w)
+	}
+	return warnings
+}
+
+// reuseWarning warns when rotated refresh tokens cannot be presented again.
+// Clients that share a session refresh at the same moment: Backstage's
+// tabs and backend replicas, kubectl and k9s. Without a reuse interval, Dex
+// rotates the token for the first request and refuses the others as
+// "claimed twice", which signs their users out.
+func reuseWarning(cfg *config.Config) string {
+	rt := cfg.Expiry.RefreshTokens
+	if rt.DisableRotation || rt.ReuseInterval != "" {
+		return ""
+	}
+	return "expiry.refreshTokens.reuseInterval is not set: when two clients of one session refresh at the same moment " +
+		"(Backstage's tabs or backend replicas, kubectl and k9s), one of them is refused as \"claimed twice\" and its user is signed out; " +
+		"set it (for example to 5s)"
+}
+
+// lifetimeWarning warns when refresh tokens of spectrocloud connectors have
+// no end, or one far beyond any Palette session.
+func lifetimeWarning(cfg *config.Config) string {
 	spectro := false
 	for _, c := range cfg.StaticConnectors {
 		spectro = spectro || c.Type == connectors.SpectroCloud
 	}
 	if !spectro {
-		return nil
+		return ""
 	}
 	const follow = "a refresh token of a spectrocloud connector keeps working as long as its user signs in to Palette through Dex again, from any client"
 	lifetime := cfg.Expiry.RefreshTokens.AbsoluteLifetime
 	if lifetime == "" {
-		return []string{"expiry.refreshTokens.absoluteLifetime is not set: " + follow + ", with no end; set it (for example to 24h)"}
+		return "expiry.refreshTokens.absoluteLifetime is not set: " + follow + ", with no end; set it (for example to 24h)"
 	}
 	d, err := time.ParseDuration(lifetime)
 	if err != nil || d <= 4*paletteSessionCeiling {
-		return nil
+		return ""
 	}
-	return []string{fmt.Sprintf("expiry.refreshTokens.absoluteLifetime is %s, far beyond the %s a Palette session can last at most: %s, for up to %s", lifetime, paletteSessionCeiling, follow, lifetime)}
+	return fmt.Sprintf("expiry.refreshTokens.absoluteLifetime is %s, far beyond the %s a Palette session can last at most: %s, for up to %s", lifetime, paletteSessionCeiling, follow, lifetime)
 }
 
 // grantTokenExchange is the grant type of RFC 8693 token exchange.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/dexidp/dex/server"
 	"github.com/dexidp/dex/storage"
+
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // Connector is an entry of the `connectors` section.
@@ -34,7 +36,7 @@ func NewConnectorConfig(typ string) (server.ConnectorConfig, bool) {
 	if !ok {
 		return nil, false
 	}
-	return f(), true
+	return connhook.Unwrap(f()), true
 }
 
 // ConnectorTypes lists the connector types known to the registry, sorted.

@@ -16,6 +16,7 @@ import (
 	"github.com/dexidp/dex/server"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // SpectroCloud is the connector type of the SpectroCloud Palette connector.
@@ -24,8 +25,9 @@ const SpectroCloud = "spectrocloud"
 // Types lists the connector types this build adds to Dex's built-in ones.
 func Types() []string { return []string{SpectroCloud} }
 
-// Register adds this build's connector types to Dex's connector registry.
-// When reg is not nil, the spectrocloud connector's metrics are registered
+// Register adds this build's connector types to Dex's connector registry,
+// and makes every type's connectors known to the server that opens them
+// (connhook.Track). When reg is not nil, the spectrocloud connector's metrics are registered
 // on it and every spectrocloud connector the server opens records them.
 //
 // Registration is idempotent: once the types are present, later calls
@@ -50,6 +52,11 @@ func Register(reg prometheus.Registerer, opts ...Option) error {
 	}
 	server.ConnectorsConfig[SpectroCloud] = func() server.ConnectorConfig {
 		return &spectrocloud.Config{Metrics: metrics, Now: o.now}
+	}
+	// Every type, Dex's own included, so that a server's connhook.Hub
+	// follows a connector whose type changes through the gRPC API.
+	for typ, f := range server.ConnectorsConfig {
+		server.ConnectorsConfig[typ] = connhook.Track(f)
 	}
 	return nil
 }

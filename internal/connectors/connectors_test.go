@@ -3,6 +3,9 @@ package connectors_test
 import (
 	"testing"
 
+	"github.com/dexidp/dex/connector/ldap"
+	"github.com/dexidp/dex/connector/mock"
+	"github.com/dexidp/dex/connector/oidc"
 	"github.com/dexidp/dex/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 	"github.com/dex-spectro/dex-spectro/internal/connectors"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 func metricNames(t *testing.T, reg *prometheus.Registry) []string {
@@ -35,7 +39,7 @@ func TestRegister(t *testing.T) {
 	require.Error(t, err, "the connector's metrics are registered on the first registry")
 
 	cfg := server.ConnectorsConfig[connectors.SpectroCloud]()
-	sc, ok := cfg.(*spectrocloud.Config)
+	sc, ok := connhook.Unwrap(cfg).(*spectrocloud.Config)
 	require.True(t, ok)
 	assert.NotNil(t, sc.Metrics)
 	assert.NotSame(t, cfg, server.ConnectorsConfig[connectors.SpectroCloud](), "each call returns a fresh config")
@@ -47,8 +51,12 @@ func TestRegister(t *testing.T) {
 	require.NoError(t, err, "nothing was registered on the second registry")
 	assert.Equal(t, []string{"spectrocloud"}, connectors.Types())
 
-	// Dex's built-in types are untouched.
-	for _, typ := range []string{"oidc", "ldap", "github", "mockCallback", "saml"} {
-		assert.Contains(t, server.ConnectorsConfig, typ)
+	// Dex's built-in types are there, each tracked once (connhook.Track):
+	// their configurations are Dex's own underneath.
+	for typ, want := range map[string]any{"oidc": &oidc.Config{}, "ldap": &ldap.Config{}, "mockCallback": &mock.CallbackConfig{}} {
+		require.Contains(t, server.ConnectorsConfig, typ)
+		cfg := server.ConnectorsConfig[typ]()
+		assert.IsType(t, want, connhook.Unwrap(cfg), typ)
+		assert.IsType(t, want, connhook.Unwrap(connhook.Unwrap(cfg)), "%s is wrapped once", typ)
 	}
 }

@@ -106,7 +106,9 @@ func TestRefreshRenewsDexTokenWithoutPalette(t *testing.T) {
 
 func TestRefreshAfterPaletteExpiryAsksToSignInAgain(t *testing.T) {
 	// Not parallel: it moves the clock of every spectrocloud connector.
+	clock := &dextest.Clock{}
 	opts := testOptions(t)
+	opts.Now = clock.Now
 	urls := startDemo(t, opts)
 	ua := newUserAgent(t)
 
@@ -114,8 +116,11 @@ func TestRefreshAfterPaletteExpiryAsksToSignInAgain(t *testing.T) {
 	require.Equal(t, http.StatusOK, p.status, p.body)
 	paletteExpiry := datetimeOf(t, p.body, "palette-expiry")
 
-	// Move the connector past the Palette ID token's expiry.
+	// Move Dex and the connector past the Palette ID token's expiry (and
+	// Dex past expiry.refreshTokens.reuseInterval, within which it would
+	// answer the refresh without asking the connector).
 	connectorClock.AdvanceTo(paletteExpiry.Add(time.Second))
+	clock.AdvanceTo(paletteExpiry.Add(time.Second))
 	t.Cleanup(connectorClock.Reset)
 	last := ua.post(urls.App+"/refresh", nil)
 	require.Contains(t, last.body, `id="problem"`)
@@ -127,6 +132,7 @@ func TestRefreshAfterPaletteExpiryAsksToSignInAgain(t *testing.T) {
 
 	// Signing in again works.
 	connectorClock.Reset()
+	clock.Reset()
 	p = ua.signInAs(urls, "alice@example.com")
 	assert.Equal(t, "alice@example.com", elementText(t, p.body, "email"))
 	assert.NotContains(t, p.body, `id="problem"`)

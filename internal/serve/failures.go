@@ -8,11 +8,12 @@ import (
 
 	"github.com/dexidp/dex/server"
 
-	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
-// connectorFailures makes the spectrocloud connector's failures visible
-// where Dex hides them:
+// connectorFailures makes the failures a connector records
+// (connhook.RecordFailure: the spectrocloud connector's) visible where Dex
+// hides them:
 //   - a refresh grant that fails because the user must sign in again (the
 //     Palette sign-in expired, its key was withdrawn, the user is no longer
 //     allowed) is answered invalid_grant with the reason, where Dex answers
@@ -32,12 +33,12 @@ func connectorFailures(next http.Handler, routes dexRoutes) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ctx, failure := spectrocloud.WithFailure(r.Context())
+		ctx, recorded := connhook.WithRecorder(r.Context())
 		rec := &recorder{header: make(http.Header)}
 		next.ServeHTTP(rec, r.WithContext(ctx))
-		err := failure.Err()
+		err, final := recorded.Failure()
 		switch {
-		case err != nil && token && failure.Final() && rec.status == http.StatusInternalServerError:
+		case err != nil && token && final && rec.status == http.StatusInternalServerError:
 			writeInvalidGrant(w, publicMessage(err))
 			return
 		case err != nil && callback && rec.status == http.StatusInternalServerError:
@@ -45,7 +46,7 @@ func connectorFailures(next http.Handler, routes dexRoutes) http.Handler {
 			generic := []byte(server.ErrMsgAuthenticationFailed)
 			if bytes.Contains(page, generic) {
 				page = bytes.Replace(page, generic, []byte(html.EscapeString(publicMessage(err))), 1)
-				if failure.Final() {
+				if final {
 					rec.status = http.StatusForbidden
 					page = bytes.Replace(page, []byte(http.StatusText(http.StatusInternalServerError)), []byte(http.StatusText(http.StatusForbidden)), 1)
 				}

@@ -13,15 +13,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
-// fakeDex answers like Dex does when a connector fails: the error reaches
-// the connector's Failure through the request context (as Refresh and
-// HandleCallback record it), and Dex answers with its generic texts.
-func fakeDex(connErr error) http.Handler {
+// fakeDex answers like Dex does when a connector fails: the connector
+// records its error, final or not, in the request's Recorder (as the
+// spectrocloud connector's Refresh and HandleCallback do), and Dex answers
+// with its generic texts.
+func fakeDex(connErr error, final bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if connErr != nil {
-			spectrocloud.RecordFailure(r.Context(), connErr)
+			connhook.RecordFailure(r.Context(), connErr, final)
 			if strings.HasSuffix(r.URL.Path, "/token") {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusInternalServerError)
@@ -45,16 +47,17 @@ func TestConnectorFailures(t *testing.T) {
 		method     string
 		path       string
 		connErr    error
+		final      bool
 		wantStatus int
 		wantBody   []string
 		notBody    []string
 	}{
-		{name: "refresh after the Palette sign-in expired", method: http.MethodPost, path: "/dex/token", connErr: expired,
+		{name: "refresh after the Palette sign-in expired", method: http.MethodPost, path: "/dex/token", connErr: expired, final: true,
 			wantStatus: http.StatusBadRequest, wantBody: []string{`"error":"invalid_grant"`, "sign in again"}},
 		{name: "refresh while Palette is unreachable stays server_error", method: http.MethodPost, path: "/dex/token",
 			connErr: &spectrocloud.UpstreamError{Endpoint: "jwks", Err: errors.New("connection refused")}, wantStatus: http.StatusInternalServerError, wantBody: []string{"server_error"}},
 		{name: "sign-in refused for an unverified email", method: http.MethodGet, path: "/dex/callback",
-			connErr:    &spectrocloud.ClaimError{Claim: "email_verified", Reason: `is false: <b>not verified</b>`},
+			connErr: &spectrocloud.ClaimError{Claim: "email_verified", Reason: `is false: <b>not verified</b>`}, final: true,
 			wantStatus: http.StatusForbidden, wantBody: []string{"Forbidden", "email_verified", "&lt;b&gt;not verified&lt;/b&gt;"},
 			notBody: []string{server.ErrMsgAuthenticationFailed, "<b>", "Internal Server Error"}},
 		{name: "sign-in failing on Palette shows the reason, stays 500", method: http.MethodGet, path: "/dex/callback",
@@ -65,20 +68,20 @@ func TestConnectorFailures(t *testing.T) {
 			wantStatus: http.StatusInternalServerError, wantBody: []string{"HTTP 502", "an address shown in Dex&#39;s log", "providerDiscoveryOverrides.jwksURL"},
 			notBody: []string{"palette.internal", "openid-configuration"}},
 		{name: "a refused refresh names no catalog address", method: http.MethodPost, path: "/dex/token",
-			connErr:    &spectrocloud.SignInAgainError{Err: errors.New("the Backstage catalog at http://backstage.internal:7007 has no user entity")},
+			connErr: &spectrocloud.SignInAgainError{Err: errors.New("the Backstage catalog at http://backstage.internal:7007 has no user entity")}, final: true,
 			wantStatus: http.StatusBadRequest, wantBody: []string{"invalid_grant", "an address shown in Dex's log", "has no user entity"},
 			notBody: []string{"backstage.internal"}},
 		{name: "not in allowed groups keeps Dex's answer", method: http.MethodGet, path: "/dex/callback",
-			connErr: &connector.UserNotInRequiredGroupsError{UserID: "u"}, wantStatus: http.StatusForbidden},
+			connErr: &connector.UserNotInRequiredGroupsError{UserID: "u"}, final: true, wantStatus: http.StatusForbidden},
 		{name: "success passes through", method: http.MethodGet, path: "/dex/callback", wantStatus: http.StatusFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			next := fakeDex(tt.connErr)
+			next := fakeDex(tt.connErr, tt.final)
 			var groups *connector.UserNotInRequiredGroupsError
 			if errors.As(tt.connErr, &groups) {
 				next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					spectrocloud.RecordFailure(r.Context(), tt.connErr)
+					connhook.RecordFailure(r.Context(), tt.connErr, tt.final)
 					w.WriteHeader(http.StatusForbidden)
 				})
 			}
@@ -96,7 +99,7 @@ func TestConnectorFailures(t *testing.T) {
 
 	t.Run("other paths are not touched", func(t *testing.T) {
 		rr := httptest.NewRecorder()
-		connectorFailures(fakeDex(expired), dexRoutes{base: "/dex"}).ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/dex/auth", nil))
+		connectorFailures(fakeDex(expired, true), dexRoutes{base: "/dex"}).ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/dex/auth", nil))
 		assert.Equal(t, http.StatusInternalServerError, rr.Code)
 		assert.Contains(t, rr.Body.String(), server.ErrMsgAuthenticationFailed)
 	})

@@ -14,9 +14,8 @@ import (
 	"github.com/dexidp/dex/api/v2"
 	"github.com/dexidp/dex/storage"
 
-	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 	"github.com/dex-spectro/dex-spectro/internal/config"
-	"github.com/dex-spectro/dex-spectro/internal/connectors"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // warnUnauthenticatedGRPC says at start-up that the gRPC API is open to
@@ -85,21 +84,24 @@ func (s apiStorage) UpdateConnector(ctx context.Context, id string, updater func
 	})
 }
 
-// checkAPIConnector refuses a spectrocloud connector whose configuration,
-// decoded as Dex decodes it to open the connector, reads a local file whose
-// content leaves the host.
+// checkAPIConnector refuses a connector whose configuration, decoded as
+// Dex decodes it to open the connector, its type refuses from the API
+// (connhook.APIConfigChecker: a spectrocloud connector reading
+// signIn.catalog.tokenFile).
 func checkAPIConnector(c storage.Connector) error {
-	if c.Type != connectors.SpectroCloud {
+	cfg, ok := config.NewConnectorConfig(c.Type)
+	if !ok {
+		return nil // Dex refuses an unknown type when it opens it
+	}
+	checker, ok := cfg.(connhook.APIConfigChecker)
+	if !ok {
 		return nil
 	}
-	var cfg spectrocloud.Config
-	if err := json.Unmarshal(c.Config, &cfg); err != nil {
-		return fmt.Errorf("connector %q: the spectrocloud configuration does not decode: %w", c.ID, err)
+	if err := json.Unmarshal(c.Config, cfg); err != nil {
+		return fmt.Errorf("connector %q: the %s configuration does not decode: %w", c.ID, c.Type, err)
 	}
-	if cfg.SignIn != nil && cfg.SignIn.Catalog != nil && cfg.SignIn.Catalog.TokenFile != "" {
-		return fmt.Errorf("connector %q: signIn.catalog.tokenFile is refused for connectors created or updated through the gRPC API: "+
-			"Dex would read that file on its host and send its content to signIn.catalog.baseURL; "+
-			"give signIn.catalog.token, or define the connector in the config file", c.ID)
+	if err := checker.CheckAPIConfig(); err != nil {
+		return fmt.Errorf("connector %q: %w", c.ID, err)
 	}
 	return nil
 }

@@ -3,12 +3,18 @@ package serve
 import (
 	"context"
 	"sync"
+
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // signing is what signInLifetimes tells lifetimeSigner about the request
 // Dex signs tokens in, through the request's context, and what the signer
 // tells back: why it refused to sign.
 type signing struct {
+	// recorder is the request's: the connector records there the end of
+	// the sign-in it verified, and signInLifetimes the end it read from the
+	// code or auth request the request redeems.
+	recorder *connhook.Recorder
 	// offlineSession allows the signer to take the end of the sign-in from
 	// the user's offline session when the request carries none: only the
 	// refresh grant needs it, when Dex answers a refresh token reused within

@@ -15,7 +15,7 @@ import (
 
 	"github.com/dexidp/dex/storage"
 
-	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // lifetimeRoute names the requests in which Dex issues tokens.
@@ -33,9 +33,9 @@ const (
 // signInLifetimes prepares the requests in which Dex issues tokens for
 // lifetimeSigner, which caps those tokens at the end of the Palette sign-in
 // behind them:
-//   - it puts a spectrocloud.Expiry in the request's context, which the
-//     connector fills when it verifies a Palette token (sign-in, refresh,
-//     token exchange);
+//   - it puts the request's connhook.Recorder in its context, in which the
+//     connector records the end of the sign-in when it verifies a Palette
+//     token (sign-in, refresh, token exchange);
 //   - for a code redeemed at the token endpoint or the device callback, and
 //     for an approval, it reads the end of the sign-in from the connector
 //     data Dex stored with the code or auth request (storage is shared by
@@ -51,7 +51,7 @@ const (
 //     nothing about a code;
 //   - it lowers expires_in in token responses, and in the fragment of the
 //     implicit flow's redirect, so that it agrees with the capped tokens.
-func signInLifetimes(next http.Handler, routes dexRoutes, store storage.Storage, now func() time.Time, logger *slog.Logger) http.Handler {
+func signInLifetimes(next http.Handler, routes dexRoutes, store storage.Storage, conns *connectorLookup, now func() time.Time, logger *slog.Logger) http.Handler {
 	byPath := map[string]lifetimeRoute{
 		routes.path("/token"):           routeToken,
 		routes.path("/device/token"):    routeDeviceToken,
@@ -67,16 +67,16 @@ func signInLifetimes(next http.Handler, routes dexRoutes, store storage.Storage,
 			next.ServeHTTP(w, r)
 			return
 		}
-		ctx, expiry := spectrocloud.WithExpiry(r.Context())
-		sg := &signing{}
+		ctx, recorded := connhook.WithRecorder(r.Context())
+		sg := &signing{recorder: recorded}
 		r = r.WithContext(withSigning(ctx, sg))
-		end, known, err := storedSignInEnd(ctx, route, r, store)
+		end, known, err := storedSignInEnd(ctx, route, r, store, conns)
 		switch {
 		case err != nil:
 			logger.ErrorContext(ctx, "token lifetime: the stored SpectroCloud sign-in cannot be read", "err", err)
 			sg.storedErr = err
 		case known:
-			expiry.Set(end)
+			connhook.RecordSignInEnd(ctx, end)
 		}
 		sg.offlineSession = route == routeToken && r.PostFormValue("grant_type") == "refresh_token"
 		rec := &recorder{header: make(http.Header)}
@@ -99,11 +99,11 @@ func signInLifetimes(next http.Handler, routes dexRoutes, store storage.Storage,
 	})
 }
 
-// storedSignInEnd reads the end of the Palette sign-in from the connector
+// storedSignInEnd reads the end of the upstream sign-in from the connector
 // data Dex stored for the code or auth request this request redeems; known
-// is false when the request redeems none, or not one of a spectrocloud
-// connector.
-func storedSignInEnd(ctx context.Context, route lifetimeRoute, r *http.Request, store storage.Storage) (end time.Time, known bool, err error) {
+// is false when the request redeems none, or one of a connector whose
+// sign-ins have no known end.
+func storedSignInEnd(ctx context.Context, route lifetimeRoute, r *http.Request, store storage.Storage, conns *connectorLookup) (end time.Time, known bool, err error) {
 	var connID string
 	var data []byte
 	// Each route's form is read as Dex's handler for it reads it: the token
@@ -144,11 +144,11 @@ func storedSignInEnd(ctx context.Context, route lifetimeRoute, r *http.Request, 
 	default:
 		return time.Time{}, false, nil
 	}
-	ours, err := isSpectroCloud(ctx, store, connID)
-	if err != nil || !ours {
+	lt, err := conns.lifetime(ctx, connID)
+	if err != nil || lt == nil {
 		return time.Time{}, false, err
 	}
-	end, err = spectrocloud.SessionExpiry(data)
+	end, err = lt.SignInEnd(data)
 	if err != nil {
 		return time.Time{}, false, err
 	}

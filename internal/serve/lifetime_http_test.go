@@ -14,10 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dexidp/dex/connector"
 	"github.com/dexidp/dex/storage"
 	"github.com/dexidp/dex/storage/memory"
-
-	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 )
 
 // What signInLifetimes gives Dex for a request that redeems a code or an
@@ -50,7 +49,8 @@ func TestSignInLifetimesBeforeDex(t *testing.T) {
 			Expiry: now.Add(time.Minute), Claims: storage.Claims{UserID: "u"},
 		}))
 	}
-	signer, err := newLifetimeSigner(recordingSigner{}, store, func() time.Time { return now })
+	conns := testLookup(t, store, map[string]connector.Connector{"spectrocloud": sessionConnector{}, "mock": plainConnector{}})
+	signer, err := newLifetimeSigner(recordingSigner{}, store, conns, func() time.Time { return now })
 	require.NoError(t, err)
 
 	// dex reads the code or auth request as Dex's handlers do and signs a
@@ -60,8 +60,8 @@ func TestSignInLifetimesBeforeDex(t *testing.T) {
 	dex := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached = true
 		seen = time.Time{}
-		if e, ok := spectrocloud.ExpiryFrom(r.Context()); ok {
-			seen, _ = e.Get()
+		if sg := signingFrom(r.Context()); sg != nil {
+			seen, _ = sg.recorder.SignInEnd()
 		}
 		if r.Header.Get("X-Client") == "wrong" {
 			writeTokenError(w, http.StatusUnauthorized, "invalid_client", "Invalid client credentials.")
@@ -83,7 +83,7 @@ func TestSignInLifetimesBeforeDex(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	h := signInLifetimes(dex, dexRoutes{base: "/dex"}, store, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	h := signInLifetimes(dex, dexRoutes{base: "/dex"}, store, conns, func() time.Time { return now }, slog.New(slog.DiscardHandler))
 
 	approval := func(target string, body url.Values) func() *http.Request {
 		return func() *http.Request {

@@ -10,32 +10,34 @@ import (
 	"github.com/dexidp/dex/server/signer"
 	"github.com/dexidp/dex/storage"
 
-	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
-	"github.com/dex-spectro/dex-spectro/internal/connectors"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // lifetimeSigner signs as the signer it wraps, but caps the exp of every
-// token Dex issues for an identity of a spectrocloud connector (ID tokens and
-// access tokens alike) at the end of the Palette sign-in behind it, so that
-// no Dex token outlives that sign-in. The end comes from the request's
-// context (see signInLifetimes and spectrocloud.WithExpiry) or, for a
-// refresh Dex answers without asking the connector (a refresh token reused
-// within expiry.refreshTokens.reuseInterval), from the offline session in
-// storage. When it is not known, or already past, nothing is signed, and the
-// reason is recorded for signInLifetimes to answer with.
+// token Dex issues for an identity of a connector whose sign-ins end
+// (connhook.Lifetime: the spectrocloud connector), ID tokens and access
+// tokens alike, at the end of the upstream sign-in behind it, so that no
+// Dex token outlives that sign-in. The end comes from the request (see
+// signInLifetimes: recorded by the connector, or read from the code or auth
+// request the request redeems) or, for a refresh Dex answers without asking
+// the connector (a refresh token reused within
+// expiry.refreshTokens.reuseInterval), from the offline session in storage.
+// When it is not known, or already past, nothing is signed, and the reason
+// is recorded for signInLifetimes to answer with.
 type lifetimeSigner struct {
 	signer.Signer
 	store    storage.Storage
+	conns    *connectorLookup
 	now      func() time.Time
 	subjects *dexPair
 }
 
-func newLifetimeSigner(s signer.Signer, store storage.Storage, now func() time.Time) (*lifetimeSigner, error) {
+func newLifetimeSigner(s signer.Signer, store storage.Storage, conns *connectorLookup, now func() time.Time) (*lifetimeSigner, error) {
 	subjects, err := newDexPair()
 	if err != nil {
 		return nil, fmt.Errorf("token subject format: %w", err)
 	}
-	return &lifetimeSigner{Signer: s, store: store, now: now, subjects: subjects}, nil
+	return &lifetimeSigner{Signer: s, store: store, conns: conns, now: now, subjects: subjects}, nil
 }
 
 // Sign caps the payload's exp where it must, then signs it.
@@ -61,13 +63,16 @@ func (s *lifetimeSigner) capExpiry(ctx context.Context, payload []byte) ([]byte,
 		return nil, fmt.Errorf("token lifetime: the subject is %w", err)
 	}
 	if connID == "" {
-		return payload, nil // no connector: not a spectrocloud identity
+		return payload, nil // no connector: an identity without an upstream sign-in
 	}
-	ours, err := isSpectroCloud(ctx, s.store, connID)
-	if err != nil || !ours {
-		return payload, err
+	lt, err := s.conns.lifetime(ctx, connID)
+	if err != nil {
+		return nil, fmt.Errorf("token lifetime: %w", err)
 	}
-	end, err := s.signInEnd(ctx, userID, connID)
+	if lt == nil {
+		return payload, nil
+	}
+	end, err := s.signInEnd(ctx, lt, userID, connID)
 	if err != nil {
 		return nil, err
 	}
@@ -96,9 +101,9 @@ const (
 // refresh grant only, from the user's offline session. Any other request
 // gets no token: a request that the serve layer did not read the same way
 // as Dex must not fall back on another sign-in of the user.
-func (s *lifetimeSigner) signInEnd(ctx context.Context, userID, connID string) (time.Time, error) {
-	if e, ok := spectrocloud.ExpiryFrom(ctx); ok {
-		if end, ok := e.Get(); ok {
+func (s *lifetimeSigner) signInEnd(ctx context.Context, lt connhook.Lifetime, userID, connID string) (time.Time, error) {
+	if sg := signingFrom(ctx); sg != nil && sg.recorder != nil {
+		if end, ok := sg.recorder.SignInEnd(); ok {
 			return end, nil
 		}
 	}
@@ -112,7 +117,7 @@ func (s *lifetimeSigner) signInEnd(ctx context.Context, userID, connID string) (
 	sess, err := s.store.GetOfflineSessions(ctx, userID, connID)
 	switch {
 	case err == nil:
-		end, err := spectrocloud.SessionExpiry(sess.ConnectorData)
+		end, err := lt.SignInEnd(sess.ConnectorData)
 		if err != nil {
 			return time.Time{}, refuseToSign(ctx, refusalUnreadable, fmt.Errorf("connector %q: %w", connID, err))
 		}
@@ -132,14 +137,4 @@ func refuseToSign(ctx context.Context, msg string, cause error) error {
 		return fmt.Errorf("token lifetime: %s: %w", msg, cause)
 	}
 	return errors.New("token lifetime: " + msg)
-}
-
-// isSpectroCloud reports whether the connector with this ID is a
-// spectrocloud connector (static or created through the API).
-func isSpectroCloud(ctx context.Context, store storage.Storage, connID string) (bool, error) {
-	conn, err := store.GetConnector(ctx, connID)
-	if err != nil {
-		return false, fmt.Errorf("token lifetime: look up connector %q: %w", connID, err)
-	}
-	return conn.Type == connectors.SpectroCloud, nil
 }

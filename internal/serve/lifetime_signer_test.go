@@ -17,10 +17,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dexidp/dex/connector"
 	"github.com/dexidp/dex/storage"
 	"github.com/dexidp/dex/storage/memory"
 
-	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // recordingSigner returns the payload it is asked to sign.
@@ -51,16 +52,17 @@ func TestLifetimeSigner(t *testing.T) {
 		UserID: "stored", ConnID: "spectrocloud", Refresh: map[string]*storage.RefreshTokenRef{},
 		ConnectorData: sessionData(now.Add(10 * time.Minute)),
 	}))
-	s, err := newLifetimeSigner(recordingSigner{}, store, func() time.Time { return now })
+	conns := testLookup(t, store, map[string]connector.Connector{"spectrocloud": sessionConnector{}, "mock": plainConnector{}})
+	s, err := newLifetimeSigner(recordingSigner{}, store, conns, func() time.Time { return now })
 	require.NoError(t, err)
 	payload := func(userID, connID string) []byte {
 		return []byte(fmt.Sprintf(`{"iss":"https://dex","sub":%q,"aud":"c","exp":%d,"iat":%d}`,
 			encodeDexPair(userID, connID), now.Add(time.Hour).Unix(), now.Unix()))
 	}
 	withEnd := func(end time.Time) context.Context {
-		ctx, e := spectrocloud.WithExpiry(context.Background())
-		e.Set(end)
-		return ctx
+		ctx, rec := connhook.WithRecorder(context.Background())
+		connhook.RecordSignInEnd(ctx, end)
+		return withSigning(ctx, &signing{recorder: rec})
 	}
 	expOf := func(t *testing.T, signed string) int64 {
 		var claims struct {
@@ -149,12 +151,13 @@ func BenchmarkLifetimeSigner(b *testing.B) {
 		{ID: "spectrocloud", Type: "spectrocloud", Name: "SpectroCloud"},
 	})
 	now := time.Now()
-	capped, err := newLifetimeSigner(base, store, func() time.Time { return now })
+	capped, err := newLifetimeSigner(base, store, testLookup(b, store, map[string]connector.Connector{"spectrocloud": sessionConnector{}}), func() time.Time { return now })
 	require.NoError(b, err)
 	payload := []byte(fmt.Sprintf(`{"iss":"https://dex.example.com","sub":%q,"aud":"backstage","exp":%d,"iat":%d,"email":"jane@example.com","email_verified":true,"groups":["platform","admins"],"name":"Jane Doe"}`,
 		encodeDexPair("user-jane", "spectrocloud"), now.Add(time.Hour).Unix(), now.Unix()))
-	ctx, e := spectrocloud.WithExpiry(context.Background())
-	e.Set(now.Add(40 * time.Second))
+	ctx, rec := connhook.WithRecorder(context.Background())
+	connhook.RecordSignInEnd(ctx, now.Add(40*time.Second))
+	ctx = withSigning(ctx, &signing{recorder: rec})
 	for _, bb := range []struct {
 		name string
 		s    interface {

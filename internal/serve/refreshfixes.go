@@ -75,7 +75,16 @@ func (t *refreshTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if raw == "" || t.matches(r, raw, clientID, introspect) {
+	if raw == "" {
+		t.next.ServeHTTP(w, r)
+		return
+	}
+	if ok, current := t.matches(r, raw, clientID, introspect); ok {
+		if current != nil && !introspect {
+			// For prepareRefreshes: the token whose refresh Dex will ask
+			// the connector for.
+			r = r.WithContext(withStoredRefresh(r.Context(), *current))
+		}
 		t.next.ServeHTTP(w, r)
 		return
 	}
@@ -89,23 +98,27 @@ func (t *refreshTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // matches reports whether the refresh token raw may reach Dex: its secret
 // is the stored one or the previous one, or Dex refuses it without
 // comparing secrets (an unknown ID, another client's token, a storage
-// error).
-func (t *refreshTokens) matches(r *http.Request, raw, clientID string, introspect bool) bool {
+// error). When the secret is the stored one, the stored token is returned
+// too.
+func (t *refreshTokens) matches(r *http.Request, raw, clientID string, introspect bool) (bool, *storage.RefreshToken) {
 	id, secret := t.decode(raw)
 	stored, err := t.store.GetRefresh(r.Context(), id)
 	if err != nil {
-		return true
+		return true, nil
 	}
 	if !introspect && stored.ClientID != clientID {
-		return true
+		return true, nil
 	}
 	current := equalSecrets(stored.Token, secret)
 	previous := stored.ObsoleteToken != "" && equalSecrets(stored.ObsoleteToken, secret)
-	if current || previous {
-		return true
+	switch {
+	case current:
+		return true, &stored
+	case previous:
+		return true, nil
 	}
 	t.logger.WarnContext(r.Context(), "refresh token with a wrong secret refused", "token_id", stored.ID, "client_id", stored.ClientID, "introspection", introspect)
-	return false
+	return false, nil
 }
 
 // decode splits a refresh token into its ID and secret as Dex v2.45.1

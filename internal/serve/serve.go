@@ -31,6 +31,7 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/buildinfo"
 	"github.com/dex-spectro/dex-spectro/internal/check"
 	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 	"github.com/dex-spectro/dex-spectro/internal/logging"
 )
 
@@ -117,7 +118,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	}
 	logger.Info("config issuer", "issuer", cfg.Issuer)
 	for _, w := range check.SessionWarnings(cfg) {
-		logger.Warn("session lifetime", "warning", w)
+		logger.Warn("refresh token policy", "warning", w)
 	}
 	for _, w := range check.TokenExchangeWarnings(cfg) {
 		logger.Warn("token exchange", "warning", w)
@@ -146,10 +147,15 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	}
 	cleanups = append(cleanups, grpcSetup.close)
 
-	store, closeStorage, err := openStorage(cfg, logger)
+	conflicts, err := newConflictMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	backend, closeStorage, err := openStorage(cfg, logger, conflicts)
 	if err != nil {
 		return nil, cfg.ExplainUnset(err)
 	}
+	store := memoStorage{Storage: backend}
 	cleanups = append(cleanups, func() {
 		if err := closeStorage(); err != nil {
 			logger.Error("close storage", "err", err)
@@ -162,6 +168,11 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	}
 	sc.Storage = store
 	sc.PrometheusRegistry = reg
+	// Dex opens its connectors with the logger it is given; through it the
+	// server finds them (connhook.Hub).
+	hub := connhook.NewHub()
+	sc.Logger = hub.Logger(logger)
+	conns := newConnectorLookup(hub, store)
 
 	// Key rotation and garbage collection run until shutdown.
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
@@ -171,7 +182,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	if err != nil {
 		return nil, err
 	}
-	if sc.Signer, err = newLifetimeSigner(sig, store, o.now); err != nil {
+	if sc.Signer, err = newLifetimeSigner(sig, store, conns, o.now); err != nil {
 		return nil, err
 	}
 	if sc.HealthChecker, err = newHealthChecker(store, o.now); err != nil {
@@ -183,6 +194,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	if err != nil {
 		return nil, cfg.ExplainUnset(fmt.Errorf("initialize server: %w", err))
 	}
+	conns.dex.Store(dex)
 
 	// The fixes for Dex's holes come first; the token lifetimes and the
 	// connector's failures wrap Dex itself.
@@ -190,11 +202,12 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	if err != nil {
 		return nil, err
 	}
-	capped := signInLifetimes(connectorFailures(dex, routes), routes, store, o.now, logger)
-	web, err := dexFixes(capped, store, routes, logger)
+	capped := signInLifetimes(connectorFailures(dex, routes), routes, store, conns, o.now, logger)
+	web, err := dexFixes(prepareRefreshes(capped, store, conns, routes, logger), store, routes, logger)
 	if err != nil {
 		return nil, err
 	}
+	web = withReadMemos(web, routes)
 	s := &Server{
 		logger:          logger,
 		registry:        reg,
@@ -247,6 +260,11 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	s.release = cleanup
 	return s, nil
 }
+
+// Storage returns the storage the server reads and writes, as Dex sees it
+// (with the configuration's static clients, passwords and connectors), for
+// tools and tests that seed or inspect it.
+func (s *Server) Storage() storage.Storage { return s.store }
 
 // Registry returns the Prometheus registry /metrics serves, so that more
 // collectors (for example a connector's) can be registered on it.

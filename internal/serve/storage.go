@@ -8,19 +8,21 @@ import (
 	"github.com/dexidp/dex/storage"
 
 	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/storageretry"
 )
 
-// openStorage opens the configured backend and layers the file's static
-// clients, passwords and connectors over it, as Dex does. The returned
-// close function closes the backend.
-func openStorage(cfg *config.Config, logger *slog.Logger) (storage.Storage, func() error, error) {
+// openStorage opens the configured backend, makes its writes retry on
+// conflicts with concurrent writes (see storageretry), and layers the
+// file's static clients, passwords and connectors over it, as Dex does.
+// The returned close function closes the backend.
+func openStorage(cfg *config.Config, logger *slog.Logger, conflicts *conflictMetrics) (storage.Storage, func() error, error) {
 	backend, err := cfg.Storage.Config.Open(logger)
 	if err != nil {
 		return nil, nil, fmt.Errorf("initialize storage (%s): %w", cfg.Storage.Type, err)
 	}
 	logger.Info("config storage", "storage_type", cfg.Storage.Type)
 
-	s := backend
+	s := storageretry.Wrap(backend, storageretry.Options{Logger: logger, Observe: conflicts.observe})
 	if len(cfg.StaticClients) > 0 {
 		clients := cfg.ResolvedStaticClients()
 		for _, c := range clients {

@@ -100,3 +100,40 @@ func telemetryHandler(reg *prometheus.Registry, health gosundheit.Health, profil
 	}
 	return mux
 }
+
+// conflictMetrics count the storage writes that collided with concurrent
+// writes and were run again (see storageretry).
+type conflictMetrics struct {
+	conflicts *prometheus.CounterVec
+	retries   *prometheus.CounterVec
+}
+
+func newConflictMetrics(reg prometheus.Registerer) (*conflictMetrics, error) {
+	m := &conflictMetrics{
+		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "dex_spectro",
+			Name:      "storage_conflicts_total",
+			Help:      "Storage writes that conflicted with concurrent writes, by operation and outcome (retried: succeeded when run again; failed: still conflicting, or another error, after the retries).",
+		}, []string{"operation", "outcome"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "dex_spectro",
+			Name:      "storage_conflict_retries_total",
+			Help:      "Times a storage write was run again after a conflict, by operation.",
+		}, []string{"operation"}),
+	}
+	for _, c := range []prometheus.Collector{m.conflicts, m.retries} {
+		if err := register(reg, c); err != nil {
+			return nil, fmt.Errorf("register storage conflict metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *conflictMetrics) observe(operation string, attempts int, succeeded bool) {
+	outcome := "retried"
+	if !succeeded {
+		outcome = "failed"
+	}
+	m.conflicts.WithLabelValues(operation, outcome).Inc()
+	m.retries.WithLabelValues(operation).Add(float64(attempts - 1))
+}

@@ -242,6 +242,8 @@ type DexConfig struct {
 	Clients []Client
 	// Storage is the storage section; memory when nil.
 	Storage map[string]any
+	// Expiry is the expiry section; Dex's defaults when nil.
+	Expiry map[string]any
 	// LogLevel defaults to debug; LogFormat to text.
 	LogLevel, LogFormat string
 	// Telemetry enables the telemetry listener (/metrics, /healthz).
@@ -283,6 +285,9 @@ func (c DexConfig) Render(issuer, httpAddr, telemetryAddr string) ([]byte, error
 		"oauth2":        map[string]any{"skipApprovalScreen": true},
 		"staticClients": clients,
 		"connectors":    connectors,
+	}
+	if c.Expiry != nil {
+		doc["expiry"] = c.Expiry
 	}
 	if c.Telemetry {
 		if telemetryAddr == "" {

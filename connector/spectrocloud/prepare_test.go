@@ -1,0 +1,111 @@
+package spectrocloud
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dexidp/dex/connector"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
+	"github.com/dex-spectro/dex-spectro/resolver"
+)
+
+// PrepareRefresh does a refresh's network work (a key Palette rotated to,
+// which this replica has not seen; the catalog's answer); Refresh on the
+// context it returns then sends no request at all, so that nothing waits on
+// Palette or the catalog inside Dex's storage transaction.
+func TestPreparedRefreshSendsNoRequest(t *testing.T) {
+	cat := newCatalog(t)
+	cat.addUser("jane", jane.Email, "platform")
+	f := newFixture(t, func(c *Config) {
+		c.SignIn = &resolver.Config{
+			Resolvers: []resolver.ResolverConfig{{Resolver: resolver.EmailMatchingUserEntityProfileEmail}},
+			Catalog:   &resolver.CatalogConfig{BaseURL: cat.srv.URL, Token: "catalog-token"},
+		}
+	})
+	replica := f.open()
+	_, err := f.login(replica, allScopes) // the replica knows the current key
+	require.NoError(t, err)
+
+	// Palette rotates; the user signs in on another replica.
+	f.tenant.RotateKey()
+	id, err := f.login(f.open(), allScopes)
+	require.NoError(t, err)
+	jwks, catalogRequests := f.tenant.Requests(spectrotest.EndpointJWKS), cat.requests
+	f.clock.Advance(2 * resolver.DefaultCatalogCacheTTL) // the catalog's answers expire
+
+	ctx := replica.PrepareRefresh(context.Background(), id.ConnectorData)
+	assert.Equal(t, jwks+1, f.tenant.Requests(spectrotest.EndpointJWKS), "preparing fetched the new key")
+	assert.Equal(t, catalogRequests+1, cat.requests, "preparing asked the catalog")
+
+	// Inside the transaction: the answers come from memory, even with the
+	// catalog's cache gone again.
+	f.clock.Advance(2 * resolver.DefaultCatalogCacheTTL)
+	ctx, rec := connhook.WithRecorder(ctx)
+	refreshed, err := replica.Refresh(ctx, allScopes, id)
+	require.NoError(t, err)
+	assert.Equal(t, "jane", refreshed.PreferredUsername)
+	assert.Equal(t, jwks+1, f.tenant.Requests(spectrotest.EndpointJWKS), "no request to Palette")
+	assert.Equal(t, catalogRequests+1, cat.requests, "no request to the catalog")
+	end, ok := rec.SignInEnd()
+	require.True(t, ok, "the end of the Palette sign-in is recorded")
+	want, err := replica.SignInEnd(id.ConnectorData)
+	require.NoError(t, err)
+	assert.True(t, want.Equal(end))
+}
+
+// Refresh on a prepared context never waits, in real time: with Palette's
+// key endpoint hanging, preparing gives up with its caller, and the refresh
+// answers at once with a passing failure that keeps the session.
+func TestPreparedRefreshNeverWaits(t *testing.T) {
+	f := realTime(newFixture(t, func(c *Config) { c.UpstreamTimeout = "1m" }))
+	replica := f.open()
+	_, err := f.login(replica, allScopes)
+	require.NoError(t, err)
+	f.tenant.RotateKey()
+	id, err := f.login(f.open(), allScopes)
+	require.NoError(t, err)
+
+	f.tenant.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Delay: time.Hour})
+	prepareCtx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	ctx := context.WithoutCancel(replica.PrepareRefresh(prepareCtx, id.ConnectorData))
+
+	done := make(chan error, 1)
+	ctx, rec := connhook.WithRecorder(ctx)
+	go func() {
+		_, err := replica.Refresh(ctx, allScopes, id)
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Refresh waited on Palette's key endpoint")
+	}
+	var upstream *UpstreamError
+	require.True(t, errors.As(err, &upstream), "a passing failure: %v", err)
+	assert.Contains(t, err.Error(), "a refetch is under way")
+	_, final := rec.Failure()
+	assert.False(t, final, "the session is kept")
+}
+
+// Without PrepareRefresh, Refresh fetches what it needs, as a connector in
+// Dex does.
+func TestUnpreparedRefreshFetches(t *testing.T) {
+	f := newFixture(t)
+	replica := f.open()
+	_, err := f.login(replica, allScopes)
+	require.NoError(t, err)
+	f.tenant.RotateKey()
+	id, err := f.login(f.open(), allScopes)
+	require.NoError(t, err)
+	jwks := f.tenant.Requests(spectrotest.EndpointJWKS)
+	_, err = replica.Refresh(context.Background(), connector.Scopes{Groups: true}, id)
+	require.NoError(t, err)
+	assert.Equal(t, jwks+1, f.tenant.Requests(spectrotest.EndpointJWKS))
+}

@@ -1,0 +1,201 @@
+package serve
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/dexidp/dex/storage"
+)
+
+// The fixes and the lifetime cap in front of Dex read what Dex reads next in
+// the same request: a refresh grant's refresh token and offline session, a
+// code exchange's auth code. Within one token request, a read made before
+// Dex stands in for Dex's own read of the same object, so that the layer
+// adds no read to storage. Dex's checks there are a first look: it decides
+// again inside its storage transaction, on the object as it is then, so a
+// value read a moment earlier in the same request is as good as one read a
+// moment later. A write through the request to an object forgets it.
+
+// readMemo holds the objects one request has read.
+type readMemo struct {
+	mu       sync.Mutex
+	refresh  map[string]storage.RefreshToken
+	sessions map[sessionKey]storage.OfflineSessions
+	codes    map[string]storage.AuthCode
+}
+
+type sessionKey struct{ userID, connID string }
+
+type readMemoKey struct{}
+
+// withReadMemos gives each request to the token endpoint a readMemo.
+func withReadMemos(next http.Handler, routes dexRoutes) http.Handler {
+	token := routes.path("/token")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == token {
+			r = r.WithContext(context.WithValue(r.Context(), readMemoKey{}, &readMemo{
+				refresh:  make(map[string]storage.RefreshToken),
+				sessions: make(map[sessionKey]storage.OfflineSessions),
+				codes:    make(map[string]storage.AuthCode),
+			}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func memoFrom(ctx context.Context) *readMemo {
+	m, _ := ctx.Value(readMemoKey{}).(*readMemo)
+	return m
+}
+
+// memoStorage is storage whose reads of refresh tokens, offline sessions
+// and auth codes go through the request's readMemo, when it has one.
+type memoStorage struct {
+	storage.Storage
+}
+
+func (s memoStorage) GetRefresh(ctx context.Context, id string) (storage.RefreshToken, error) {
+	m := memoFrom(ctx)
+	if m == nil {
+		return s.Storage.GetRefresh(ctx, id)
+	}
+	m.mu.Lock()
+	r, ok := m.refresh[id]
+	m.mu.Unlock()
+	if ok {
+		return cloneRefresh(r), nil
+	}
+	r, err := s.Storage.GetRefresh(ctx, id)
+	if err == nil {
+		m.mu.Lock()
+		m.refresh[id] = cloneRefresh(r)
+		m.mu.Unlock()
+	}
+	return r, err
+}
+
+func (s memoStorage) GetOfflineSessions(ctx context.Context, userID, connID string) (storage.OfflineSessions, error) {
+	m := memoFrom(ctx)
+	if m == nil {
+		return s.Storage.GetOfflineSessions(ctx, userID, connID)
+	}
+	key := sessionKey{userID, connID}
+	m.mu.Lock()
+	o, ok := m.sessions[key]
+	m.mu.Unlock()
+	if ok {
+		return cloneSessions(o), nil
+	}
+	o, err := s.Storage.GetOfflineSessions(ctx, userID, connID)
+	if err == nil {
+		m.mu.Lock()
+		m.sessions[key] = cloneSessions(o)
+		m.mu.Unlock()
+	}
+	return o, err
+}
+
+func (s memoStorage) GetAuthCode(ctx context.Context, id string) (storage.AuthCode, error) {
+	m := memoFrom(ctx)
+	if m == nil {
+		return s.Storage.GetAuthCode(ctx, id)
+	}
+	m.mu.Lock()
+	c, ok := m.codes[id]
+	m.mu.Unlock()
+	if ok {
+		return cloneCode(c), nil
+	}
+	c, err := s.Storage.GetAuthCode(ctx, id)
+	if err == nil {
+		m.mu.Lock()
+		m.codes[id] = cloneCode(c)
+		m.mu.Unlock()
+	}
+	return c, err
+}
+
+// forget drops what the request read of an object it writes.
+func forget[K comparable, V any](ctx context.Context, pick func(*readMemo) map[K]V, key K) {
+	if m := memoFrom(ctx); m != nil {
+		m.mu.Lock()
+		delete(pick(m), key)
+		m.mu.Unlock()
+	}
+}
+
+func refreshes(m *readMemo) map[string]storage.RefreshToken         { return m.refresh }
+func sessionsOf(m *readMemo) map[sessionKey]storage.OfflineSessions { return m.sessions }
+func authCodes(m *readMemo) map[string]storage.AuthCode             { return m.codes }
+
+func (s memoStorage) CreateRefresh(ctx context.Context, r storage.RefreshToken) error {
+	forget(ctx, refreshes, r.ID)
+	return s.Storage.CreateRefresh(ctx, r)
+}
+
+func (s memoStorage) UpdateRefreshToken(ctx context.Context, id string, updater func(storage.RefreshToken) (storage.RefreshToken, error)) error {
+	forget(ctx, refreshes, id)
+	return s.Storage.UpdateRefreshToken(ctx, id, updater)
+}
+
+func (s memoStorage) DeleteRefresh(ctx context.Context, id string) error {
+	forget(ctx, refreshes, id)
+	return s.Storage.DeleteRefresh(ctx, id)
+}
+
+func (s memoStorage) CreateOfflineSessions(ctx context.Context, o storage.OfflineSessions) error {
+	forget(ctx, sessionsOf, sessionKey{o.UserID, o.ConnID})
+	return s.Storage.CreateOfflineSessions(ctx, o)
+}
+
+func (s memoStorage) UpdateOfflineSessions(ctx context.Context, userID, connID string, updater func(storage.OfflineSessions) (storage.OfflineSessions, error)) error {
+	forget(ctx, sessionsOf, sessionKey{userID, connID})
+	return s.Storage.UpdateOfflineSessions(ctx, userID, connID, updater)
+}
+
+func (s memoStorage) DeleteOfflineSessions(ctx context.Context, userID, connID string) error {
+	forget(ctx, sessionsOf, sessionKey{userID, connID})
+	return s.Storage.DeleteOfflineSessions(ctx, userID, connID)
+}
+
+func (s memoStorage) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
+	forget(ctx, authCodes, c.ID)
+	return s.Storage.CreateAuthCode(ctx, c)
+}
+
+func (s memoStorage) DeleteAuthCode(ctx context.Context, id string) error {
+	forget(ctx, authCodes, id)
+	return s.Storage.DeleteAuthCode(ctx, id)
+}
+
+// The clones keep one reader's changes to what it got from another's.
+
+func cloneRefresh(r storage.RefreshToken) storage.RefreshToken {
+	r.Scopes = slices.Clone(r.Scopes)
+	r.ConnectorData = slices.Clone(r.ConnectorData)
+	r.Claims.Groups = slices.Clone(r.Claims.Groups)
+	return r
+}
+
+func cloneSessions(o storage.OfflineSessions) storage.OfflineSessions {
+	refs := make(map[string]*storage.RefreshTokenRef, len(o.Refresh))
+	for client, ref := range o.Refresh {
+		if ref != nil {
+			c := *ref
+			ref = &c
+		}
+		refs[client] = ref
+	}
+	o.Refresh = refs
+	o.ConnectorData = slices.Clone(o.ConnectorData)
+	return o
+}
+
+func cloneCode(c storage.AuthCode) storage.AuthCode {
+	c.Scopes = slices.Clone(c.Scopes)
+	c.ConnectorData = slices.Clone(c.ConnectorData)
+	c.Claims.Groups = slices.Clone(c.Claims.Groups)
+	return c
+}
