@@ -111,6 +111,10 @@ type tenantSpec struct {
 	// for Dex.
 	ClientID, ClientSecret string
 	Users                  []spectrotest.User
+	// DexOIDC reaches the tenant through Dex's own oidc connector instead:
+	// it passes on what the spectrocloud connector refuses (an unverified
+	// email) and groups unchanged.
+	DexOIDC bool
 }
 
 // clientSpec is a static client of Dex.
@@ -231,7 +235,7 @@ func (st *stack) serve(t *testing.T, cfg *config.Config, listeners ...serve.Opti
 }
 
 // configTemplate is the dex-spectro configuration file of a stack; q quotes
-// a value for YAML.
+// a value for YAML, and issuer is the issuer of a connector's tenant.
 const configTemplate = `
 issuer: {{q .Issuer}}
 storage:
@@ -263,6 +267,19 @@ staticClients:
 {{- end}}
 connectors:
 {{- range .Tenants}}
+{{- if .DexOIDC}}
+- type: oidc
+  id: {{q .ConnectorID}}
+  name: {{q .ConnectorName}}
+  config:
+    issuer: {{q (issuer .ConnectorID)}}
+    clientID: {{q .ClientID}}
+    clientSecret: {{q .ClientSecret}}
+    redirectURI: {{q $.Callback}}
+    basicAuthUnsupported: true
+    insecureEnableGroups: true
+    scopes: [openid, profile, email, groups]
+{{- else}}
 - type: spectrocloud
   id: {{q .ConnectorID}}
   name: {{q .ConnectorName}}
@@ -277,11 +294,16 @@ connectors:
       - resolver: emailLocalPartMatchingUserEntityName
         allowedDomains: [example.com]
 {{- end}}
+{{- end}}
 `
 
 func (st *stack) renderConfig(t *testing.T, spec stackSpec, pki testPKI) []byte {
 	t.Helper()
-	tmpl, err := template.New("config").Funcs(template.FuncMap{"q": strconv.Quote}).Parse(configTemplate)
+	funcs := template.FuncMap{
+		"q":      strconv.Quote,
+		"issuer": func(connectorID string) string { return st.tenant(t, connectorID).Issuer() },
+	}
+	tmpl, err := template.New("config").Funcs(funcs).Parse(configTemplate)
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, tmpl.Execute(&buf, map[string]any{
