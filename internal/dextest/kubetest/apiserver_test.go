@@ -3,6 +3,8 @@ package kubetest_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -137,4 +139,22 @@ func TestVersionsAreModules(t *testing.T) {
 	}
 	_, err := kubetest.LookupVersion("1.0")
 	assert.Error(t, err)
+}
+
+// A version whose module cannot build kube-apiserver is reported with go
+// build's own words, and nothing is cached.
+func TestBuildFailureSaysWhy(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/broken\n\ngo 1.26.0\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), nil, 0o600))
+	v := kubetest.Version{Name: "1.99", Release: "v1.99.0", Dir: dir}
+
+	_, err := kubetest.Build(context.Background(), v)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "build kube-apiserver v1.99.0")
+	assert.Contains(t, err.Error(), "k8s.io/kubernetes/cmd/kube-apiserver", "go build's message names the package")
+	_, cached, err := kubetest.Cached(context.Background(), v)
+	require.NoError(t, err)
+	assert.False(t, cached)
 }
