@@ -474,3 +474,29 @@ func checkRules(t *testing.T, s *kubetest.APIServer, r rulesStack) {
 		refused("group starting with system:", r.systemGroup, "group names starting with system: are reserved for Kubernetes"),
 	})
 }
+
+// A kube-apiserver given an AuthenticationConfiguration file of a version
+// it does not serve does not start: before 1.34, the v1 file, as shipped.
+func TestKubeAPIServerRefusesTheFileOfALaterVersion(t *testing.T) {
+	v1 := structuredConfigs[1]
+	require.Equal(t, "apiserver.config.k8s.io/v1", v1.apiVersion)
+	path, err := filepath.Abs(examplePath("kubernetes", v1.file))
+	require.NoError(t, err)
+	ran := false
+	for _, v := range kubetest.RequireVersions(t) {
+		if structuredConfigFor(t, v) == v1 {
+			continue
+		}
+		ran = true
+		t.Run(v.Name, func(t *testing.T) {
+			s, err := kubetest.TryStart(t, v, "--authentication-config="+path)
+			require.Error(t, err, "kube-apiserver %s starts with %s", v.Name, v1.file)
+			exited, _ := s.Exited()
+			assert.True(t, exited)
+			assert.Regexp(t, `command failed.*no kind .*AuthenticationConfiguration.* is registered for version .*apiserver\.config\.k8s\.io/v1`, string(s.Log()))
+		})
+	}
+	if !ran {
+		t.Skipf("no version before 1.34 among %s", os.Getenv(kubetest.VersionsEnv))
+	}
+}

@@ -74,6 +74,18 @@ type APIServer struct {
 // of its log is shown.
 func Start(t testing.TB, v Version, args ...string) *APIServer {
 	t.Helper()
+	s, err := TryStart(t, v, args...)
+	if err != nil {
+		t.Fatal(err) // the cleanup shows its log
+	}
+	return s
+}
+
+// TryStart is Start for a server that may refuse to start: when the
+// process exits, or is not ready in time, it returns an error and the
+// stopped server, whose Log says why.
+func TryStart(t testing.TB, v Version, args ...string) (*APIServer, error) {
+	t.Helper()
 	bin := Binary(t, v)
 	s := &APIServer{
 		Version:    v,
@@ -150,9 +162,10 @@ func Start(t testing.TB, v Version, args ...string) *APIServer {
 	t.Cleanup(s.Stop)
 
 	if err := s.waitReady(t.Context()); err != nil {
-		t.Fatalf("kube-apiserver %s: %v", v, err) // the cleanup shows its log
+		s.Stop()
+		return s, fmt.Errorf("kube-apiserver %s: %w", v, err)
 	}
-	return s
+	return s, nil
 }
 
 // waitReady polls /readyz until it answers 200, the process exits, or
