@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,6 +41,10 @@ const (
 	stopTimeout = 30 * time.Second
 	// logTail is how much of kube-apiserver's log a failed test shows.
 	logTail = 16 << 10
+	// logName is the log's file in Dir.
+	logName = "kube-apiserver.log"
+	// portAttempts bounds how often Start tries another port.
+	portAttempts = 3
 )
 
 // APIServer is a kube-apiserver process started by a test.
@@ -58,6 +63,11 @@ type APIServer struct {
 	// (kube-apiserver.log).
 	Dir string
 
+	proc *process // the current process
+}
+
+// process is one run of the kube-apiserver program.
+type process struct {
 	cmd      *exec.Cmd
 	done     chan struct{} // closed when the process has exited
 	waitErr  error         // how it exited, once done is closed
@@ -93,15 +103,7 @@ func TryStart(t testing.TB, v Version, args ...string) (*APIServer, error) {
 		AdminToken: randomHex(t),
 		Etcd:       etcdtest.Start(t),
 		Dir:        t.TempDir(),
-		done:       make(chan struct{}),
 	}
-	addr := harness.FreeAddr(t)
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.URL = "https://" + addr
-
 	certPEM, keyPEM := s.CA.Issue(t, "kube-apiserver")
 	saKey, saPub := serviceAccountKeys(t)
 	files := map[string][]byte{
@@ -124,7 +126,6 @@ func TryStart(t testing.TB, v Version, args ...string) (*APIServer, error) {
 		// to publish): nothing in the kit reaches kube-apiserver through
 		// the kubernetes Service.
 		"--endpoint-reconciler-type=none",
-		"--secure-port=" + port,
 		"--cert-dir=" + s.Dir,
 		"--tls-cert-file=" + filepath.Join(s.Dir, "tls.crt"),
 		"--tls-private-key-file=" + filepath.Join(s.Dir, "tls.key"),
@@ -137,22 +138,6 @@ func TryStart(t testing.TB, v Version, args ...string) (*APIServer, error) {
 		"--profiling=false",
 	}
 
-	logFile, err := os.Create(filepath.Join(s.Dir, "kube-apiserver.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.cmd = exec.Command(bin, append(flags, args...)...)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	killWithParent(s.cmd)
-	if err := s.cmd.Start(); err != nil {
-		_ = logFile.Close()
-		t.Fatalf("start kube-apiserver %s: %v", v, err)
-	}
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		_ = logFile.Close()
-		close(s.done)
-	}()
 	// Cleanups run last first: the log is shown once the server stopped.
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -161,11 +146,50 @@ func TryStart(t testing.TB, v Version, args ...string) (*APIServer, error) {
 	})
 	t.Cleanup(s.Stop)
 
-	if err := s.waitReady(t.Context()); err != nil {
+	// The port was free a moment ago; if another process took it since,
+	// kube-apiserver exits, and another port is tried.
+	for attempt := 1; ; attempt++ {
+		addr := harness.FreeAddr(t)
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.URL = "https://" + addr
+		s.proc, err = startProcess(bin, slices.Concat(flags, []string{"--secure-port=" + port}, args), filepath.Join(s.Dir, logName))
+		if err != nil {
+			t.Fatalf("start kube-apiserver %s: %v", v, err)
+		}
+		err = s.waitReady(t.Context())
+		if err == nil {
+			return s, nil
+		}
 		s.Stop()
+		if attempt < portAttempts && bytes.Contains(s.Log(), []byte("address already in use")) {
+			continue
+		}
 		return s, fmt.Errorf("kube-apiserver %s: %w", v, err)
 	}
-	return s, nil
+}
+
+// startProcess starts bin with args, its output to the file at logPath.
+func startProcess(bin string, args []string, logPath string) (*process, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	p := &process{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	killWithParent(p.cmd)
+	if err := p.cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return nil, err
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		_ = logFile.Close()
+		close(p.done)
+	}()
+	return p, nil
 }
 
 // waitReady polls /readyz until it answers 200, the process exits, or
@@ -192,8 +216,8 @@ func (s *APIServer) waitReady(ctx context.Context) error {
 			last = err.Error()
 		}
 		select {
-		case <-s.done:
-			return fmt.Errorf("exited while starting: %v", s.waitErr)
+		case <-s.proc.done:
+			return fmt.Errorf("exited while starting: %v", s.proc.waitErr)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
@@ -219,27 +243,36 @@ func (s *APIServer) HTTPClient() *http.Client {
 // until it has exited. It may be called more than once; the test's end
 // calls it too.
 func (s *APIServer) Stop() {
-	s.stopOnce.Do(func() {
+	if s.proc != nil {
+		s.proc.stop()
+	}
+}
+
+func (p *process) stop() {
+	p.stopOnce.Do(func() {
 		select {
-		case <-s.done:
+		case <-p.done:
 			return
 		default:
 		}
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-s.done:
+		case <-p.done:
 		case <-time.After(stopTimeout):
-			_ = s.cmd.Process.Kill()
-			<-s.done
+			_ = p.cmd.Process.Kill()
+			<-p.done
 		}
 	})
 }
 
 // Exited reports whether the process has exited, and how.
 func (s *APIServer) Exited() (bool, error) {
+	if s.proc == nil {
+		return false, nil
+	}
 	select {
-	case <-s.done:
-		return true, s.waitErr
+	case <-s.proc.done:
+		return true, s.proc.waitErr
 	default:
 		return false, nil
 	}
@@ -247,7 +280,7 @@ func (s *APIServer) Exited() (bool, error) {
 
 // Log returns what the server has logged so far.
 func (s *APIServer) Log() []byte {
-	data, err := os.ReadFile(filepath.Join(s.Dir, "kube-apiserver.log"))
+	data, err := os.ReadFile(filepath.Join(s.Dir, logName))
 	if err != nil {
 		return []byte(err.Error())
 	}
