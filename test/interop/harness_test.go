@@ -3,19 +3,12 @@ package interop
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -118,6 +111,10 @@ type tenantSpec struct {
 	// for Dex.
 	ClientID, ClientSecret string
 	Users                  []spectrotest.User
+	// DexOIDC reaches the tenant through Dex's own oidc connector instead:
+	// it passes on what the spectrocloud connector refuses (an unverified
+	// email) and groups unchanged.
+	DexOIDC bool
 }
 
 // clientSpec is a static client of Dex.
@@ -238,7 +235,7 @@ func (st *stack) serve(t *testing.T, cfg *config.Config, listeners ...serve.Opti
 }
 
 // configTemplate is the dex-spectro configuration file of a stack; q quotes
-// a value for YAML.
+// a value for YAML, and issuer is the issuer of a connector's tenant.
 const configTemplate = `
 issuer: {{q .Issuer}}
 storage:
@@ -270,6 +267,19 @@ staticClients:
 {{- end}}
 connectors:
 {{- range .Tenants}}
+{{- if .DexOIDC}}
+- type: oidc
+  id: {{q .ConnectorID}}
+  name: {{q .ConnectorName}}
+  config:
+    issuer: {{q (issuer .ConnectorID)}}
+    clientID: {{q .ClientID}}
+    clientSecret: {{q .ClientSecret}}
+    redirectURI: {{q $.Callback}}
+    basicAuthUnsupported: true
+    insecureEnableGroups: true
+    scopes: [openid, profile, email, groups]
+{{- else}}
 - type: spectrocloud
   id: {{q .ConnectorID}}
   name: {{q .ConnectorName}}
@@ -284,11 +294,16 @@ connectors:
       - resolver: emailLocalPartMatchingUserEntityName
         allowedDomains: [example.com]
 {{- end}}
+{{- end}}
 `
 
 func (st *stack) renderConfig(t *testing.T, spec stackSpec, pki testPKI) []byte {
 	t.Helper()
-	tmpl, err := template.New("config").Funcs(template.FuncMap{"q": strconv.Quote}).Parse(configTemplate)
+	funcs := template.FuncMap{
+		"q":      strconv.Quote,
+		"issuer": func(connectorID string) string { return st.tenant(t, connectorID).Issuer() },
+	}
+	tmpl, err := template.New("config").Funcs(funcs).Parse(configTemplate)
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, tmpl.Execute(&buf, map[string]any{
@@ -422,51 +437,17 @@ type testPKI struct {
 
 func newTestPKI(t *testing.T, dir string) testPKI {
 	t.Helper()
-	notBefore := time.Now().Add(-time.Hour)
-	notAfter := time.Now().Add(24 * time.Hour)
-
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	caTemplate := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "dex-spectro interop test CA"},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
-	require.NoError(t, err)
-	caCert, err := x509.ParseCertificate(caDER)
-	require.NoError(t, err)
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	leafTemplate := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "dex-spectro"},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTemplate, caCert, &key.PublicKey, caKey)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(t, err)
-
+	ca := dextest.NewCA(t, "dex-spectro interop test CA")
+	certPEM, keyPEM := ca.Issue(t, "dex-spectro")
 	p := testPKI{
-		caPEM:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		caPEM:    ca.PEM,
 		caFile:   filepath.Join(dir, "ca.crt"),
 		certFile: filepath.Join(dir, "tls.crt"),
 		keyFile:  filepath.Join(dir, "tls.key"),
 	}
 	require.NoError(t, os.WriteFile(p.caFile, p.caPEM, 0o600))
-	require.NoError(t, os.WriteFile(p.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), 0o600))
-	require.NoError(t, os.WriteFile(p.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+	require.NoError(t, os.WriteFile(p.certFile, certPEM, 0o600))
+	require.NoError(t, os.WriteFile(p.keyFile, keyPEM, 0o600))
 	return p
 }
 

@@ -30,6 +30,7 @@ const startTimeout = time.Minute
 type Server struct {
 	etcd      *embed.Etcd
 	endpoints []string
+	logLevel  zap.AtomicLevel
 	stopOnce  sync.Once
 }
 
@@ -55,13 +56,16 @@ func Start(t testing.TB) *Server {
 	cfg.AdvertisePeerUrls = []url.URL{loopback}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.UnsafeNoFsync = true
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)))
+	// Errors only, and none once stopping: etcd reports its listeners'
+	// closing as errors.
+	level := zap.NewAtomicLevelAt(zap.ErrorLevel)
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zaptest.NewLogger(t, zaptest.Level(level)))
 
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		t.Fatalf("start etcd: %v", err)
 	}
-	s := &Server{etcd: e}
+	s := &Server{etcd: e, logLevel: level}
 	t.Cleanup(s.Stop)
 
 	select {
@@ -91,7 +95,10 @@ func (s *Server) Endpoints() []string {
 // from then on. It may be called more than once; the test's end calls it
 // too.
 func (s *Server) Stop() {
-	s.stopOnce.Do(s.etcd.Close)
+	s.stopOnce.Do(func() {
+		s.logLevel.SetLevel(zap.FatalLevel)
+		s.etcd.Close()
+	})
 }
 
 // StorageYAML is Dex's storage section for the server, for configuration
