@@ -16,10 +16,10 @@ import (
 const concurrentRefreshes = 10
 
 // Clients that redeem one refresh token at the same moment on two replicas
-// of Dex's kubernetes storage, within reuseInterval (two Backstage tabs,
-// kubectl and k9s), all get the same new pair.
+// of Dex's kubernetes storage, within the values' reuseInterval (two
+// Backstage tabs, kubectl and k9s), all get the same new pair.
 func TestKubernetesStorageConcurrentRefresh(t *testing.T) {
-	f := startKubeStorageFleet(t, configEdit{[]any{"expiry", "refreshTokens", "reuseInterval"}, nil, "5s"})
+	f := startKubeStorageFleet(t)
 	f.createCRDs(t)
 	first, second := f.replica(t), f.replica(t)
 	replicas := [2]string{"http://" + first.Addrs.HTTP + "/dex", "http://" + second.Addrs.HTTP + "/dex"}
