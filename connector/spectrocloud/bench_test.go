@@ -33,8 +33,7 @@ type benchConnector interface {
 
 func benchFixture(b *testing.B) *fixture {
 	f := newFixture(b)
-	f.cfg.Now = nil // real time: the oidc connector has no clock to inject
-	f.tenant.SetNow(nil)
+	f.systemClock() // the oidc connector has no clock to inject
 	f.tenant.AddUser(benchUser)
 	f.tenant.SetAutoLogin(benchUser.Email)
 	f.tenant.EnableStandardRefreshGrant(true)

@@ -87,7 +87,7 @@ func TestClientAuthenticationEverywhere(t *testing.T) {
 	}{{"basicAuthUnsupported unset", nil}, {"basicAuthUnsupported: true", boolPtr(true)}, {"basicAuthUnsupported: false", boolPtr(false)}}
 	for clockName, clock := range map[string]func(*fixture) *fixture{
 		"fake clock": func(f *fixture) *fixture { return f },
-		"real time":  realTime,
+		"real time":  (*fixture).systemClock,
 	} {
 		t.Run(clockName, func(t *testing.T) {
 			for _, ep := range tokenEndpointCases {

@@ -137,12 +137,10 @@ type Config struct {
 	// against Palette's current users and teams (see DirectoryConfig).
 	Directory *DirectoryConfig `json:"directory,omitempty"`
 
-	// Now, when set, replaces the clock used to check token lifetimes. It is
-	// not part of the configuration file; tests and embedders set it.
-	Now func() time.Time `json:"-"`
-	// Metrics, when set, receives the connector's measurements. It is not
-	// part of the configuration file; the server wiring sets it.
-	Metrics *Metrics `json:"-"`
+	// metrics receives the measurements of the connectors opened from this
+	// configuration: set by the configurations of NewFactory, nil (nothing
+	// recorded) in any other.
+	metrics *metricSet
 }
 
 // ProviderDiscoveryOverrides replaces endpoints found by discovery.
@@ -188,21 +186,18 @@ type ModifyGroupNames struct {
 	Suffix string `json:"suffix"`
 }
 
-// UnmarshalJSON decodes the configuration strictly: unknown keys are errors.
+// UnmarshalJSON decodes the configuration as encoding/json does, but
+// strictly: unknown keys are errors.
 func (c *Config) UnmarshalJSON(data []byte) error {
 	type plain Config
-	var p plain
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	if err := dec.Decode((*plain)(c)); err != nil {
 		return fmt.Errorf("spectrocloud: config: %s", describeJSONError(err))
 	}
 	if dec.More() {
 		return errors.New("spectrocloud: config: unexpected data after the configuration object")
 	}
-	now, metrics := c.Now, c.Metrics
-	*c = Config(p)
-	c.Now, c.Metrics = now, metrics
 	return nil
 }
 

@@ -79,17 +79,14 @@ func (c *Config) open(id string, logger *slog.Logger) (*spectroConnector, error)
 	if err != nil {
 		return nil, err
 	}
-	now := c.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := connhook.Clock(logger)
 	conn := &spectroConnector{
 		id:      id,
 		s:       s,
 		client:  client,
 		logger:  logger.With(slog.Group("connector", "type", "spectrocloud", "id", id)),
 		now:     now,
-		metrics: c.Metrics.forConnector(id),
+		metrics: c.metrics.forConnector(id),
 		auth:    newClientAuth(s.authMode),
 	}
 	for _, w := range s.warnings() {

@@ -41,7 +41,7 @@ func BenchmarkRefreshDirectory(b *testing.B) {
 		name string
 		cfg  Config
 	}{{"no-directory", plain}, {"directory-10000-users", withDir}} {
-		c, err := tc.cfg.open("spectrocloud", slog.New(slog.DiscardHandler))
+		c, err := tc.cfg.open("spectrocloud", f.logger(slog.DiscardHandler))
 		require.NoError(b, err)
 		if c.dir != nil {
 			_, err := c.dir.readOnce(context.Background())

@@ -3,7 +3,6 @@ package spectrocloud
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -40,7 +39,7 @@ func newDirectoryFixture(t *testing.T, configure ...func(*Config)) (*fixture, *s
 	t.Helper()
 	f := newFixture(t, configure...)
 	f.tenant.AddAPIKey(testAPIKey)
-	c, err := f.cfg.open("spectrocloud", slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	c, err := f.cfg.open("spectrocloud", f.logger(nil))
 	require.NoError(t, err)
 	require.NotNil(t, c.dir)
 	return f, c
@@ -236,9 +235,9 @@ func TestDirectoryStaleness(t *testing.T) {
 // are counted per connector.
 func TestDirectoryMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	metrics, err := NewMetrics(reg)
+	metrics, err := newMetricSet(reg)
 	require.NoError(t, err)
-	f := newFixture(t, withDirectory(), func(c *Config) { c.Metrics = metrics })
+	f := newFixture(t, withDirectory(), func(c *Config) { c.metrics = metrics })
 	f.tenant.AddAPIKey(testAPIKey)
 	f.tenant.AddUser(spectrotest.User{Email: "bob@example.com", Groups: []string{"devs"}})
 	f.tenant.DisableUser("bob@example.com")

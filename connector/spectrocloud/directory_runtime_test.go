@@ -21,8 +21,7 @@ import (
 func newRealTimeDirectory(t *testing.T, configure ...func(*DirectoryConfig)) (*fixture, *spectroConnector) {
 	t.Helper()
 	block := append([]func(*DirectoryConfig){func(d *DirectoryConfig) { d.SyncInterval, d.MaxStaleness = "1s", "4s" }}, configure...)
-	f := newFixture(t, withDirectory(block...), func(c *Config) { c.Now = nil })
-	f.tenant.SetNow(nil)
+	f := newFixture(t, withDirectory(block...)).systemClock()
 	f.tenant.AddAPIKey(testAPIKey)
 	c := f.open()
 	t.Cleanup(c.dir.runner.Stop)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
@@ -61,6 +62,7 @@ type fixture struct {
 	srv    *spectrotest.Server
 	tenant *spectrotest.Tenant
 	clock  *dextest.Clock
+	now    func() time.Time // the connector's clock: clock.Now, or nil for the system clock
 	cfg    Config
 	logs   *safeBuffer
 }
@@ -75,14 +77,13 @@ func newFixture(t testing.TB, configure ...func(*Config)) *fixture {
 	tenant.AddClient(spectrotest.Client{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{testRedirectURI}})
 	tenant.AddUser(jane)
 	tenant.SetAutoLogin(jane.Email)
-	f := &fixture{t: t, srv: srv, tenant: tenant, clock: clock, logs: &safeBuffer{}}
+	f := &fixture{t: t, srv: srv, tenant: tenant, clock: clock, now: clock.Now, logs: &safeBuffer{}}
 	f.cfg = Config{
 		Tenant:       testTenant,
 		ConsoleURL:   srv.URL,
 		ClientID:     testClientID,
 		ClientSecret: testClientSecret,
 		RedirectURI:  testRedirectURI,
-		Now:          clock.Now,
 	}
 	for _, c := range configure {
 		c(&f.cfg)
@@ -93,10 +94,27 @@ func newFixture(t testing.TB, configure ...func(*Config)) *fixture {
 // open opens a connector with the fixture's configuration.
 func (f *fixture) open() *spectroConnector {
 	f.t.Helper()
-	logger := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := f.cfg.Open("spectrocloud", logger)
+	c, err := f.cfg.Open("spectrocloud", f.logger(nil))
 	require.NoError(f.t, err)
 	return c.(*spectroConnector)
+}
+
+// logger is the logger a server hands the connector: it logs to h (nil:
+// debug text into f.logs) and carries the server's clock, f.now
+// (connhook.Clock).
+func (f *fixture) logger(h slog.Handler) *slog.Logger {
+	if h == nil {
+		h = slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
+	}
+	return connhook.NewHub(f.now).Logger(slog.New(h))
+}
+
+// systemClock puts the connector and the emulator on the system clock, as
+// in production.
+func (f *fixture) systemClock() *fixture {
+	f.now = nil
+	f.tenant.SetNow(nil)
+	return f
 }
 
 // authorize runs LoginURL and the emulator's authorization endpoint, and

@@ -16,17 +16,10 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
-// realTime makes the fixture's connector and emulator use the real clock.
-func realTime(f *fixture) *fixture {
-	f.cfg.Now = nil
-	f.tenant.SetNow(time.Now)
-	return f
-}
-
 func TestRotationRightAfterAFetch(t *testing.T) {
 	for name, clock := range map[string]func(*fixture) *fixture{
 		"our clock":            func(f *fixture) *fixture { return f },
-		"the emulator's clock": realTime,
+		"the emulator's clock": (*fixture).systemClock,
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := clock(newFixture(t))
@@ -144,7 +137,7 @@ func TestWithdrawnKeyEndsSessionsWithinTheDeclaredMaxAge(t *testing.T) {
 		require.ErrorAs(t, err, &again, "3 s later, past max-age=2, the withdrawn key no longer verifies")
 	})
 	t.Run("the emulator's clock", func(t *testing.T) {
-		f := realTime(newFixture(t))
+		f := newFixture(t).systemClock()
 		f.tenant.SetJWKSMaxAge(time.Second)
 		c := f.open()
 		session, err := f.login(c, allScopes)

@@ -140,7 +140,7 @@ func TestStaleKeysServeRefreshForJWKSMaxStale(t *testing.T) {
 
 // The same bound on the emulator's real time, with a short jwksMaxStale.
 func TestStaleKeysBoundOnTheRealClock(t *testing.T) {
-	f := realTime(newFixture(t, func(c *Config) { c.JWKSMaxStale = "1s" }))
+	f := newFixture(t, func(c *Config) { c.JWKSMaxStale = "1s" }).systemClock()
 	f.tenant.SetJWKSMaxAge(time.Second)
 	c := f.open()
 	session, err := f.login(c, allScopes)

@@ -21,11 +21,11 @@ const (
 	OutcomeError            = "error"
 )
 
-// Metrics are the connector's Prometheus metrics. One Metrics serves every
-// spectrocloud connector of a server; every series carries the connector ID
-// as its "connector" label, so that tenants (one connector each) can be told
-// apart. A nil *Metrics records nothing.
-type Metrics struct {
+// metricSet holds the connectors' Prometheus metrics. One set serves every
+// spectrocloud connector of a process (NewFactory registers it); every
+// series carries the connector ID as its "connector" label, so that tenants
+// (one connector each) can be told apart. A nil *metricSet records nothing.
+type metricSet struct {
 	upstreamRequests *prometheus.CounterVec
 	upstreamDuration *prometheus.HistogramVec
 	logins           *prometheus.CounterVec
@@ -41,15 +41,15 @@ type Metrics struct {
 // latencyBuckets are the buckets of every duration histogram: 5 ms to 10 s.
 var latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
-// NewMetrics creates the metrics and registers them on reg.
-func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+// newMetricSet creates the metrics and registers them on reg.
+func newMetricSet(reg prometheus.Registerer) (*metricSet, error) {
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append([]string{"connector"}, labels...))
 	}
 	histogram := func(name, help string, labels ...string) *prometheus.HistogramVec {
 		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets}, append([]string{"connector"}, labels...))
 	}
-	m := &Metrics{
+	m := &metricSet{
 		upstreamRequests: counter("dex_spectrocloud_upstream_requests_total",
 			"Requests to Palette by connector, endpoint (discovery, jwks, token) and outcome (ok, error).", "endpoint", "outcome"),
 		upstreamDuration: histogram("dex_spectrocloud_upstream_request_duration_seconds",
@@ -84,13 +84,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // connectorMetrics records the measurements of one connector. A nil
-// *connectorMetrics, or one without Metrics, records nothing.
+// *connectorMetrics, or one without a metricSet, records nothing.
 type connectorMetrics struct {
-	m  *Metrics
+	m  *metricSet
 	id string
 }
 
-func (m *Metrics) forConnector(id string) *connectorMetrics {
+func (m *metricSet) forConnector(id string) *connectorMetrics {
 	return &connectorMetrics{m: m, id: id}
 }
 

@@ -20,14 +20,14 @@ import (
 // and timed.
 func TestMetricsPerConnector(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	metrics, err := NewMetrics(reg)
+	metrics, err := newMetricSet(reg)
 	require.NoError(t, err)
 	cat := newCatalog(t)
 	cat.addUser("jdoe", "jane@example.com", "platform")
 
 	open := func(f *fixture, id string) *spectroConnector {
-		f.cfg.Metrics = metrics
-		c, err := f.cfg.Open(id, slog.New(slog.DiscardHandler))
+		f.cfg.metrics = metrics
+		c, err := f.cfg.Open(id, f.logger(slog.DiscardHandler))
 		require.NoError(t, err)
 		return c.(*spectroConnector)
 	}

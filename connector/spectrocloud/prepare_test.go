@@ -63,7 +63,7 @@ func TestPreparedRefreshSendsNoRequest(t *testing.T) {
 // key endpoint hanging, preparing gives up with its caller, and the refresh
 // answers at once with a passing failure that keeps the session.
 func TestPreparedRefreshNeverWaits(t *testing.T) {
-	f := realTime(newFixture(t, func(c *Config) { c.UpstreamTimeout = "1m" }))
+	f := newFixture(t, func(c *Config) { c.UpstreamTimeout = "1m" }).systemClock()
 	replica := f.open()
 	_, err := f.login(replica, allScopes)
 	require.NoError(t, err)

@@ -158,8 +158,7 @@ func TestRuleIssuedAtAndNotBeforeSkew(t *testing.T) {
 // sign-in takes.
 func TestRuleIssuedAtSkewOnTheRealClock(t *testing.T) {
 	const skew, margin = time.Minute, 5 * time.Second
-	shared := newFixture(t, func(c *Config) { c.Now = nil })
-	shared.tenant.SetNow(nil)
+	shared := newFixture(t).systemClock()
 	for _, tt := range []struct {
 		ahead    time.Duration
 		accepted bool

@@ -19,7 +19,7 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
-func TestMain(m *testing.M) { harness.Main(m, nil) }
+func TestMain(m *testing.M) { harness.Main(m) }
 
 // configFor is a configuration with one spectrocloud connector for tenant.
 func configFor(t *testing.T, srv *spectrotest.Server, tenant *spectrotest.Tenant, extra string) *config.Config {

@@ -8,4 +8,4 @@ import (
 
 // The spectrocloud connector type is registered once, before any test
 // loads a configuration, as the binary does at start-up.
-func TestMain(m *testing.M) { harness.Main(m, nil) }
+func TestMain(m *testing.M) { harness.Main(m) }

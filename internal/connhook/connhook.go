@@ -10,7 +10,8 @@
 //     (RecordSignInEnd), and why it failed and whether that failure needs a
 //     new sign-in (RecordFailure);
 //   - finds the connector Dex opened for an ID in a Hub, which Dex's
-//     connector factories fill as Dex opens connectors;
+//     connector factories fill as Dex opens connectors, and through which
+//     the connectors read the server's clock (Clock);
 //   - asks a connector that implements Lifetime when the sign-in behind
 //     stored connector data ends, and one that implements RefreshPreparer to
 //     do its network work for a refresh before Dex opens the transaction.

@@ -34,7 +34,7 @@ func (c *testConfig) Open(id string, logger *slog.Logger) (connector.Connector, 
 func TestHubFollowsWhatDexOpens(t *testing.T) {
 	factory := Track(func() server.ConnectorConfig { return &testConfig{} })
 	var logs bytes.Buffer
-	hub := NewHub()
+	hub := NewHub(nil)
 	logger := hub.Logger(slog.New(slog.NewTextHandler(&logs, nil)))
 
 	open := func(id, raw string, l *slog.Logger) (connector.Connector, error) {
@@ -68,7 +68,7 @@ func TestHubFollowsWhatDexOpens(t *testing.T) {
 	require.Error(t, err)
 	_, ok = hub.Get("c")
 	assert.False(t, ok)
-	other := NewHub()
+	other := NewHub(nil)
 	_, err = open("d", `{}`, other.Logger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	_, ok = hub.Get("d")
@@ -118,4 +118,20 @@ func TestRecorder(t *testing.T) {
 	err, final = rec.Failure()
 	assert.EqualError(t, err, "expired")
 	assert.True(t, final)
+}
+
+// A connector reads the clock of the server that opens it through the
+// logger it is given; without a server's clock, the system's.
+func TestClock(t *testing.T) {
+	at := time.Unix(1000, 0)
+	logger := NewHub(func() time.Time { return at }).Logger(slog.New(slog.DiscardHandler))
+	assert.Equal(t, at, Clock(logger)())
+	assert.Equal(t, at, Clock(logger.With("k", "v"))(), "a derived logger carries the clock too")
+	for name, l := range map[string]*slog.Logger{
+		"a hub without a clock": NewHub(nil).Logger(slog.New(slog.DiscardHandler)),
+		"no hub":                slog.New(slog.DiscardHandler),
+		"no logger":             nil,
+	} {
+		assert.WithinDuration(t, time.Now(), Clock(l)(), time.Minute, name)
+	}
 }

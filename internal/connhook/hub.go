@@ -5,24 +5,30 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/dexidp/dex/connector"
 	"github.com/dexidp/dex/server"
 )
 
-// Hub holds the connectors Dex opened for one server, by connector ID. Dex
-// keeps its own map of them unexported; a Hub sees the same connectors
-// because Dex opens every connector through server.ConnectorsConfig with
-// the server's logger: Track wraps each factory there, and the logger from
-// Hub.Logger tells the wrapped Open which Hub to fill. A connector that Dex
-// opens again (its configuration changed) replaces the one before.
+// Hub holds the connectors Dex opened for one server, by connector ID, and
+// the server's clock. Dex keeps its own map of connectors unexported; a Hub
+// sees the same connectors because Dex opens every connector through
+// server.ConnectorsConfig with the server's logger: Track wraps each factory
+// there, and the logger from Hub.Logger tells the wrapped Open which Hub to
+// fill. A connector that Dex opens again (its configuration changed)
+// replaces the one before.
 type Hub struct {
 	mu    sync.RWMutex
 	conns map[string]connector.Connector
+	now   func() time.Time
 }
 
-// NewHub returns an empty Hub.
-func NewHub() *Hub { return &Hub{conns: make(map[string]connector.Connector)} }
+// NewHub returns an empty Hub for a server whose clock is now; nil means
+// the system clock.
+func NewHub(now func() time.Time) *Hub {
+	return &Hub{conns: make(map[string]connector.Connector), now: now}
+}
 
 // Get returns the connector Dex opened last with this ID.
 func (h *Hub) Get(id string) (connector.Connector, bool) {
@@ -59,6 +65,17 @@ func (h hubHandler) WithGroup(name string) slog.Handler {
 }
 
 func (h hubHandler) Handle(ctx context.Context, r slog.Record) error { return h.Handler.Handle(ctx, r) }
+
+// Clock returns the clock of the server whose logger l is (Hub.Logger), for
+// the connectors it opens to check token times against: a server moved by
+// a test's clock moves its connectors with it. It is time.Now without a
+// Hub, or for a server on the system clock.
+func Clock(l *slog.Logger) func() time.Time {
+	if h := hubFrom(l); h != nil && h.now != nil {
+		return h.now
+	}
+	return time.Now
+}
 
 // hubFrom returns the Hub a logger carries, if any.
 func hubFrom(l *slog.Logger) *Hub {

@@ -45,7 +45,8 @@ type Options struct {
 	// Logger receives the logs of Dex, the connector and the demo; nil
 	// discards them.
 	Logger *slog.Logger
-	// Now, when set, is the clock of Dex and of the demo app, for tests.
+	// Now, when set, is the clock of Dex, of its connector and of the demo
+	// app, for tests.
 	// The emulated Palette and the connector always use the real time.
 	Now func() time.Time
 }

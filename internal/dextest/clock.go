@@ -9,17 +9,17 @@ import (
 // one of two ways:
 //
 //   - Its zero value follows the system clock, moved by the offset that
-//     Advance, AdvanceTo and Set give it. It stands in for the clock of the
-//     servers and connectors a test process starts (serve.WithClock,
-//     connectors.WithClock), which also run timers and talk to peers on real
+//     Advance, AdvanceTo and Set give it. It stands in for the clock of a
+//     server a test starts and of the connectors that server opens
+//     (serve.WithClock), which also run timers and talk to peers on real
 //     time, so that a test can take a Palette ID token past its expiry, or a
 //     key set past its refetch interval, without waiting.
 //   - NewClock returns a clock that stands still at a given time and moves
 //     only when Advance, AdvanceTo or Set move it, for code whose only
 //     notion of time is the clock it is given.
 //
-// Tests that move a clock shared by a whole test process must not run in
-// parallel with others that use it, and Reset it when done.
+// Each test, or each server, has a clock of its own: none is shared by a
+// whole test process.
 type Clock struct {
 	mu      sync.Mutex
 	stopped bool

@@ -58,7 +58,7 @@ func (c *openedConfig) Open(string, *slog.Logger) (connector.Connector, error) {
 // opened as Dex opens connectors.
 func testLookup(t testing.TB, store storage.Storage, conns map[string]connector.Connector) *connectorLookup {
 	t.Helper()
-	hub := connhook.NewHub()
+	hub := connhook.NewHub(nil)
 	logger := hub.Logger(slog.New(slog.DiscardHandler))
 	for id, c := range conns {
 		_, err := connhook.Track(func() server.ConnectorConfig { return &openedConfig{conn: c} })().Open(id, logger)

@@ -36,6 +36,7 @@ type options struct {
 	listeners       map[Listener]net.Listener
 	shutdownTimeout time.Duration
 	now             func() time.Time
+	clock           func() time.Time // WithClock's; nil: the connectors use the system clock
 }
 
 func newOptions(opts []Option) options {
@@ -76,7 +77,9 @@ func WithShutdownTimeout(d time.Duration) Option {
 	return func(o *options) { o.shutdownTimeout = d }
 }
 
-// WithClock sets the clock Dex uses for token lifetimes and expiry.
+// WithClock sets the server's clock: the one Dex uses for token lifetimes
+// and expiry, and the one its connectors check token times against
+// (connhook.Clock).
 func WithClock(now func() time.Time) Option {
-	return func(o *options) { o.now = now }
+	return func(o *options) { o.now, o.clock = now, now }
 }

@@ -170,7 +170,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	sc.PrometheusRegistry = reg
 	// Dex opens its connectors with the logger it is given; through it the
 	// server finds them (connhook.Hub).
-	hub := connhook.NewHub()
+	hub := connhook.NewHub(o.clock)
 	sc.Logger = hub.Logger(logger)
 	conns := newConnectorLookup(hub, store)
 

@@ -16,6 +16,7 @@ import (
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
+	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
 // signInConfig resolves users against a Backstage catalog.
@@ -74,7 +75,8 @@ func TestSignInResolvedAgainstTheCatalog(t *testing.T) {
 	tenant.SetAutoLogin("jane@example.com")
 
 	template := replaceAll(signInConfig, "CONSOLE_URL", palette.URL, "TENANT_UID", "5f7c0a1b2c3d4e5f6a7b8c9d", "CATALOG_URL", catalogSrv.URL)
-	dex := harness.Start(t, template, l)
+	var clock dextest.Clock // the server's, and so its connector's
+	dex := harness.Start(t, template, l, serve.WithClock(clock.Now))
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
 	require.NoError(t, err)
@@ -89,8 +91,7 @@ func TestSignInResolvedAgainstTheCatalog(t *testing.T) {
 	refreshed, err := rp.Refresh(ctx, tokens.OAuth2.RefreshToken)
 	require.NoError(t, err, "within cacheTTL the cached answer still counts")
 
-	connectorClock.Advance(2 * time.Minute)
-	t.Cleanup(connectorClock.Reset)
+	clock.Advance(2 * time.Minute)
 	_, err = rp.Refresh(ctx, refreshed.OAuth2.RefreshToken)
 	var re *oauth2.RetrieveError
 	require.ErrorAs(t, err, &re)

@@ -74,7 +74,8 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 	tenant.SetAutoLogin("jane@example.com")
 
 	template := replaceAll(spectroConfig, "CONSOLE_URL", palette.URL, "TENANT_UID", "5f7c0a1b2c3d4e5f6a7b8c9d")
-	dex := harness.Start(t, template, l)
+	var clock dextest.Clock // the server's, and so its connector's
+	dex := harness.Start(t, template, l, serve.WithClock(clock.Now))
 	require.Equal(t, dexIssuer, dex.Issuer)
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
@@ -134,8 +135,8 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 
 	t.Run("refresh fails with invalid_grant once the Palette ID token expired", func(t *testing.T) {
 		tokenRequests := tenant.Requests(spectrotest.EndpointToken)
-		connectorClock.Advance(spectrotest.DefaultIDTokenLifetime + time.Minute)
-		t.Cleanup(connectorClock.Reset)
+		clock.Advance(spectrotest.DefaultIDTokenLifetime + time.Minute)
+		t.Cleanup(clock.Reset)
 		_, err := rp.Refresh(ctx, refreshed.OAuth2.RefreshToken)
 		var re *oauth2.RetrieveError
 		require.ErrorAs(t, err, &re)

@@ -7,4 +7,4 @@ import (
 	serveharness "github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
-func TestMain(m *testing.M) { serveharness.Main(m, nil) }
+func TestMain(m *testing.M) { serveharness.Main(m) }

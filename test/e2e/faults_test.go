@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
 // outage is a way for Palette to be unavailable to Dex, and back.
@@ -152,12 +154,12 @@ func TestSignInWhilePaletteIsDown(t *testing.T) {
 // fail on Dex's error page until Palette is back, then succeed without a
 // restart.
 func TestSignInAfterPaletteWasDownAtStart(t *testing.T) {
-	// Not parallel: it moves the connectors' clock past the retry interval.
-	t.Cleanup(connectorClock.Reset)
+	var clock dextest.Clock // the server's, and so its connector's
 	p := StartPalette(t)
 	p.AddUser("jane@example.com")
 	p.Stop()
-	e := newEnvFor(t, p, DexConfig{Connectors: []ConnectorFunc{p.SpectroCloud(connectorID, map[string]any{"upstreamTimeout": "1s"})}})
+	e := newEnvFor(t, p, DexConfig{Connectors: []ConnectorFunc{p.SpectroCloud(connectorID, map[string]any{"upstreamTimeout": "1s"})}},
+		serve.WithClock(clock.Now))
 	assert.Contains(t, e.dex.Logs.String(), "palette discovery failed; it will be retried at the first sign-in")
 
 	start := time.Now()
@@ -172,7 +174,7 @@ func TestSignInAfterPaletteWasDownAtStart(t *testing.T) {
 
 	// Discovery is retried once the retry interval has passed.
 	p.Start(t)
-	connectorClock.Advance(refetchInterval)
+	clock.Advance(refetchInterval)
 	s := e.signIn(t, "jane@example.com")
 	e.refresh(t, s.OAuth2.RefreshToken)
 }
@@ -183,20 +185,19 @@ func TestSignInAfterPaletteWasDownAtStart(t *testing.T) {
 // refetch shows the old key withdrawn, its sessions end and their users
 // must sign in again.
 func TestKeyRotation(t *testing.T) {
-	// Not parallel: it moves the connectors' clock past the refetch interval.
-	t.Cleanup(connectorClock.Reset)
-	e := newEnv(t, nil)
+	var clock dextest.Clock // the server's, and so its connector's
+	e := newEnv(t, nil, serve.WithClock(clock.Now))
 	p := e.palette
 	for _, u := range []string{"alice", "bob", "carol", "dave", "erin"} {
 		p.AddUser(u + "@example.com")
 	}
 	oldKid := p.Tenant.SigningKeyID()
 	alice := e.signIn(t, "alice@example.com")
-	firstFetch := connectorClock.Now() // no earlier than the first fetch
+	firstFetch := clock.Now() // no earlier than the first fetch
 	require.Equal(t, 1, p.Requests(spectrotest.EndpointJWKS))
 
 	p.Tenant.RotateKey()
-	connectorClock.AdvanceTo(firstFetch.Add(refetchInterval + 500*time.Millisecond))
+	clock.AdvanceTo(firstFetch.Add(refetchInterval + 500*time.Millisecond))
 
 	// Three sign-ins with the new key ID at once share one refetch.
 	signedIn := make(map[string]*SignedIn)
@@ -213,7 +214,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 	wg.Wait()
 	require.Len(t, signedIn, 3)
-	secondFetch := connectorClock.Now()
+	secondFetch := clock.Now()
 	assert.Equal(t, 2, p.Requests(spectrotest.EndpointJWKS), "the new key ID caused exactly one refetch")
 
 	// The old key is still published: old and new sessions refresh, from
@@ -230,7 +231,7 @@ func TestKeyRotation(t *testing.T) {
 
 	// Palette rotates again; the next sign-in's new key ID makes the
 	// connector refetch, and the refetched keys lack the old key.
-	connectorClock.AdvanceTo(secondFetch.Add(refetchInterval + 500*time.Millisecond))
+	clock.AdvanceTo(secondFetch.Add(refetchInterval + 500*time.Millisecond))
 	p.Tenant.RotateKey()
 	e.signIn(t, "erin@example.com")
 	assert.Equal(t, 3, p.Requests(spectrotest.EndpointJWKS))

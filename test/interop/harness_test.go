@@ -31,7 +31,7 @@ import (
 
 // TestMain registers this build's connector types before any configuration
 // is loaded, as the binary does.
-func TestMain(m *testing.M) { harness.Main(m, nil) }
+func TestMain(m *testing.M) { harness.Main(m) }
 
 // The names the examples use: Dex's issuer, its clients and its connectors
 // (see examples/config.yaml).

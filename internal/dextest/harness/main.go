@@ -10,12 +10,17 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/connectors"
 )
 
-// Main is a package's TestMain: it registers this build's connector types
-// once, before any configuration is loaded, as the binary does at start-up
-// (connectors.Register with reg and opts), then runs the tests and exits
-// with their status.
-func Main(m *testing.M, reg prometheus.Registerer, opts ...connectors.Option) {
-	if err := connectors.Register(reg, opts...); err != nil {
+// Main is every package's TestMain: it registers this build's connector
+// types once, before any configuration is loaded, as the binary does at
+// start-up (connectors.Register, with the connectors' metrics recorded, as
+// in production, into a registry of their own), then runs the tests and
+// exits with their status.
+//
+// It sets no clock: a test that moves the connectors' clock gives its
+// server one (serve.WithClock), which the connectors that server opens
+// follow.
+func Main(m *testing.M) {
+	if err := connectors.Register(prometheus.NewRegistry()); err != nil {
 		fmt.Fprintln(os.Stderr, "register connectors:", err)
 		os.Exit(1)
 	}
