@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"time"
 	"unicode"
 
 	"github.com/dexidp/dex/connector"
@@ -85,7 +86,7 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 // the response body.
 func (c *spectroConnector) exchange(ctx context.Context, prov *provider, code string, opts []oauth2.AuthCodeOption) (string, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.client)
-	start := c.now()
+	start := time.Now()
 	tok, req, err := c.auth.redeem(ctx, prov.oauth2, code, opts)
 	c.metrics.upstream("token", start, err)
 	trace := traceFrom(ctx)

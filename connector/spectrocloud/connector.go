@@ -12,6 +12,16 @@
 // internal/connhook) when the Palette sign-in behind an identity ends, so
 // that no token Dex issues outlives it, and why a sign-in or refresh failed;
 // and it prepares a refresh before Dex opens its storage transaction.
+//
+// Time follows one rule. Every instant the connector compares with a time
+// Palette gave or with a time it kept (a token's exp, iat and nbf, the
+// lifetime and refetch interval of cached keys, discovery and catalog
+// answers, the age of the directory's copy) comes from one clock: the
+// clock of the server that opens the connector (connhook.Clock), the
+// system's in production, a test's when the test moves it. Every duration
+// the connector measures (request latencies in metrics and logs, the time a
+// directory read took) is wall time, from time.Now and time.Since, so that
+// a moved clock never shows in a latency.
 package spectrocloud
 
 import (

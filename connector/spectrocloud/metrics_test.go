@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -115,4 +116,34 @@ func matches(m *dto.Metric, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// Latencies are wall durations, whatever the connector's clock says: a
+// server whose clock a test moved an hour ahead records the seconds its
+// requests to Palette took, not the hour.
+func TestLatencyIsWallTime(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	metrics, err := newMetricSet(reg)
+	require.NoError(t, err)
+	f := newFixture(t, func(c *Config) { c.metrics = metrics })
+	f.clock.Advance(time.Hour) // Palette's clock too: its tokens are valid
+	c := f.open()
+	_, err = f.login(c, allScopes)
+	require.NoError(t, err)
+	_, err = c.TokenIdentity(context.Background(), TokenTypeIDToken, f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, "")))
+	require.NoError(t, err)
+
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	seen := 0
+	for _, fam := range families {
+		for _, m := range fam.GetMetric() {
+			if h := m.GetHistogram(); h != nil && h.GetSampleCount() > 0 {
+				seen++
+				assert.GreaterOrEqual(t, h.GetSampleSum(), 0.0, "%s%v", fam.GetName(), m.GetLabel())
+				assert.Less(t, h.GetSampleSum(), 60.0, "%s%v", fam.GetName(), m.GetLabel())
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, seen, 4, "discovery, jwks, token and token exchange are timed")
 }
