@@ -72,8 +72,8 @@ func runCheck(ctx context.Context, path string, timeout time.Duration, stdout, s
 	}
 	fmt.Fprintf(stdout, "config file %s: OK (issuer %s, storage %s, %d connectors, %d static clients)\n",
 		path, cfg.Issuer, cfg.Storage.Type, len(cfg.StaticConnectors), len(cfg.StaticClients))
-	for _, w := range append(check.SessionWarnings(cfg), check.TokenExchangeWarnings(cfg)...) {
-		fmt.Fprintf(stdout, "WARNING: %s\n", w)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stdout, "WARNING: %s\n", w.Message)
 	}
 	return check.Write(stdout, check.Connectors(ctx, cfg, timeout))
 }

@@ -1,8 +1,6 @@
 // Package check inspects the spectrocloud connectors of a configuration:
 // for each, it resolves the issuer, fetches discovery and the signing keys,
-// and reports the endpoints the connector will use. It also lists the
-// warnings `check` prints and `serve` logs at start-up about the
-// configuration's exposure (SessionWarnings, TokenExchangeWarnings).
+// and reports the endpoints the connector will use.
 package check
 
 import (
@@ -140,99 +138,4 @@ func listOrNone(items []string) string {
 		return "(none)"
 	}
 	return strings.Join(items, ", ")
-}
-
-// paletteSessionCeiling is the longest session a Palette tenant can be set to
-// (authTokenSettings.expiryTimeMinutes, 15 to 1440 minutes).
-const paletteSessionCeiling = 24 * time.Hour
-
-// SessionWarnings lists what the configuration's refresh-token policy
-// exposes: for its spectrocloud connectors, a refresh token stays usable as
-// long as the user signs in to Palette through the connector again (the
-// offline session follows the latest sign-in), up to
-// expiry.refreshTokens.absoluteLifetime; and for every client, without a
-// reuse interval, two requests refreshing one token at once make one of
-// them fail for good.
-func SessionWarnings(cfg *config.Config) []string {
-	var warnings []string
-	if w := reuseWarning(cfg); w != "" {
-		warnings = append(warnings, w)
-	}
-	if w := lifetimeWarning(cfg); w != "" {
-		warnings = append(warnings, w)
-	}
-	return warnings
-}
-
-// reuseWarning warns when rotated refresh tokens cannot be presented again.
-// Clients that share a session refresh at the same moment: Backstage's
-// tabs and backend replicas, kubectl and k9s. Without a reuse interval, Dex
-// rotates the token for the first request and refuses the others as
-// "claimed twice", which signs their users out.
-func reuseWarning(cfg *config.Config) string {
-	rt := cfg.Expiry.RefreshTokens
-	if rt.DisableRotation || rt.ReuseInterval != "" {
-		return ""
-	}
-	return "expiry.refreshTokens.reuseInterval is not set: when two clients of one session refresh at the same moment " +
-		"(Backstage's tabs or backend replicas, kubectl and k9s), one of them is refused as \"claimed twice\" and its user is signed out; " +
-		"set it (for example to 5s)"
-}
-
-// lifetimeWarning warns when refresh tokens of spectrocloud connectors have
-// no end, or one far beyond any Palette session.
-func lifetimeWarning(cfg *config.Config) string {
-	spectro := false
-	for _, c := range cfg.StaticConnectors {
-		spectro = spectro || c.Type == connectors.SpectroCloud
-	}
-	if !spectro {
-		return ""
-	}
-	const follow = "a refresh token of a spectrocloud connector keeps working as long as its user signs in to Palette through Dex again, from any client"
-	lifetime := cfg.Expiry.RefreshTokens.AbsoluteLifetime
-	if lifetime == "" {
-		return "expiry.refreshTokens.absoluteLifetime is not set: " + follow + ", with no end; set it (for example to 24h)"
-	}
-	d, err := time.ParseDuration(lifetime)
-	if err != nil || d <= 4*paletteSessionCeiling {
-		return ""
-	}
-	return fmt.Sprintf("expiry.refreshTokens.absoluteLifetime is %s, far beyond the %s a Palette session can last at most: %s, for up to %s", lifetime, paletteSessionCeiling, follow, lifetime)
-}
-
-// grantTokenExchange is the grant type of RFC 8693 token exchange.
-const grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
-
-// TokenExchangeWarnings warns when token exchange is open to a public
-// static client: with the grant enabled (oauth2.grantTypes lists it, or is
-// not set, which enables every grant), a public client authenticates with
-// no secret, so anyone can exchange an ID token that a connector accepts (a
-// Palette ID token, for a spectrocloud connector) for Dex's tokens issued to
-// that client.
-func TokenExchangeWarnings(cfg *config.Config) []string {
-	enabled := len(cfg.OAuth2.GrantTypes) == 0
-	for _, g := range cfg.OAuth2.GrantTypes {
-		enabled = enabled || g == grantTokenExchange
-	}
-	if !enabled {
-		return nil
-	}
-	var public []string
-	for i, c := range cfg.ResolvedStaticClients() {
-		if c.Public {
-			public = append(public, fmt.Sprintf("staticClients[%d] (%q)", i, c.ID))
-		}
-	}
-	if len(public) == 0 {
-		return nil
-	}
-	clients, them := strings.Join(public, ", ")+" is", "it"
-	if len(public) > 1 {
-		clients, them = strings.Join(public, ", ")+" are", "them"
-	}
-	return []string{fmt.Sprintf("token exchange (%s) is enabled by oauth2.grantTypes (every grant is when it is not set) and %s public: "+
-		"anyone can exchange an ID token that a connector accepts, a Palette ID token for a spectrocloud connector, for Dex's tokens issued to %s, without a client secret; "+
-		"leave the token-exchange grant out of oauth2.grantTypes, or exchange tokens only through confidential clients",
-		grantTokenExchange, clients, them)}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
-	"github.com/dex-spectro/dex-spectro/internal/check"
 	"github.com/dex-spectro/dex-spectro/internal/config"
 )
 
@@ -25,8 +24,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	c, warnings, err := config.LoadFile(filepath.Join("..", "..", "examples", "config.yaml"), config.Options{Strict: true})
 	require.NoError(t, err)
 	assert.Empty(t, warnings)
-	assert.Empty(t, check.SessionWarnings(c))
-	assert.Empty(t, check.TokenExchangeWarnings(c), "token exchange is not open to the public kubernetes client")
+	assert.Empty(t, c.Warnings(), "token exchange is not open to the public kubernetes client")
 
 	assert.Equal(t, "sqlite3", c.Storage.Type)
 	assert.IsType(t, &sql.SQLite3{}, c.Storage.Config)

@@ -18,6 +18,9 @@ type Warning struct {
 	Line, Column int
 	// Message describes the problem.
 	Message string
+	// Topic is what a warning about the configuration's exposure is about
+	// (see Config.Warnings); empty for the warnings about the file.
+	Topic string
 }
 
 // String renders the warning with its position.

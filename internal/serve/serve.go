@@ -29,7 +29,6 @@ import (
 	"github.com/dexidp/dex/storage"
 
 	"github.com/dex-spectro/dex-spectro/internal/buildinfo"
-	"github.com/dex-spectro/dex-spectro/internal/check"
 	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/connhook"
 	"github.com/dex-spectro/dex-spectro/internal/logging"
@@ -117,11 +116,8 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		logger.Info("config using log level", "level", cfg.Logger.Level)
 	}
 	logger.Info("config issuer", "issuer", cfg.Issuer)
-	for _, w := range check.SessionWarnings(cfg) {
-		logger.Warn("refresh token policy", "warning", w)
-	}
-	for _, w := range check.TokenExchangeWarnings(cfg) {
-		logger.Warn("token exchange", "warning", w)
+	for _, w := range cfg.Warnings() {
+		logger.Warn(w.Topic, "warning", w.Message)
 	}
 
 	for name := range o.listeners {
