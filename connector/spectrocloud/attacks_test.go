@@ -110,7 +110,7 @@ func TestUnknownKidRefetchesAtMostOnce(t *testing.T) {
 	claims := f.tenant.Claims(jane, testClientID, "")
 	for i := 0; i < 100; i++ {
 		junk := f.tenant.MintIDToken(claims, spectrotest.WithKeyID("junk-"+string(rune('a'+i%26))+strings.Repeat("x", i)))
-		_, err := c.TokenIdentity(context.Background(), TokenTypeIDToken, junk)
+		_, err := c.TokenIdentity(context.Background(), tokenTypeIDToken, junk)
 		var invalid *InvalidTokenError
 		require.ErrorAs(t, err, &invalid)
 		require.Equal(t, KindUnknownKey, invalid.Kind)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/dex-spectro/dex-spectro/internal/connhook"
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
 // HandleCallback completes a sign-in: it exchanges the code (client secret,
@@ -66,10 +67,12 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 		return connector.Identity{}, err
 	}
 	tok, err := prov.verifier.verify(ctx, raw, fromPalette)
+	if rec := probe.SignInFrom(ctx); rec != nil {
+		rec.Token = describeIDToken(raw, c.s.claims, err == nil, ls.Nonce)
+	}
 	if err != nil {
 		return connector.Identity{}, err
 	}
-	traceFrom(ctx).verified()
 	if err := tok.checkNonce(ls.Nonce, c.s.insecureAllowMissingNonce); err != nil {
 		return connector.Identity{}, err
 	}
@@ -89,8 +92,12 @@ func (c *spectroConnector) exchange(ctx context.Context, prov *provider, code st
 	start := time.Now()
 	tok, req, err := c.auth.redeem(ctx, prov.oauth2, code, opts)
 	c.metrics.upstream("token", start, err)
-	trace := traceFrom(ctx)
-	trace.clientAuth(req, err == nil)
+	if rec := probe.SignInFrom(ctx); rec != nil {
+		rec.ClientAuth = &probe.ClientAuth{Method: req.attempt.method, Choice: req.attempt.why, Accepted: err == nil}
+		if req.refusal != nil {
+			rec.ClientAuth.Refusal, rec.ClientAuth.Advice = req.refusal.summary, req.refusal.advice
+		}
+	}
 	if err != nil {
 		attrs := []any{"client_auth", req.attempt.method, "client_auth_choice", req.attempt.why}
 		if req.refusal == nil {
@@ -111,7 +118,6 @@ func (c *spectroConnector) exchange(ctx context.Context, prov *provider, code st
 	if !ok || raw == "" {
 		return "", &UpstreamError{Endpoint: "token", Err: errNoIDToken}
 	}
-	trace.idToken(raw)
 	return raw, nil
 }
 

@@ -13,16 +13,16 @@ import (
 	"github.com/dex-spectro/dex-spectro/resolver"
 )
 
-// DefaultConsoleURL is the console of SpectroCloud's SaaS Palette. Self-hosted
+// defaultConsoleURL is the console of SpectroCloud's SaaS Palette. Self-hosted
 // Palette and VerteX installations have their own console URL.
-const DefaultConsoleURL = "https://console.spectrocloud.com"
+const defaultConsoleURL = "https://console.spectrocloud.com"
 
 // maxJWKSMaxStale is the longest jwksMaxStale accepted: a week.
 const maxJWKSMaxStale = 168 * time.Hour
 
-// DefaultUpstreamTimeout bounds every request to Palette when upstreamTimeout
+// defaultUpstreamTimeout bounds every request to Palette when upstreamTimeout
 // is not configured.
-const DefaultUpstreamTimeout = 10 * time.Second
+const defaultUpstreamTimeout = 10 * time.Second
 
 // Config holds the configuration of the spectrocloud connector. Keys that
 // mean the same as in Dex's built-in oidc connector carry the same names.
@@ -33,7 +33,8 @@ type Config struct {
 	// Tenant is the Palette tenant UID. With ConsoleURL it determines the
 	// issuer, <consoleURL>/v1/oidc/tenant/<tenant>.
 	Tenant string `json:"tenant"`
-	// ConsoleURL is the Palette console. Defaults to DefaultConsoleURL.
+	// ConsoleURL is the Palette console. Defaults to SaaS Palette's,
+	// https://console.spectrocloud.com.
 	ConsoleURL string `json:"consoleURL"`
 	// Issuer is the tenant's OIDC issuer. It may be given instead of Tenant;
 	// when both are given they must agree.
@@ -124,13 +125,13 @@ type Config struct {
 	SignIn *resolver.Config `json:"signIn"`
 
 	// UpstreamTimeout bounds each request to Palette, as a Go duration
-	// ("10s"). Defaults to DefaultUpstreamTimeout.
+	// ("10s"). Defaults to 10s.
 	UpstreamTimeout string `json:"upstreamTimeout"`
 	// JWKSMaxStale bounds how long past their declared lifetime Palette's
 	// signing keys keep verifying sign-ins and refreshes while they cannot
 	// be fetched again, as a Go duration ("4h", "0s" for not at all).
 	// Tokens from outside (token exchange) never use stale keys. Defaults
-	// to DefaultJWKSMaxStale.
+	// to 4h.
 	JWKSMaxStale string `json:"jwksMaxStale"`
 
 	// Directory, when set, checks every sign-in, refresh and token exchange
@@ -310,7 +311,7 @@ func (c *Config) validate() (*settings, error) {
 	if !contains(validPrompts, c.PromptType) {
 		return nil, fmt.Errorf("spectrocloud: promptType %q is not supported: use one of login, none, consent, select_account, or leave it empty", c.PromptType)
 	}
-	s.timeout = DefaultUpstreamTimeout
+	s.timeout = defaultUpstreamTimeout
 	if c.UpstreamTimeout != "" {
 		d, err := time.ParseDuration(c.UpstreamTimeout)
 		if err != nil || d <= 0 || d > 5*time.Minute {
@@ -318,7 +319,7 @@ func (c *Config) validate() (*settings, error) {
 		}
 		s.timeout = d
 	}
-	s.jwksMaxStale = DefaultJWKSMaxStale
+	s.jwksMaxStale = defaultJWKSMaxStale
 	if c.JWKSMaxStale != "" {
 		d, err := time.ParseDuration(c.JWKSMaxStale)
 		if err != nil || d < 0 || d > maxJWKSMaxStale {
@@ -364,7 +365,7 @@ func (c *Config) refuseOIDCOnlyKeys() error {
 func (c *Config) resolveIssuer() (string, error) {
 	console := strings.TrimRight(c.ConsoleURL, "/")
 	if console == "" {
-		console = DefaultConsoleURL
+		console = defaultConsoleURL
 	} else if err := checkURL("consoleURL", console); err != nil {
 		return "", err
 	}

@@ -37,8 +37,8 @@ func TestConfigValidation(t *testing.T) {
 			assert.Equal(t, "https://console.spectrocloud.com/v1/oidc/tenant/5f7c0a1b2c3d4e5f6a7b8c9d", s.issuer)
 			assert.Equal(t, []string{"openid", "profile", "email"}, s.scopes)
 			assert.Equal(t, pkceS256, s.pkce)
-			assert.Equal(t, DefaultUpstreamTimeout, s.timeout)
-			assert.Equal(t, DefaultJWKSMaxStale, s.jwksMaxStale)
+			assert.Equal(t, defaultUpstreamTimeout, s.timeout)
+			assert.Equal(t, defaultJWKSMaxStale, s.jwksMaxStale)
 			assert.Equal(t, authAutomatic, s.authMode)
 		}},
 		{name: "tenant with self-hosted console", mutate: func(c *Config) { c.ConsoleURL = "https://palette.example.com/" },
@@ -170,23 +170,23 @@ func TestBuildEndpoints(t *testing.T) {
 		name      string
 		overrides ProviderDiscoveryOverrides
 		doc       *discoveryDoc
-		want      Endpoints
+		want      endpoints
 		wantErr   string
 	}{
 		{name: "from discovery", doc: &discoveryDoc{Issuer: iss, AuthURL: iss + "/authorize", TokenURL: iss + "/tok", JWKSURL: iss + "/keys", Algorithms: []string{"RS256", "HS256", "none", "ES256"}},
-			want: Endpoints{Issuer: iss, AuthURL: iss + "/authorize", TokenURL: iss + "/tok", JWKSURL: iss + "/keys", FromDiscovery: true, Algorithms: []string{"RS256", "ES256"}}},
+			want: endpoints{Issuer: iss, AuthURL: iss + "/authorize", TokenURL: iss + "/tok", JWKSURL: iss + "/keys", FromDiscovery: true, Algorithms: []string{"RS256", "ES256"}}},
 		{name: "override replaces one endpoint", overrides: ProviderDiscoveryOverrides{TokenURL: "https://t.example.com/token"},
 			doc:  &discoveryDoc{Issuer: iss, AuthURL: iss + "/auth", TokenURL: iss + "/token", JWKSURL: iss + "/keys"},
-			want: Endpoints{Issuer: iss, AuthURL: iss + "/auth", TokenURL: "https://t.example.com/token", JWKSURL: iss + "/keys", FromDiscovery: true, Algorithms: []string{"RS256"}}},
+			want: endpoints{Issuer: iss, AuthURL: iss + "/auth", TokenURL: "https://t.example.com/token", JWKSURL: iss + "/keys", FromDiscovery: true, Algorithms: []string{"RS256"}}},
 		{name: "incomplete discovery falls back to Palette's layout", doc: &discoveryDoc{Issuer: iss, JWKSURL: iss + "/keys"},
-			want: Endpoints{Issuer: iss, AuthURL: iss + "/auth", TokenURL: iss + "/token", JWKSURL: iss + "/keys", FromDiscovery: true, Algorithms: []string{"RS256"}}},
+			want: endpoints{Issuer: iss, AuthURL: iss + "/auth", TokenURL: iss + "/token", JWKSURL: iss + "/keys", FromDiscovery: true, Algorithms: []string{"RS256"}}},
 		{name: "no discovery: token URL derived from auth URL", overrides: ProviderDiscoveryOverrides{AuthURL: "https://a.example.com/x/auth?tenant=1", JWKSURL: "https://a.example.com/keys"},
-			want: Endpoints{Issuer: iss, AuthURL: "https://a.example.com/x/auth?tenant=1", TokenURL: "https://a.example.com/x/token?tenant=1", JWKSURL: "https://a.example.com/keys", Algorithms: []string{"RS256"}}},
+			want: endpoints{Issuer: iss, AuthURL: "https://a.example.com/x/auth?tenant=1", TokenURL: "https://a.example.com/x/token?tenant=1", JWKSURL: "https://a.example.com/keys", Algorithms: []string{"RS256"}}},
 		{name: "no discovery, no JWKS URL", wantErr: "providerDiscoveryOverrides.jwksURL is not set"},
 		{name: "auth URL not ending in auth", overrides: ProviderDiscoveryOverrides{AuthURL: "https://a.example.com/authorize", JWKSURL: "https://a.example.com/keys"},
 			wantErr: "set providerDiscoveryOverrides.tokenURL"},
 		{name: "only the last segment is replaced", overrides: ProviderDiscoveryOverrides{AuthURL: "https://a.example.com/auth/v1/auth", JWKSURL: "https://a.example.com/keys"},
-			want: Endpoints{Issuer: iss, AuthURL: "https://a.example.com/auth/v1/auth", TokenURL: "https://a.example.com/auth/v1/token", JWKSURL: "https://a.example.com/keys", Algorithms: []string{"RS256"}}},
+			want: endpoints{Issuer: iss, AuthURL: "https://a.example.com/auth/v1/auth", TokenURL: "https://a.example.com/auth/v1/token", JWKSURL: "https://a.example.com/keys", Algorithms: []string{"RS256"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

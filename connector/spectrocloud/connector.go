@@ -8,10 +8,16 @@
 // signing keys, without any request to Palette's token endpoint: once the
 // Palette ID token has expired, refresh fails and the user signs in again.
 //
-// Beyond Dex's interfaces, the connector tells dex-spectro's server (see
-// internal/connhook) when the Palette sign-in behind an identity ends, so
-// that no token Dex issues outlives it, and why a sign-in or refresh failed;
-// and it prepares a refresh before Dex opens its storage transaction.
+// The package has Dex's shape: Config (with the types of its keys) and
+// Open, the connector Open returns behind Dex's connector interfaces, and
+// the error types a caller tells apart. Beyond Dex's interfaces, the
+// connector tells dex-spectro's server (internal/connhook) when the Palette
+// sign-in behind an identity ends, so that no token Dex issues outlives it,
+// and why a sign-in or refresh failed; it prepares a refresh before Dex
+// opens its storage transaction; and it answers dex-spectro's commands
+// (internal/probe) through Config.Probe. NewFactory is what dex-spectro
+// registers in Dex's connector registry: its configurations record the
+// connectors' metrics.
 //
 // Time follows one rule. Every instant the connector compares with a time
 // Palette gave or with a time it kept (a token's exp, iat and nbf, the
@@ -148,6 +154,7 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 	c.logger.Debug("palette endpoints", "auth_url", e.AuthURL, "token_url", e.TokenURL, "jwks_url", e.JWKSURL, "from_discovery", e.FromDiscovery)
 	return &provider{
 		endpoints: e,
+		doc:       doc,
 		keys:      keys,
 		verifier:  newVerifier(e, c.s.clientID, keys, c.now),
 		oauth2: &oauth2.Config{
@@ -159,27 +166,4 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 			Endpoint: oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
 		},
 	}, nil
-}
-
-// Inspect resolves the issuer, fetches discovery and the signing keys, and
-// returns the endpoints a connector with this configuration uses. It fails
-// on any problem a sign-in would meet.
-func (c *Config) Inspect(ctx context.Context) (*Endpoints, error) {
-	conn, err := c.open("inspect", nil)
-	if err != nil {
-		return nil, err
-	}
-	prov, err := conn.providers.get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	keys, _, err := prov.keys.fetch(ctx)
-	if err != nil {
-		return nil, &UpstreamError{Endpoint: "jwks", Err: fmt.Errorf("%s: %w", prov.endpoints.JWKSURL, err)}
-	}
-	e := *prov.endpoints
-	for _, k := range keys {
-		e.KeyIDs = append(e.KeyIDs, k.KeyID)
-	}
-	return &e, nil
 }

@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/directory"
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
 // Defaults of the directory block.
 const (
-	// DefaultDirectorySyncInterval is how often Palette's directory is read
+	// defaultDirectorySyncInterval is how often Palette's directory is read
 	// when syncInterval is not set.
-	DefaultDirectorySyncInterval = 2 * time.Minute
-	// DefaultDirectoryMaxStaleness is how long the last copy of the directory
+	defaultDirectorySyncInterval = 2 * time.Minute
+	// defaultDirectoryMaxStaleness is how long the last copy of the directory
 	// serves when Palette's API cannot be read, when maxStaleness is not set.
-	DefaultDirectoryMaxStaleness = 15 * time.Minute
+	defaultDirectoryMaxStaleness = 15 * time.Minute
 	// saasAPIURL is the documented API address of SaaS Palette, whose
-	// console is DefaultConsoleURL.
+	// console is defaultConsoleURL.
 	saasAPIURL = "https://api.spectrocloud.com"
 	// maxAPIKeyFileBytes bounds the API key file read.
 	maxAPIKeyFileBytes = 4 << 10
@@ -29,22 +30,22 @@ const (
 // What the connector does when its copy of the directory is older than
 // maxStaleness (directory.whenStale).
 const (
-	// WhenStaleRefuse refuses sign-ins, refreshes and token exchanges until
+	// whenStaleRefuse refuses sign-ins, refreshes and token exchanges until
 	// the directory can be read again.
-	WhenStaleRefuse = "refuse"
-	// WhenStaleTokenOnly decides from the ID token alone, as without a
+	whenStaleRefuse = "refuse"
+	// whenStaleTokenOnly decides from the ID token alone, as without a
 	// directory.
-	WhenStaleTokenOnly = "tokenOnly"
+	whenStaleTokenOnly = "tokenOnly"
 )
 
 // Where the groups come from with a directory (directory.groups).
 const (
-	// GroupsFromToken keeps the ID token's groups claim.
-	GroupsFromToken = "token"
-	// GroupsFromDirectory takes the user's current teams instead.
-	GroupsFromDirectory = "directory"
-	// GroupsFromBoth takes the token's groups and the current teams.
-	GroupsFromBoth = "both"
+	// groupsFromToken keeps the ID token's groups claim.
+	groupsFromToken = "token"
+	// groupsFromDirectory takes the user's current teams instead.
+	groupsFromDirectory = "directory"
+	// groupsFromBoth takes the token's groups and the current teams.
+	groupsFromBoth = "both"
 )
 
 // DirectoryConfig is the directory block of a spectrocloud connector: it
@@ -64,10 +65,10 @@ type DirectoryConfig struct {
 	// otherwise.
 	APIURL string `json:"apiURL"`
 	// SyncInterval is the time between two reads of the directory, a Go
-	// duration; DefaultDirectorySyncInterval when empty.
+	// duration; 2m when empty.
 	SyncInterval string `json:"syncInterval"`
 	// MaxStaleness is how long the last copy read serves when Palette's API
-	// cannot be read; DefaultDirectoryMaxStaleness when empty. It also
+	// cannot be read; 15m when empty. It also
 	// bounds one read.
 	MaxStaleness string `json:"maxStaleness"`
 	// WhenStale is what happens past MaxStaleness: refuse (the default) or
@@ -124,30 +125,30 @@ func (d *DirectoryConfig) validate(issuer string) (*directorySettings, error) {
 		s.apiURL = strings.TrimRight(d.APIURL, "/")
 	}
 	var err error
-	if s.interval, err = durationKey("directory.syncInterval", d.SyncInterval, DefaultDirectorySyncInterval, time.Second, 24*time.Hour); err != nil {
+	if s.interval, err = durationKey("directory.syncInterval", d.SyncInterval, defaultDirectorySyncInterval, time.Second, 24*time.Hour); err != nil {
 		return nil, err
 	}
-	if s.maxStaleness, err = durationKey("directory.maxStaleness", d.MaxStaleness, max(DefaultDirectoryMaxStaleness, 2*s.interval), time.Second, 7*24*time.Hour); err != nil {
+	if s.maxStaleness, err = durationKey("directory.maxStaleness", d.MaxStaleness, max(defaultDirectoryMaxStaleness, 2*s.interval), time.Second, 7*24*time.Hour); err != nil {
 		return nil, err
 	}
 	if s.maxStaleness <= s.interval {
 		return nil, fmt.Errorf("spectrocloud: directory.maxStaleness (%s) must be longer than directory.syncInterval (%s), or every copy would be stale before the next read", s.maxStaleness, s.interval)
 	}
 	switch d.WhenStale {
-	case "", WhenStaleRefuse:
-		s.whenStale = WhenStaleRefuse
-	case WhenStaleTokenOnly:
-		s.whenStale = WhenStaleTokenOnly
+	case "", whenStaleRefuse:
+		s.whenStale = whenStaleRefuse
+	case whenStaleTokenOnly:
+		s.whenStale = whenStaleTokenOnly
 	default:
-		return nil, fmt.Errorf("spectrocloud: directory.whenStale %q is not supported: use %s (the default) or %s", d.WhenStale, WhenStaleRefuse, WhenStaleTokenOnly)
+		return nil, fmt.Errorf("spectrocloud: directory.whenStale %q is not supported: use %s (the default) or %s", d.WhenStale, whenStaleRefuse, whenStaleTokenOnly)
 	}
 	switch d.Groups {
-	case "", GroupsFromDirectory:
-		s.groups = GroupsFromDirectory
-	case GroupsFromToken, GroupsFromBoth:
+	case "", groupsFromDirectory:
+		s.groups = groupsFromDirectory
+	case groupsFromToken, groupsFromBoth:
 		s.groups = d.Groups
 	default:
-		return nil, fmt.Errorf("spectrocloud: directory.groups %q is not supported: use %s (the default), %s or %s", d.Groups, GroupsFromDirectory, GroupsFromToken, GroupsFromBoth)
+		return nil, fmt.Errorf("spectrocloud: directory.groups %q is not supported: use %s (the default), %s or %s", d.Groups, groupsFromDirectory, groupsFromToken, groupsFromBoth)
 	}
 	if s.match, err = matchOrder(d.Match); err != nil {
 		return nil, err
@@ -202,7 +203,7 @@ func defaultAPIURL(issuer string) string {
 	if !found {
 		console = issuer
 	}
-	if console == DefaultConsoleURL {
+	if console == defaultConsoleURL {
 		return saasAPIURL
 	}
 	return console
@@ -235,16 +236,16 @@ func (s *directorySettings) readAPIKey() (string, error) {
 
 // warnings lists what the directory block's settings expose; none without
 // a block.
-func (s *directorySettings) warnings() []Warning {
+func (s *directorySettings) warnings() []probe.Warning {
 	if s == nil {
 		return nil
 	}
-	var ws []Warning
+	var ws []probe.Warning
 	if cleartext(s.apiURL) {
-		ws = append(ws, Warning{Key: "directory.apiURL", Risk: "plain http to another host: the Palette API key crosses the network unencrypted, and the directory's answers can be changed on the way"})
+		ws = append(ws, probe.Warning{Key: "directory.apiURL", Risk: "plain http to another host: the Palette API key crosses the network unencrypted, and the directory's answers can be changed on the way"})
 	}
-	if s.whenStale == WhenStaleTokenOnly {
-		ws = append(ws, Warning{Key: "directory.whenStale", Risk: "tokenOnly: while Palette's directory cannot be read for longer than directory.maxStaleness, users are checked against their ID token alone, so a user disabled or removed from a team in Palette keeps access"})
+	if s.whenStale == whenStaleTokenOnly {
+		ws = append(ws, probe.Warning{Key: "directory.whenStale", Risk: "tokenOnly: while Palette's directory cannot be read for longer than directory.maxStaleness, users are checked against their ID token alone, so a user disabled or removed from a team in Palette keeps access"})
 	}
 	return ws
 }

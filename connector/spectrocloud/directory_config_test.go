@@ -52,10 +52,10 @@ func TestDirectoryConfigErrors(t *testing.T) {
 // self-hosted one; two minutes between reads, fifteen of staleness, refuse,
 // uid then email by sub, groups from the directory.
 func TestDirectoryConfigDefaults(t *testing.T) {
-	s, err := (&DirectoryConfig{APIKey: " k "}).validate(DefaultConsoleURL + "/v1/oidc/tenant/t1")
+	s, err := (&DirectoryConfig{APIKey: " k "}).validate(defaultConsoleURL + "/v1/oidc/tenant/t1")
 	require.NoError(t, err)
 	assert.Equal(t, &directorySettings{apiURL: "https://api.spectrocloud.com", apiKey: "k", interval: 2 * time.Minute, maxStaleness: 15 * time.Minute,
-		whenStale: WhenStaleRefuse, match: []directory.Match{directory.MatchUID, directory.MatchEmail}, uidClaim: "sub", groups: GroupsFromDirectory,
+		whenStale: whenStaleRefuse, match: []directory.Match{directory.MatchUID, directory.MatchEmail}, uidClaim: "sub", groups: groupsFromDirectory,
 		rate: directory.DefaultRequestsPerSecond}, s)
 
 	s, err = (&DirectoryConfig{APIKey: "k", SyncInterval: "10m"}).validate("https://palette.example.com/v1/oidc/tenant/t1")
@@ -97,8 +97,8 @@ func TestDirectoryAPIKeyFile(t *testing.T) {
 // are warned about at start-up and by check.
 func TestDirectoryWarnings(t *testing.T) {
 	c := Config{Tenant: "t1", ClientID: "c", ClientSecret: "s", RedirectURI: "https://dex.example.com/callback",
-		Directory: &DirectoryConfig{APIKey: "k", APIURL: "http://palette.example.com", WhenStale: WhenStaleTokenOnly}}
-	ws, err := c.Warnings()
+		Directory: &DirectoryConfig{APIKey: "k", APIURL: "http://palette.example.com", WhenStale: whenStaleTokenOnly}}
+	ws, err := warningsOf(&c)
 	require.NoError(t, err)
 	var keys []string
 	for _, w := range ws {
@@ -107,7 +107,7 @@ func TestDirectoryWarnings(t *testing.T) {
 	assert.Equal(t, []string{"directory.apiURL", "directory.whenStale"}, keys)
 
 	c.Directory = &DirectoryConfig{APIKey: "k", APIURL: "http://127.0.0.1:8080"}
-	ws, err = c.Warnings()
+	ws, err = warningsOf(&c)
 	require.NoError(t, err)
 	assert.Empty(t, ws, "loopback and refuse need no warning")
 }

@@ -2,6 +2,7 @@ package spectrocloud
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/directory"
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
 const testAPIKey = "palette-api-key-for-dex-0123456789"
@@ -107,7 +109,7 @@ func TestDirectoryRefusesUsers(t *testing.T) {
 				assert.Equal(t, tt.reason, refusal.Reason)
 				assert.Contains(t, err.Error(), tt.message)
 				assert.True(t, isFinal(err), "no retry can succeed: invalid_grant, a 403 page")
-				assert.Equal(t, OutcomeDenied, outcomeOf(err))
+				assert.Equal(t, outcomeDenied, outcomeOf(err))
 			})
 		}
 	}
@@ -122,13 +124,14 @@ func TestDirectoryMatchesByEmailWhenSubIsNotTheUID(t *testing.T) {
 	id, err := present(t, f, c, viaExchange, func(claims map[string]any) { claims["email"] = "JANE@Example.COM" })
 	require.NoError(t, err)
 	assert.Equal(t, "JANE@Example.COM", id.Email)
-	c.dir.record = true
-	_, err = present(t, f, c, viaRefresh, nil)
+	ctx, rec := probe.WithSignIn(context.Background())
+	data, err := json.Marshal(session{Version: sessionVersion, IDToken: f.tenant.MintIDToken(ruleClaims(f))})
 	require.NoError(t, err)
-	m := c.dir.lastMatch.Load()
-	require.NotNil(t, m)
+	_, err = c.Refresh(ctx, allScopes, connector.Identity{UserID: jane.Sub, ConnectorData: data})
+	require.NoError(t, err)
+	require.NotNil(t, rec.Directory)
 	uid, _ := f.tenant.UserUID(jane.Email)
-	assert.Equal(t, DirectoryMatch{Found: true, Match: "email", UID: uid, Email: jane.Email, Active: true, Teams: []string{"admins", "devs"}}, *m)
+	assert.Equal(t, probe.DirectoryMatch{Found: true, Match: "email", UID: uid, Email: jane.Email, Active: true, Teams: []string{"admins", "devs"}}, *rec.Directory)
 }
 
 // Groups follow the directory's current teams, passed through
@@ -141,8 +144,8 @@ func TestDirectoryGroups(t *testing.T) {
 		want   []string
 	}{
 		{"directory (the default): the token's teams are replaced", "", []string{"palette:admins", "palette:oncall", "spectrocloud:acme"}},
-		{"both: the token's and the directory's", GroupsFromBoth, []string{"palette:admins", "palette:devs", "palette:oncall", "spectrocloud:acme"}},
-		{"token: the directory only admits", GroupsFromToken, []string{"palette:admins", "palette:devs", "spectrocloud:acme"}},
+		{"both: the token's and the directory's", groupsFromBoth, []string{"palette:admins", "palette:devs", "palette:oncall", "spectrocloud:acme"}},
+		{"token: the directory only admits", groupsFromToken, []string{"palette:admins", "palette:devs", "spectrocloud:acme"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +195,7 @@ func TestDirectoryStaleness(t *testing.T) {
 		assert.Equal(t, RefusedStale, refusal.Reason)
 		assert.Contains(t, err.Error(), "Palette's directory has not been read yet")
 		assert.False(t, isFinal(err), "a passing fault")
-		assert.Equal(t, OutcomeUpstreamError, outcomeOf(err))
+		assert.Equal(t, outcomeUpstreamError, outcomeOf(err))
 
 		readDirectory(t, c)
 		down(f)
@@ -219,7 +222,7 @@ func TestDirectoryStaleness(t *testing.T) {
 
 	t.Run("tokenOnly", func(t *testing.T) {
 		f, c := newDirectoryFixture(t, withDirectory(func(d *DirectoryConfig) {
-			d.SyncInterval, d.MaxStaleness, d.WhenStale = "1m", "10m", WhenStaleTokenOnly
+			d.SyncInterval, d.MaxStaleness, d.WhenStale = "1m", "10m", whenStaleTokenOnly
 		}))
 		readDirectory(t, c)
 		f.tenant.RemoveFromTeam(jane.Email, "devs")
@@ -299,12 +302,12 @@ func gather(t *testing.T, reg *prometheus.Registry) func(name string, labels map
 
 // check reads the directory once and reports its counts; a key without the
 // permission fails with what to do; the key is never in a message or a log.
-func TestInspectDirectory(t *testing.T) {
+func TestReadDirectory(t *testing.T) {
 	f := newFixture(t, withDirectory())
 	f.tenant.AddAPIKey(testAPIKey)
 	f.tenant.AddUser(spectrotest.User{Email: "bob@example.com", Groups: []string{"ops"}})
 	f.tenant.DisableUser("bob@example.com")
-	rep, err := f.cfg.InspectDirectory(context.Background())
+	rep, err := readDirectoryOnce(t, &f.cfg)
 	require.NoError(t, err)
 	assert.Equal(t, f.srv.URL, rep.APIURL)
 	assert.Equal(t, 2, rep.Stats.Users)
@@ -313,15 +316,15 @@ func TestInspectDirectory(t *testing.T) {
 	assert.Equal(t, 2, rep.Stats.Requests)
 
 	f.tenant.AddAPIKey(testAPIKey, spectrotest.APIPermissionTeams)
-	_, err = f.cfg.InspectDirectory(context.Background())
+	_, err = readDirectoryOnce(t, &f.cfg)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "spectrocloud: directory: reading "+f.srv.URL+": /v1/users answered HTTP 403: the API key's user may not read it")
 	f.tenant.RemoveAPIKey(testAPIKey)
-	_, err = f.cfg.InspectDirectory(context.Background())
+	_, err = readDirectoryOnce(t, &f.cfg)
 	require.ErrorContains(t, err, "HTTP 401: the API key was refused")
 	assert.NotContains(t, err.Error(), testAPIKey)
 
-	_, err = newFixture(t).cfg.InspectDirectory(context.Background())
+	_, err = readDirectoryOnce(t, &newFixture(t).cfg)
 	require.ErrorIs(t, err, errNoDirectory)
 }
 
@@ -330,19 +333,19 @@ func TestInspectDirectory(t *testing.T) {
 func TestUserIDsForEmail(t *testing.T) {
 	f := newFixture(t, withDirectory())
 	f.tenant.AddAPIKey(testAPIKey)
-	ids, err := f.cfg.UserIDsForEmail(context.Background(), "Jane@example.com")
+	ids, err := userIDsForEmail(t, &f.cfg, "Jane@example.com")
 	require.NoError(t, err)
 	require.Len(t, ids, 1)
 	assert.Equal(t, jane.Sub, ids[0].UserID)
 	assert.Contains(t, ids[0].Source, "the Palette UID of jane@example.com in the directory")
 
 	f.cfg.UserIDKey = "email"
-	ids, err = f.cfg.UserIDsForEmail(context.Background(), "Jane@example.com")
+	ids, err = userIDsForEmail(t, &f.cfg, "Jane@example.com")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"Jane@example.com", "jane@example.com"}, []string{ids[0].UserID, ids[1].UserID})
 
 	f.cfg.UserIDKey, f.cfg.Directory = "oid", nil
-	_, err = f.cfg.UserIDsForEmail(context.Background(), "jane@example.com")
+	_, err = userIDsForEmail(t, &f.cfg, "jane@example.com")
 	require.ErrorContains(t, err, "no directory block to find the user's Palette UID by email: give the user ID instead")
 }
 
@@ -371,7 +374,7 @@ func TestDirectoryFollowsNoRedirects(t *testing.T) {
 	redirecting := httptest.NewServer(http.RedirectHandler(elsewhere.URL+"/v1/users", http.StatusFound))
 	t.Cleanup(redirecting.Close)
 	f := newFixture(t, withDirectory(func(d *DirectoryConfig) { d.APIURL = redirecting.URL }))
-	_, err := f.cfg.InspectDirectory(context.Background())
+	_, err := readDirectoryOnce(t, &f.cfg)
 	require.ErrorContains(t, err, "/v1/users answered HTTP 302")
 	assert.False(t, leaked.Load(), "the key did not follow the redirect")
 }
@@ -389,4 +392,21 @@ func TestDirectoryDecisionsMakeNoRequests(t *testing.T) {
 	for _, ep := range spectrotest.APIEndpoints() {
 		assert.Zero(t, f.tenant.Requests(ep), "%s", ep)
 	}
+}
+
+// readDirectoryOnce reads the directory of a connector opened by Probe, as
+// check does.
+func readDirectoryOnce(t *testing.T, c *Config) (*probe.DirectoryRead, error) {
+	t.Helper()
+	p, err := c.Probe("palette", nil)
+	require.NoError(t, err)
+	return p.ReadDirectory(context.Background())
+}
+
+// userIDsForEmail asks a connector opened by Probe, as sessions does.
+func userIDsForEmail(t *testing.T, c *Config, email string) ([]probe.UserID, error) {
+	t.Helper()
+	p, err := c.Probe("palette", nil)
+	require.NoError(t, err)
+	return p.UserIDsForEmail(context.Background(), email)
 }

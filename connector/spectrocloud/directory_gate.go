@@ -15,6 +15,7 @@ import (
 	"github.com/dexidp/dex/connector"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/directory"
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
 // Reasons of a DirectoryRefusal, as metrics and logs name them.
@@ -68,22 +69,11 @@ func (e *DirectoryRefusal) Error() string {
 // Final reports whether no retry can succeed.
 func (e *DirectoryRefusal) Final() bool { return e.Reason != RefusedStale }
 
-// DirectoryMatch is how the directory decided about one user: what
-// check --sign-in reports.
-type DirectoryMatch struct {
-	// Found is true when the user is in the directory; Match says how it
-	// was found (uid or email), UID and Email are the directory's.
-	Found      bool
-	Match      string
-	UID, Email string
-	// Active and Deleted are the user's status.
-	Active, Deleted bool
-	// Teams are the user's current teams.
-	Teams []string
-	// TokenOnly is true when the copy was stale and whenStale: tokenOnly
-	// let the token decide alone.
-	TokenOnly bool
-	// Refusal is the directory's refusal, nil when it admits the user.
+// directoryMatch is how the directory decided about one user: what
+// check --sign-in reports (probe.DirectoryMatch), and the refusal, nil when
+// it admits the user.
+type directoryMatch struct {
+	probe.DirectoryMatch
 	Refusal *DirectoryRefusal
 }
 
@@ -97,9 +87,7 @@ type directoryGate struct {
 	logger  *slog.Logger
 
 	runner    *directory.Runner                  // the background sync, after start
-	installed atomic.Pointer[directory.Snapshot] // a snapshot read once, without a runner (Trial)
-	lastMatch atomic.Pointer[DirectoryMatch]     // the last decision, for a Trial
-	record    bool                               // keep lastMatch
+	installed atomic.Pointer[directory.Snapshot] // a snapshot read once, without a runner (a command's)
 }
 
 // newDirectoryGate builds the gate of a directory block, without any
@@ -185,8 +173,8 @@ func (g *directoryGate) decide(ctx context.Context, claims map[string]any, id *c
 		return nil
 	}
 	m, err := g.match(claims, id, rules)
-	if g.record {
-		g.lastMatch.Store(m)
+	if rec := probe.SignInFrom(ctx); rec != nil {
+		rec.Directory = &m.DirectoryMatch
 	}
 	if m.Refusal != nil {
 		g.metrics.directoryRefusal(m.Refusal.Reason)
@@ -196,22 +184,22 @@ func (g *directoryGate) decide(ctx context.Context, claims map[string]any, id *c
 	return err
 }
 
-func (g *directoryGate) match(claims map[string]any, id *connector.Identity, rules *claimRules) (*DirectoryMatch, error) {
+func (g *directoryGate) match(claims map[string]any, id *connector.Identity, rules *claimRules) (*directoryMatch, error) {
 	snap, last := g.snapshot()
 	now := g.now()
 	if snap == nil || now.Sub(snap.Taken) > g.s.maxStaleness {
-		if g.s.whenStale == WhenStaleTokenOnly {
-			return &DirectoryMatch{TokenOnly: true}, nil
+		if g.s.whenStale == whenStaleTokenOnly {
+			return &directoryMatch{DirectoryMatch: probe.DirectoryMatch{TokenOnly: true}}, nil
 		}
 		r := &DirectoryRefusal{Reason: RefusedStale, MaxStaleness: g.s.maxStaleness, Last: last}
 		if snap != nil {
 			r.Age = now.Sub(snap.Taken)
 		}
-		return &DirectoryMatch{Refusal: r}, nil
+		return &directoryMatch{Refusal: r}, nil
 	}
 	uid, _ := claims[g.s.uidClaim].(string)
 	u, how, found, err := snap.Find(g.s.match, uid, id.Email)
-	m := &DirectoryMatch{Found: found, Match: string(how), UID: u.UID, Email: u.Email, Active: u.Active, Deleted: u.Deleted}
+	m := &directoryMatch{DirectoryMatch: probe.DirectoryMatch{Found: found, Match: string(how), UID: u.UID, Email: u.Email, Active: u.Active, Deleted: u.Deleted}}
 	switch {
 	case err != nil:
 		m.Refusal = &DirectoryRefusal{Reason: RefusedAmbiguous}
@@ -226,7 +214,7 @@ func (g *directoryGate) match(claims map[string]any, id *connector.Identity, rul
 		return m, nil
 	}
 	m.Teams = snap.TeamsOf(u.UID)
-	if g.s.groups == GroupsFromToken {
+	if g.s.groups == groupsFromToken {
 		return m, nil
 	}
 	groups, err := rules.groups(g.withTeams(claims, rules, m.Teams))
@@ -243,7 +231,7 @@ func (g *directoryGate) match(claims map[string]any, id *connector.Identity, rul
 func (g *directoryGate) withTeams(claims map[string]any, rules *claimRules, teams []string) map[string]any {
 	key := rules.claimKey(claims, "groups", rules.groupsKey)
 	var groups []string
-	if g.s.groups == GroupsFromBoth {
+	if g.s.groups == groupsFromBoth {
 		// The claim was read successfully already, so it has a valid shape.
 		groups, _ = groupClaim(claims, key)
 	}

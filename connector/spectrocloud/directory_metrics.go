@@ -70,10 +70,10 @@ func (c *connectorMetrics) directorySync(s *directory.Snapshot, err error) {
 	}
 	d := c.m.directory
 	if err != nil {
-		d.syncs.WithLabelValues(c.id, OutcomeError).Inc()
+		d.syncs.WithLabelValues(c.id, outcomeError).Inc()
 		return
 	}
-	d.syncs.WithLabelValues(c.id, OutcomeOK).Inc()
+	d.syncs.WithLabelValues(c.id, outcomeOK).Inc()
 	d.syncDuration.WithLabelValues(c.id).Observe(s.Stats.Duration.Seconds())
 	d.lastSync.WithLabelValues(c.id).Set(float64(s.Taken.UnixNano()) / 1e9)
 	d.users.WithLabelValues(c.id, "active").Set(float64(s.Stats.Active))

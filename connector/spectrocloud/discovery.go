@@ -14,8 +14,8 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Endpoints are the Palette endpoints a connector uses.
-type Endpoints struct {
+// endpoints are the Palette endpoints a connector uses.
+type endpoints struct {
 	Issuer   string
 	AuthURL  string
 	TokenURL string
@@ -24,8 +24,6 @@ type Endpoints struct {
 	FromDiscovery bool
 	// Algorithms are the ID-token signature algorithms accepted.
 	Algorithms []string
-	// KeyIDs are the key IDs published in the JWKS (filled by Inspect).
-	KeyIDs []string
 }
 
 // asymmetricAlgs are the signature algorithms an ID token may use. RS256 is
@@ -109,8 +107,8 @@ func discover(ctx context.Context, client *http.Client, issuer string) (*discove
 
 // buildEndpoints combines the overrides, the discovery document (nil when
 // unavailable) and Palette's fixed layout.
-func buildEndpoints(issuer string, o ProviderDiscoveryOverrides, doc *discoveryDoc) (*Endpoints, error) {
-	e := &Endpoints{Issuer: issuer, Algorithms: []string{"RS256"}}
+func buildEndpoints(issuer string, o ProviderDiscoveryOverrides, doc *discoveryDoc) (*endpoints, error) {
+	e := &endpoints{Issuer: issuer, Algorithms: []string{"RS256"}}
 	if doc != nil {
 		e.FromDiscovery = true
 		e.AuthURL, e.TokenURL, e.JWKSURL = doc.AuthURL, doc.TokenURL, doc.JWKSURL
@@ -166,7 +164,8 @@ func deriveTokenURL(authURL string) (string, bool) {
 
 // provider holds the resolved endpoints and the key set, once known.
 type provider struct {
-	endpoints *Endpoints
+	endpoints *endpoints
+	doc       *discoveryDoc // the discovery document they came from; nil without one
 	keys      *keySet
 	verifier  *verifier
 	oauth2    *oauth2.Config

@@ -241,7 +241,7 @@ func TestTokenExchange(t *testing.T) {
 	c := f.open()
 	token := f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, ""))
 
-	id, err := c.TokenIdentity(context.Background(), TokenTypeIDToken, token)
+	id, err := c.TokenIdentity(context.Background(), tokenTypeIDToken, token)
 	require.NoError(t, err)
 	assert.Equal(t, "user-jane", id.UserID)
 	assert.Equal(t, []string{"admins", "devs"}, id.Groups)
@@ -250,7 +250,7 @@ func TestTokenExchange(t *testing.T) {
 	require.ErrorContains(t, err, "accepts only Palette ID tokens")
 
 	other := f.tenant.MintIDToken(f.tenant.Claims(jane, "another-client", ""))
-	_, err = c.TokenIdentity(context.Background(), TokenTypeIDToken, other)
+	_, err = c.TokenIdentity(context.Background(), tokenTypeIDToken, other)
 	var invalid *InvalidTokenError
 	require.ErrorAs(t, err, &invalid)
 	assert.Equal(t, KindInvalidClaims, invalid.Kind)
@@ -295,7 +295,7 @@ func TestConcurrentFirstUseFetchesKeysOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := c.TokenIdentity(context.Background(), TokenTypeIDToken, token)
+			_, err := c.TokenIdentity(context.Background(), tokenTypeIDToken, token)
 			assert.NoError(t, err)
 		}()
 	}

@@ -101,10 +101,10 @@ func FuzzVerifyToken(f *testing.F) {
 		f.Fatal(err)
 	}
 	now := time.Unix(1_800_000_000, 0)
-	keys := newKeySet("https://x/keys", nil, func() time.Time { return now }, slog.New(slog.DiscardHandler), nil, DefaultJWKSMaxStale)
+	keys := newKeySet("https://x/keys", nil, func() time.Time { return now }, slog.New(slog.DiscardHandler), nil, defaultJWKSMaxStale)
 	keys.keys = []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k", Algorithm: "RS256", Use: "sig"}}
 	keys.expiry, keys.lastAttempt = now.Add(time.Hour), now
-	v := newVerifier(&Endpoints{Issuer: "https://x", Algorithms: []string{"RS256"}}, "c", keys, func() time.Time { return now })
+	v := newVerifier(&endpoints{Issuer: "https://x", Algorithms: []string{"RS256"}}, "c", keys, func() time.Time { return now })
 
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "k"))
 	if err != nil {

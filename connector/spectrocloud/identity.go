@@ -8,6 +8,7 @@ import (
 
 	"github.com/dexidp/dex/connector"
 
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 	"github.com/dex-spectro/dex-spectro/resolver"
 )
 
@@ -33,7 +34,9 @@ func (c *spectroConnector) identityFrom(ctx context.Context, s connector.Scopes,
 		if err != nil {
 			return connector.Identity{}, fmt.Errorf("spectrocloud: %w", err)
 		}
-		traceFrom(ctx).resolvedBy(res)
+		if rec := probe.SignInFrom(ctx); rec != nil {
+			rec.Resolver, rec.EntityRef = res.Resolver, res.EntityRef
+		}
 		id.PreferredUsername = res.UserName
 		catalogGroups = res.Groups
 	}

@@ -34,10 +34,10 @@ const (
 	minRefetchInterval = 10 * time.Second
 )
 
-// DefaultJWKSMaxStale is how long past their declared lifetime Palette's
+// defaultJWKSMaxStale is how long past their declared lifetime Palette's
 // signing keys keep serving refresh and sign-in while they cannot be
 // fetched again, when jwksMaxStale is not configured.
-const DefaultJWKSMaxStale = 4 * time.Hour
+const defaultJWKSMaxStale = 4 * time.Hour
 
 // tokenSource says where a token to verify comes from. It decides how an
 // unknown key ID is treated.

@@ -106,7 +106,7 @@ func TestUnknownKeyAfterAFailedRefetchIsAPassingFault(t *testing.T) {
 	assert.Equal(t, 1, f.tenant.Requests(spectrotest.EndpointJWKS)-2, "a retry after a failed fetch waits %s", minRefetchInterval)
 
 	// A token presented from outside meets the same outage as a passing fault.
-	_, err = c.TokenIdentity(context.Background(), TokenTypeIDToken, f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, "")))
+	_, err = c.TokenIdentity(context.Background(), tokenTypeIDToken, f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, "")))
 	var upstream *UpstreamError
 	require.ErrorAs(t, err, &upstream)
 
@@ -174,7 +174,7 @@ func TestDiscoveryAttemptsAreSharedAndSpaced(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "HTTP 404", "the error names the last failure")
 		assert.Contains(t, err.Error(), "next attempt is due in")
-		_, err = c.TokenIdentity(context.Background(), TokenTypeIDToken, "junk")
+		_, err = c.TokenIdentity(context.Background(), tokenTypeIDToken, "junk")
 		require.Error(t, err)
 	}
 	assert.Equal(t, 1, f.tenant.Requests(spectrotest.EndpointDiscovery), "no attempt before the interval")

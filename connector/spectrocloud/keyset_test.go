@@ -56,7 +56,7 @@ func TestVerifiedTokensFollowTheKeys(t *testing.T) {
 	require.NoError(t, err)
 	keyB, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	ks := newKeySet("https://x/keys", nil, clock, slog.New(slog.DiscardHandler), nil, DefaultJWKSMaxStale)
+	ks := newKeySet("https://x/keys", nil, clock, slog.New(slog.DiscardHandler), nil, defaultJWKSMaxStale)
 	setKeys := func(k *rsa.PrivateKey) {
 		ks.mu.Lock()
 		defer ks.mu.Unlock()
@@ -65,7 +65,7 @@ func TestVerifiedTokensFollowTheKeys(t *testing.T) {
 		ks.generation++
 	}
 	setKeys(keyA)
-	v := newVerifier(&Endpoints{Issuer: "https://x", Algorithms: []string{"RS256"}}, "c", ks, clock)
+	v := newVerifier(&endpoints{Issuer: "https://x", Algorithms: []string{"RS256"}}, "c", ks, clock)
 
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: keyA}, (&jose.SignerOptions{}).WithHeader("kid", "k"))
 	require.NoError(t, err)

@@ -32,12 +32,12 @@ func TestOutageAfterWithdrawalThroughTokenExchange(t *testing.T) {
 	f.tenant.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Status: http.StatusServiceUnavailable})
 	forged := f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, ""), spectrotest.WithKey(leaked))
 
-	_, err = c.TokenIdentity(context.Background(), TokenTypeIDToken, forged)
+	_, err = c.TokenIdentity(context.Background(), tokenTypeIDToken, forged)
 	require.NoError(t, err, "within the keys' declared lifetime the replica cannot know of the withdrawal")
 
 	f.clock.Advance(5 * time.Minute)
 	for range 3 {
-		_, err = c.TokenIdentity(context.Background(), TokenTypeIDToken, forged)
+		_, err = c.TokenIdentity(context.Background(), tokenTypeIDToken, forged)
 		var upstream *UpstreamError
 		require.ErrorAs(t, err, &upstream, "past their lifetime, stale keys never verify a token from outside")
 		assert.Contains(t, err.Error(), "tokens from outside are verified with current keys only")
@@ -70,7 +70,7 @@ func TestWithdrawnKeyNeverVerifiesAgain(t *testing.T) {
 
 	refused := func(what string) {
 		t.Helper()
-		_, err := c.TokenIdentity(context.Background(), TokenTypeIDToken, forged)
+		_, err := c.TokenIdentity(context.Background(), tokenTypeIDToken, forged)
 		var invalid *InvalidTokenError
 		require.ErrorAs(t, err, &invalid, what)
 		assert.Equal(t, KindUnknownKey, invalid.Kind, what)
@@ -102,7 +102,7 @@ func TestStaleKeysServeRefreshForJWKSMaxStale(t *testing.T) {
 	for name, maxStale := range map[string]string{"default": "", "configured": "1h"} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, func(c *Config) { c.JWKSMaxStale = maxStale })
-			bound := DefaultJWKSMaxStale
+			bound := defaultJWKSMaxStale
 			if maxStale != "" {
 				bound = time.Hour
 			}
@@ -196,7 +196,7 @@ func TestReplaysOfAWithdrawnKeyAreSpaced(t *testing.T) {
 	junk := f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, ""), spectrotest.WithKeyID("junk"))
 	exchanged := make(chan error, 1)
 	go func() {
-		_, err := c.TokenIdentity(context.Background(), TokenTypeIDToken, junk)
+		_, err := c.TokenIdentity(context.Background(), tokenTypeIDToken, junk)
 		exchanged <- err
 	}()
 	require.Eventually(t, func() bool { return f.tenant.Requests(spectrotest.EndpointJWKS) == 1 }, 10*time.Second, time.Millisecond)

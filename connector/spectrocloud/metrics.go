@@ -12,13 +12,13 @@ import (
 
 // Outcomes of sign-ins and refreshes, as reported in metrics and logs.
 const (
-	OutcomeOK               = "ok"
-	OutcomeExpired          = "expired"
-	OutcomeInvalidSignature = "invalid_signature"
-	OutcomeInvalidToken     = "invalid_token"
-	OutcomeDenied           = "denied"
-	OutcomeUpstreamError    = "upstream_error"
-	OutcomeError            = "error"
+	outcomeOK               = "ok"
+	outcomeExpired          = "expired"
+	outcomeInvalidSignature = "invalid_signature"
+	outcomeInvalidToken     = "invalid_token"
+	outcomeDenied           = "denied"
+	outcomeUpstreamError    = "upstream_error"
+	outcomeError            = "error"
 )
 
 // metricSet holds the connectors' Prometheus metrics. One set serves every
@@ -98,9 +98,9 @@ func (c *connectorMetrics) off() bool { return c == nil || c.m == nil }
 
 func okOrError(err error) string {
 	if err != nil {
-		return OutcomeError
+		return outcomeError
 	}
-	return OutcomeOK
+	return outcomeOK
 }
 
 func (c *connectorMetrics) upstream(endpoint string, start time.Time, err error) {
@@ -159,19 +159,19 @@ func outcomeOf(err error) string {
 	)
 	switch {
 	case err == nil:
-		return OutcomeOK
+		return outcomeOK
 	case errors.As(err, &expired):
-		return OutcomeExpired
+		return outcomeExpired
 	case errors.As(err, &invalid):
 		if invalid.Kind == KindInvalidSignature || invalid.Kind == KindUnknownKey {
-			return OutcomeInvalidSignature
+			return outcomeInvalidSignature
 		}
-		return OutcomeInvalidToken
+		return outcomeInvalidToken
 	case errors.As(err, &upstream), errors.As(err, &catalog), isStaleDirectory(err):
-		return OutcomeUpstreamError
+		return outcomeUpstreamError
 	case errors.As(err, &notIn), errors.As(err, &denied), isFinalDirectoryRefusal(err):
-		return OutcomeDenied
+		return outcomeDenied
 	default:
-		return OutcomeError
+		return outcomeError
 	}
 }

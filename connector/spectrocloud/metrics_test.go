@@ -43,9 +43,9 @@ func TestMetricsPerConnector(t *testing.T) {
 
 	_, err = a.login(connA, allScopes)
 	require.NoError(t, err)
-	_, err = connA.TokenIdentity(context.Background(), TokenTypeIDToken, a.tenant.MintIDToken(a.tenant.Claims(jane, testClientID, "")))
+	_, err = connA.TokenIdentity(context.Background(), tokenTypeIDToken, a.tenant.MintIDToken(a.tenant.Claims(jane, testClientID, "")))
 	require.NoError(t, err)
-	_, err = connA.TokenIdentity(context.Background(), TokenTypeIDToken, "junk")
+	_, err = connA.TokenIdentity(context.Background(), tokenTypeIDToken, "junk")
 	require.Error(t, err)
 	_, err = b.login(connB, allScopes)
 	require.NoError(t, err)
@@ -130,7 +130,7 @@ func TestLatencyIsWallTime(t *testing.T) {
 	c := f.open()
 	_, err = f.login(c, allScopes)
 	require.NoError(t, err)
-	_, err = c.TokenIdentity(context.Background(), TokenTypeIDToken, f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, "")))
+	_, err = c.TokenIdentity(context.Background(), tokenTypeIDToken, f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, "")))
 	require.NoError(t, err)
 
 	families, err := reg.Gather()

@@ -13,8 +13,8 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
-// TokenTypeIDToken is the RFC 8693 token type of a Palette ID token.
-const TokenTypeIDToken = "urn:ietf:params:oauth:token-type:id_token"
+// tokenTypeIDToken is the RFC 8693 token type of a Palette ID token.
+const tokenTypeIDToken = "urn:ietf:params:oauth:token-type:id_token"
 
 // errBadSession is returned for ConnectorData that is corrupt or not ours.
 var errBadSession = &SignInAgainError{Err: errors.New("spectrocloud: the stored session is not a SpectroCloud session or is corrupt")}
@@ -110,8 +110,8 @@ func (c *spectroConnector) TokenIdentity(ctx context.Context, subjectTokenType, 
 }
 
 func (c *spectroConnector) tokenIdentity(ctx context.Context, subjectTokenType, subjectToken string) (connector.Identity, error) {
-	if subjectTokenType != TokenTypeIDToken {
-		return connector.Identity{}, fmt.Errorf("spectrocloud: token exchange accepts only Palette ID tokens (subject_token_type %s), not %q", TokenTypeIDToken, printable(subjectTokenType, 100))
+	if subjectTokenType != tokenTypeIDToken {
+		return connector.Identity{}, fmt.Errorf("spectrocloud: token exchange accepts only Palette ID tokens (subject_token_type %s), not %q", tokenTypeIDToken, printable(subjectTokenType, 100))
 	}
 	prov, err := c.providers.get(ctx)
 	if err != nil {

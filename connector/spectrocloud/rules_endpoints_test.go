@@ -62,15 +62,17 @@ func TestRuleDiscoveryIssuerMismatch(t *testing.T) {
 			token := f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, ""))
 
 			_, _, loginErr := c.LoginURL(allScopes, testRedirectURI, testState)
-			_, exchangeErr := c.TokenIdentity(context.Background(), TokenTypeIDToken, token)
-			_, inspectErr := f.cfg.Inspect(context.Background())
+			_, exchangeErr := c.TokenIdentity(context.Background(), tokenTypeIDToken, token)
+			p, err := f.cfg.Probe("palette", nil)
+			require.NoError(t, err)
+			_, inspectErr := p.KeyIDs(context.Background())
 			if tt.docIssuer == nil {
 				require.NoError(t, loginErr)
 				require.NoError(t, exchangeErr)
 				require.NoError(t, inspectErr)
 				return
 			}
-			for what, err := range map[string]error{"LoginURL": loginErr, "TokenIdentity": exchangeErr, "Inspect": inspectErr} {
+			for what, err := range map[string]error{"LoginURL": loginErr, "TokenIdentity": exchangeErr, "check": inspectErr} {
 				require.Error(t, err, what)
 				assert.Contains(t, err.Error(), strconv.Quote(named), "%s names the issuer the document gives", what)
 				assert.Contains(t, err.Error(), strconv.Quote(f.tenant.Issuer()), "%s names the issuer expected", what)

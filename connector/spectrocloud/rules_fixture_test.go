@@ -58,7 +58,7 @@ func present(t *testing.T, f *fixture, c *spectroConnector, entry ruleEntry, hoo
 	case viaExchange:
 		claims := ruleClaims(f)
 		hook(claims)
-		return c.TokenIdentity(context.Background(), TokenTypeIDToken, f.tenant.MintIDToken(claims, opts...))
+		return c.TokenIdentity(context.Background(), tokenTypeIDToken, f.tenant.MintIDToken(claims, opts...))
 	case viaRefresh:
 		claims := ruleClaims(f)
 		hook(claims)

@@ -40,7 +40,7 @@ func TestRuleRememberedTokensBounded(t *testing.T) {
 		claims := f.tenant.Claims(jane, testClientID, "")
 		claims["jti"] = "token-" + string(rune('a'+i))
 		raw := f.tenant.MintIDToken(claims)
-		_, err := c.TokenIdentity(context.Background(), TokenTypeIDToken, raw)
+		_, err := c.TokenIdentity(context.Background(), tokenTypeIDToken, raw)
 		require.NoError(t, err)
 		assert.True(t, isRemembered(memory, raw))
 		assert.LessOrEqual(t, rememberedCount(memory), maxVerifiedTokens)

@@ -130,7 +130,7 @@ func TestSignInResolvers(t *testing.T) {
 				var denied *resolver.DeniedError
 				require.ErrorAs(t, err, &denied)
 				assert.Contains(t, err.Error(), tt.wantErr)
-				assert.Equal(t, OutcomeDenied, outcomeOf(err))
+				assert.Equal(t, outcomeDenied, outcomeOf(err))
 				return
 			}
 			require.NoError(t, err)

@@ -34,7 +34,7 @@ type verifier struct {
 	verified verifiedTokens
 }
 
-func newVerifier(e *Endpoints, clientID string, keys *keySet, now func() time.Time) *verifier {
+func newVerifier(e *endpoints, clientID string, keys *keySet, now func() time.Time) *verifier {
 	algs := make([]jose.SignatureAlgorithm, 0, len(e.Algorithms))
 	for _, a := range e.Algorithms {
 		algs = append(algs, jose.SignatureAlgorithm(a))

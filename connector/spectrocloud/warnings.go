@@ -6,33 +6,16 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 	"github.com/dex-spectro/dex-spectro/resolver"
 )
 
-// Warning is a setting that weakens the connector's security: valid, but an
-// operator should know what it exposes.
-type Warning struct {
-	// Key is the configuration key, as written in the file.
-	Key string
-	// Risk says what the setting exposes.
-	Risk string
-}
-
-func (w Warning) String() string { return w.Key + ": " + w.Risk }
-
-// Warnings validates the configuration and lists its insecure settings.
-// Open logs each of them at start-up; `dex-spectro check` prints them.
-func (c *Config) Warnings() ([]Warning, error) {
-	s, err := c.validate()
-	if err != nil {
-		return nil, err
-	}
-	return s.warnings(), nil
-}
-
-func (s *settings) warnings() []Warning {
-	var ws []Warning
-	add := func(key, risk string) { ws = append(ws, Warning{Key: key, Risk: risk}) }
+// warnings lists the settings that weaken the connector's security: valid,
+// but an operator should know what they expose. Open logs each of them at
+// start-up; `dex-spectro check` prints them (probe.Connector.Warnings).
+func (s *settings) warnings() []probe.Warning {
+	var ws []probe.Warning
+	add := func(key, risk string) { ws = append(ws, probe.Warning{Key: key, Risk: risk}) }
 	if s.insecureSkipVerify {
 		add("insecureSkipVerify", "Palette's TLS certificate is not verified: anyone on the network path can pose as Palette and sign in as any user")
 	}

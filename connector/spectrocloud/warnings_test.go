@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 	"github.com/dex-spectro/dex-spectro/resolver"
 )
 
@@ -49,7 +50,7 @@ func TestWarnings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := validConfig()
 			tt.config(&cfg)
-			ws, err := cfg.Warnings()
+			ws, err := warningsOf(&cfg)
 			require.NoError(t, err)
 			var keys []string
 			for _, w := range ws {
@@ -77,4 +78,13 @@ func TestOpenLogsInsecureSettings(t *testing.T) {
 	f.open()
 	assert.Contains(t, f.logs.String(), `msg="insecure setting"`)
 	assert.Contains(t, f.logs.String(), "key=insecureSkipVerify")
+}
+
+// warningsOf validates c and lists its warnings, as check prints them.
+func warningsOf(c *Config) ([]probe.Warning, error) {
+	p, err := c.Probe("warnings", nil)
+	if err != nil {
+		return nil, err
+	}
+	return p.Warnings(), nil
 }

@@ -5,7 +5,6 @@ package check
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,9 +12,9 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/connectors"
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
 // Result is the outcome of inspecting one spectrocloud connector.
@@ -23,14 +22,16 @@ type Result struct {
 	// ID and Name are the connector's.
 	ID, Name string
 	// Endpoints are the endpoints found; nil when Err is set.
-	Endpoints *spectrocloud.Endpoints
+	Endpoints *probe.Endpoints
+	// KeyIDs are the key IDs of the signing keys published.
+	KeyIDs []string
 	// Warnings are the connector's insecure settings.
-	Warnings []spectrocloud.Warning
+	Warnings []probe.Warning
 	// Err says why the connector cannot sign users in.
 	Err error
 	// Directory is what a read of the connector's directory found; nil
 	// without a directory block or when DirectoryErr is set.
-	Directory *spectrocloud.DirectoryReport
+	Directory *probe.DirectoryRead
 	// DirectoryErr says why the directory cannot be read.
 	DirectoryErr error
 }
@@ -43,35 +44,43 @@ func Connectors(ctx context.Context, cfg *config.Config, timeout time.Duration) 
 		if c.Type != connectors.SpectroCloud {
 			continue
 		}
-		r := Result{ID: c.ID, Name: c.Name}
-		sc, ok := c.Config.(*spectrocloud.Config)
-		if !ok {
-			r.Err = fmt.Errorf("unexpected configuration type %T", c.Config)
-			results = append(results, r)
-			continue
-		}
-		if r.Warnings, r.Err = sc.Warnings(); r.Err != nil {
-			r.Err = c.ExplainUnset(r.Err)
-			results = append(results, r)
-			continue
-		}
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		r.Endpoints, r.Err = sc.Inspect(cctx)
-		cancel()
-		r.Err = c.ExplainUnset(r.Err)
-		if r.Err == nil && r.Endpoints == nil {
-			r.Err = errors.New("inspection returned no endpoints")
-		}
-		if sc.HasDirectory() {
-			// Not bounded by timeout, which is meant for the OIDC endpoints:
-			// a tenant of 10,000 users takes longer at Palette's rate limit.
-			// The connector bounds the read by directory.maxStaleness.
-			r.Directory, r.DirectoryErr = sc.InspectDirectory(ctx)
-			r.DirectoryErr = c.ExplainUnset(r.DirectoryErr)
-		}
-		results = append(results, r)
+		results = append(results, inspect(ctx, c, timeout))
 	}
 	return results
+}
+
+// inspect inspects one connector, through the probe its configuration
+// opens (probe.Prober).
+func inspect(ctx context.Context, c config.Connector, timeout time.Duration) Result {
+	r := Result{ID: c.ID, Name: c.Name}
+	prober, ok := c.Config.(probe.Prober)
+	if !ok {
+		r.Err = fmt.Errorf("unexpected configuration type %T", c.Config)
+		return r
+	}
+	p, err := prober.Probe(c.ID, nil)
+	if err != nil {
+		r.Err = c.ExplainUnset(err)
+		return r
+	}
+	r.Warnings = p.Warnings()
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	r.Endpoints, r.Err = p.Endpoints(cctx)
+	if r.Err == nil {
+		r.KeyIDs, r.Err = p.KeyIDs(cctx)
+	}
+	cancel()
+	if r.Err = c.ExplainUnset(r.Err); r.Err != nil {
+		r.Endpoints = nil
+	}
+	if p.Directory() != nil {
+		// Not bounded by timeout, which is meant for the OIDC endpoints:
+		// a tenant of 10,000 users takes longer at Palette's rate limit.
+		// The connector bounds the read by directory.maxStaleness.
+		r.Directory, r.DirectoryErr = p.ReadDirectory(ctx)
+		r.DirectoryErr = c.ExplainUnset(r.DirectoryErr)
+	}
+	return r
 }
 
 // Write prints the results and returns an error naming the connectors
@@ -108,7 +117,7 @@ func Write(w io.Writer, results []Result) error {
 		fmt.Fprintf(w, "  token endpoint:         %s\n", e.TokenURL)
 		fmt.Fprintf(w, "  JWKS:                   %s\n", e.JWKSURL)
 		fmt.Fprintf(w, "  signing algorithms:     %s\n", listOrNone(e.Algorithms))
-		fmt.Fprintf(w, "  signing key IDs:        %s\n", listOrNone(printableKeyIDs(e.KeyIDs)))
+		fmt.Fprintf(w, "  signing key IDs:        %s\n", listOrNone(printableKeyIDs(r.KeyIDs)))
 		writeDirectory(w, r.Directory)
 	}
 	if len(failed) > 0 {

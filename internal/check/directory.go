@@ -5,12 +5,12 @@ import (
 	"io"
 	"time"
 
-	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
 // writeDirectory prints what a read of the directory found, if there was
 // one.
-func writeDirectory(w io.Writer, d *spectrocloud.DirectoryReport) {
+func writeDirectory(w io.Writer, d *probe.DirectoryRead) {
 	if d == nil {
 		return
 	}

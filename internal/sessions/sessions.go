@@ -26,9 +26,9 @@ import (
 
 	"github.com/dexidp/dex/api/v2"
 
-	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/connectors"
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
 // UsageError is a command line that cannot be run as given.
@@ -206,12 +206,12 @@ func resolve(ctx context.Context, opts Options) ([]target, []error) {
 	var targets []target
 	var errs []error
 	for _, id := range ids {
-		sc, err := spectrocloudConfig(opts.Config, id)
+		p, err := probeConnector(opts.Config, id)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		candidates, err := sc.UserIDsForEmail(ctx, w.Email)
+		candidates, err := p.UserIDsForEmail(ctx, w.Email)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("connector %q: %w", id, err))
 			continue
@@ -246,7 +246,9 @@ func connectorIDs(opts Options) ([]string, error) {
 	return ids, nil
 }
 
-func spectrocloudConfig(cfg *config.Config, id string) (*spectrocloud.Config, error) {
+// probeConnector opens the connector with this ID for the command
+// (probe.Prober), to find users by email.
+func probeConnector(cfg *config.Config, id string) (probe.Connector, error) {
 	if cfg == nil {
 		return nil, usage("--email needs the configuration file, whose connectors find the user by email")
 	}
@@ -254,11 +256,15 @@ func spectrocloudConfig(cfg *config.Config, id string) (*spectrocloud.Config, er
 		if c.ID != id {
 			continue
 		}
-		sc, ok := c.Config.(*spectrocloud.Config)
+		prober, ok := c.Config.(probe.Prober)
 		if !ok {
 			return nil, fmt.Errorf("connector %q is of type %s: only spectrocloud connectors find users by email; use --user-id", id, c.Type)
 		}
-		return sc, nil
+		p, err := prober.Probe(id, nil)
+		if err != nil {
+			return nil, fmt.Errorf("connector %q: %w", id, err)
+		}
+		return p, nil
 	}
 	return nil, usage("no connector with ID %q in the configuration", id)
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
 // directoryRead is a read of the connector's directory, started while the
@@ -16,23 +16,25 @@ import (
 type directoryRead struct {
 	done     chan struct{}
 	cancel   context.CancelFunc
-	settings spectrocloud.DirectorySettings
-	report   *spectrocloud.DirectoryReport
+	settings probe.DirectorySettings
+	report   *probe.DirectoryRead
 	err      error
 }
 
-// readDirectory starts reading the trial connector's directory, so that the
+// readDirectory starts reading the connector's directory, so that the
 // sign-in is decided as serve decides it; nil without a directory block.
-func readDirectory(ctx context.Context, trial *spectrocloud.Trial) *directoryRead {
-	settings, ok := trial.DirectorySettings()
-	if !ok {
+// Without a read, a connector with a directory refuses, as serve does
+// before its first read.
+func readDirectory(ctx context.Context, conn probe.Connector) *directoryRead {
+	settings := conn.Directory()
+	if settings == nil {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	d := &directoryRead{done: make(chan struct{}), cancel: cancel, settings: settings}
+	d := &directoryRead{done: make(chan struct{}), cancel: cancel, settings: *settings}
 	go func() {
 		defer close(d.done)
-		d.report, d.err = trial.SyncDirectory(ctx)
+		d.report, d.err = conn.ReadDirectory(ctx)
 	}()
 	return d
 }
@@ -54,7 +56,7 @@ func (d *directoryRead) stop() {
 
 // writeDirectory prints what the directory said about the signed-in user:
 // whether it was found, and by which match.
-func writeDirectory(w io.Writer, d *directoryRead, m *spectrocloud.DirectoryMatch) {
+func writeDirectory(w io.Writer, d *directoryRead, m *probe.DirectoryMatch) {
 	if d == nil {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
 // dexDefaultIDTokens is Dex's default expiry.idTokens.
@@ -19,53 +20,53 @@ const dexDefaultIDTokens = 24 * time.Hour
 // writeReport prints a trial's report, with more sections (such as the
 // directory's) before the result. Every value comes from the report, which
 // holds no token material.
-func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep *spectrocloud.TrialReport, more ...func(io.Writer)) {
-	e, s := rep.Endpoints, rep.Sources
+func writeReport(w io.Writer, conn *config.Connector, expiry config.Expiry, rep *report, more ...func(io.Writer)) {
+	e, s := rep.endpoints, rep.endpoints.Sources
 	fmt.Fprintf(w, "connector %q (%s)\n", conn.ID, clean(conn.Name))
 	fmt.Fprintln(w, "Palette")
 	field(w, "issuer", e.Issuer, "source: "+s.Issuer)
 	field(w, "authorization endpoint", e.AuthURL, "source: "+s.AuthURL)
 	field(w, "token endpoint", e.TokenURL, "source: "+s.TokenURL)
 	field(w, "JWKS", e.JWKSURL, "source: "+s.JWKSURL)
-	field(w, "client authentication", clientAuthLine(rep.ClientAuth), "")
-	if a := rep.ClientAuth; a.Refusal != "" {
+	field(w, "client authentication", clientAuthLine(rep.seen.ClientAuth), "")
+	if a := rep.seen.ClientAuth; a != nil && a.Refusal != "" {
 		field(w, "Palette answered", a.Refusal, "")
 		field(w, "what to do", a.Advice, "")
 	}
-	field(w, "PKCE", pkceLine(rep.PKCE), "")
+	field(w, "PKCE", pkceLine(rep.settings.PKCE), "")
 	field(w, "nonce", nonceLine(rep), "")
 
 	fmt.Fprintln(w, "ID token")
-	if rep.Token == nil {
+	if rep.seen.Token == nil {
 		fmt.Fprintln(w, "  (none received)")
 	} else {
-		writeToken(w, rep.Token, expiry)
+		writeToken(w, rep.seen.Token, expiry)
 	}
 
 	fmt.Fprintln(w, "Dex identity")
-	if rep.Identity == nil {
+	if rep.identity == nil {
 		fmt.Fprintln(w, "  (none: the sign-in is refused)")
 		var ce *spectrocloud.ClaimError
-		if errors.As(rep.Err, &ce) && ce.Key != "" {
+		if errors.As(rep.err, &ce) && ce.Key != "" {
 			field(w, ce.Key, fmt.Sprintf("claim %q %s", ce.Claim, ce.Reason), "")
 			field(w, "what to do", ce.Advice, "")
 		}
 	} else {
-		id := rep.Identity
+		id := rep.identity
 		field(w, "user ID", id.UserID, "")
 		field(w, "name", id.Username, "")
 		field(w, "preferred_username", orNone(id.PreferredUsername), "")
 		field(w, "email", id.Email, "")
 		field(w, "email_verified", fmt.Sprint(id.EmailVerified), "")
 		field(w, "groups", listOrNone(id.Groups), "")
-		field(w, "decided by", decidedBy(id), "")
+		field(w, "decided by", decidedBy(rep.seen), "")
 	}
 	for _, section := range more {
 		section(w)
 	}
 	fmt.Fprintln(w)
-	if rep.Err != nil {
-		fmt.Fprintf(w, "Result: REFUSED. Dex would not sign this user in: %s\n", clean(rep.Err.Error()))
+	if rep.err != nil {
+		fmt.Fprintf(w, "Result: REFUSED. Dex would not sign this user in: %s\n", clean(rep.err.Error()))
 		return
 	}
 	fmt.Fprintln(w, "Result: OK. Dex would sign this user in.")
@@ -92,8 +93,8 @@ func clean(s string) string {
 	}, s)
 }
 
-func clientAuthLine(a spectrocloud.ClientAuthReport) string {
-	if a.Method == "" {
+func clientAuthLine(a *probe.ClientAuth) string {
+	if a == nil {
 		return "not tried: no token request was made"
 	}
 	verdict := "accepted"
@@ -110,22 +111,22 @@ func pkceLine(method string) string {
 	return method + " challenge sent, verifier sent with the code; whether Palette enforces PKCE cannot be seen from here"
 }
 
-func nonceLine(rep *spectrocloud.TrialReport) string {
-	n := rep.Nonce
+func nonceLine(rep *report) string {
+	t := rep.seen.Token
 	switch {
-	case rep.Token == nil:
+	case t == nil:
 		return "sent; no ID token to look for it in"
-	case n.Echoed && n.Matches:
+	case t.NonceEchoed && t.NonceMatches:
 		return "sent and echoed in the ID token; it matches"
-	case n.Echoed:
+	case t.NonceEchoed:
 		return "sent, but the ID token carries another nonce: refused"
-	case n.AllowMissing:
+	case rep.settings.AllowMissingNonce:
 		return "sent, not echoed in the ID token; accepted because insecureAllowMissingNonce is true"
 	}
 	return "sent, not echoed in the ID token: Dex refuses such tokens unless insecureAllowMissingNonce is true"
 }
 
-func writeToken(w io.Writer, t *spectrocloud.TokenReport, expiry config.Expiry) {
+func writeToken(w io.Writer, t *probe.Token, expiry config.Expiry) {
 	sig := "signature (against the JWKS), issuer, audience and times verified"
 	if !t.Verified {
 		sig = "not accepted (see the result below)"
@@ -195,13 +196,13 @@ func settingOrUnlimited(v string) string {
 	return v
 }
 
-func decidedBy(id *spectrocloud.TrialIdentity) string {
-	if id.Resolver == "" {
+func decidedBy(seen *probe.SignIn) string {
+	if seen.Resolver == "" {
 		return "the ID token's claims (no signIn resolvers configured)"
 	}
-	s := "sign-in resolver " + id.Resolver
-	if id.EntityRef != "" {
-		s += ", catalog entity " + id.EntityRef
+	s := "sign-in resolver " + seen.Resolver
+	if seen.EntityRef != "" {
+		s += ", catalog entity " + seen.EntityRef
 	}
 	return s
 }

@@ -3,8 +3,9 @@
 // and reports what Palette sent and what Dex would make of it: the logic of
 // `dex-spectro check --sign-in`.
 //
-// The sign-in goes through the connector's own LoginURL and HandleCallback
-// (via spectrocloud.Trial): nonce, PKCE, client authentication,
+// The sign-in goes through the connector's own LoginURL and HandleCallback,
+// on a connector opened for the check (probe.Prober): nonce, PKCE, client
+// authentication,
 // verification, claim mapping, claimModifications, the sign-in resolvers
 // with their catalog, and allowedGroups. The code reaches it either at the
 // connector's redirectURI, when that is a loopback http URL this process
@@ -24,9 +25,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dex-spectro/dex-spectro/connector/spectrocloud"
 	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/connectors"
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
 // Exit statuses of a sign-in check.
@@ -94,15 +95,16 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	sc, ok := conn.Config.(*spectrocloud.Config)
+	prober, ok := conn.Config.(probe.Prober)
 	if !ok {
 		return usageError("connector %q: unexpected configuration type %T", conn.ID, conn.Config)
 	}
-	trial, err := sc.OpenTrial(conn.ID, opts.Logger)
+	p, err := prober.Probe(conn.ID, opts.Logger)
 	if err != nil {
 		return usageError("connector %q: %w", conn.ID, err)
 	}
-	redirect, err := parseRedirectURI(trial.RedirectURI())
+	trial := newTrial(p)
+	redirect, err := parseRedirectURI(trial.settings.RedirectURI)
 	if err != nil {
 		return usageError("connector %q: %w", conn.ID, err)
 	}
@@ -110,11 +112,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	authURL, pending, err := trial.Start(ctx, state)
+	authURL, pending, err := trial.start(ctx, state)
 	if err != nil {
 		return &Error{Status: StatusRefused, Err: fmt.Errorf("connector %q: cannot start a sign-in: %w", conn.ID, err)}
 	}
-	dir := readDirectory(ctx, trial) // while the user signs in
+	dir := readDirectory(ctx, p) // while the user signs in
 	defer dir.stop()
 
 	recv := newReceiver(redirect, state, opts.In)
@@ -139,10 +141,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	fmt.Fprintln(opts.Out)
 
 	dir.wait()
-	rep := trial.Finish(ctx, pending, callback)
-	writeReport(opts.Out, conn, cfg.Expiry, rep, func(w io.Writer) { writeDirectory(w, dir, trial.DirectoryMatch()) })
-	if rep.Err != nil {
-		return &Error{Status: StatusRefused, Err: fmt.Errorf("Dex would refuse this sign-in: %s", clean(rep.Err.Error()))}
+	rep := trial.finish(ctx, pending, callback)
+	writeReport(opts.Out, conn, cfg.Expiry, rep, func(w io.Writer) { writeDirectory(w, dir, rep.seen.Directory) })
+	if rep.err != nil {
+		return &Error{Status: StatusRefused, Err: fmt.Errorf("Dex would refuse this sign-in: %s", clean(rep.err.Error()))}
 	}
 	return nil
 }

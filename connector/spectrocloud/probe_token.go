@@ -2,6 +2,7 @@ package spectrocloud
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -9,11 +10,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
-// shownClaims are the claims whose values a trial report shows: who the
-// user is and what Dex maps. Other claims (nonce, at_hash, sid, jti, custom
-// claims) are shown by shape only.
+// shownClaims are the claims whose values `check --sign-in` shows (see
+// describeIDToken): who the user is and what Dex maps. Other claims (nonce,
+// at_hash, sid, jti, custom claims) are shown by shape only.
 var shownClaims = []string{"iss", "aud", "azp", "sub", "email", "email_verified", "name", "given_name",
 	"family_name", "preferred_username", "groups"}
 
@@ -21,11 +24,16 @@ var shownClaims = []string{"iss", "aud", "azp", "sub", "email", "email_verified"
 var timeClaims = []string{"iat", "exp", "nbf", "auth_time"}
 
 // describeIDToken reads the header and claims of a compact JWS for a
-// report, without checking the signature: the caller says whether the
-// connector verified it. A token that cannot be read gives a report with
-// what could be read.
-func describeIDToken(raw string, rules claimRules, verified bool) *TokenReport {
-	rep := &TokenReport{Verified: verified}
+// command (probe.SignIn), without checking the signature: the caller says
+// whether the connector verified it, and gives the nonce the sign-in sent,
+// which is compared, never shown. A token that cannot be read gives a
+// description of what could be read. Nothing returned is token material.
+func describeIDToken(raw string, rules claimRules, verified bool, nonce string) *probe.Token {
+	rep := &probe.Token{Verified: verified}
+	if n, ok := tokenNonce(raw); ok {
+		rep.NonceEchoed = true
+		rep.NonceMatches = subtle.ConstantTimeCompare([]byte(n), []byte(nonce)) == 1
+	}
 	parts := strings.Split(raw, ".")
 	if len(raw) > maxIDTokenBytes || len(parts) != 3 {
 		rep.Algorithm = "(not a compact JWS)"
@@ -55,7 +63,7 @@ func describeIDToken(raw string, rules claimRules, verified bool) *TokenReport {
 	slices.Sort(names)
 	for _, name := range names {
 		v := claims[name]
-		c := ClaimShape{Name: printable(name, 64), Shape: shapeOf(v)}
+		c := probe.Claim{Name: printable(name, 64), Shape: shapeOf(v)}
 		switch {
 		case slices.Contains(timeClaims, name):
 			if ts, ok := claimTime(v); ok {
