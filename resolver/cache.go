@@ -70,13 +70,6 @@ func (c *answerCache) put(key string, ans catalogAnswer) {
 	c.entries[key] = c.order.PushBack(&cacheEntry{key: key, expires: now.Add(c.ttl), answer: ans})
 }
 
-// len returns the number of entries, expired ones included.
-func (c *answerCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}
-
 func (c *answerCache) remove(el *list.Element) {
 	delete(c.entries, el.Value.(*cacheEntry).key)
 	c.order.Remove(el)

@@ -24,14 +24,14 @@ func TestAnswerCache(t *testing.T) {
 	clock.Advance(time.Minute)
 	_, ok = c.get("a")
 	assert.False(t, ok, "expired at exactly the TTL")
-	assert.Zero(t, c.len(), "an expired entry is dropped when read")
+	assert.Zero(t, cacheLen(c), "an expired entry is dropped when read")
 
 	// Full: the oldest entry goes first.
 	for i := range 4 {
 		c.put(fmt.Sprint(i), catalogAnswer{matches: i})
 		clock.Advance(time.Second)
 	}
-	assert.Equal(t, 3, c.len())
+	assert.Equal(t, 3, cacheLen(c))
 	_, ok = c.get("0")
 	assert.False(t, ok, "oldest evicted")
 	for _, k := range []string{"1", "2", "3"} {
@@ -51,7 +51,7 @@ func TestAnswerCache(t *testing.T) {
 	// Expired entries are pruned on insert, before anything live is evicted.
 	clock.Advance(2 * time.Minute)
 	c.put("5", catalogAnswer{})
-	assert.Equal(t, 1, c.len())
+	assert.Equal(t, 1, cacheLen(c))
 }
 
 func TestAnswerCacheBounded(t *testing.T) {
@@ -60,9 +60,16 @@ func TestAnswerCacheBounded(t *testing.T) {
 	for i := range CatalogCacheMaxEntries + 500 {
 		c.put(fmt.Sprintf("kind=user,spec.profile.email=u%d@example.com", i), catalogAnswer{})
 	}
-	assert.Equal(t, CatalogCacheMaxEntries, c.len())
+	assert.Equal(t, CatalogCacheMaxEntries, cacheLen(c))
 	_, ok := c.get("kind=user,spec.profile.email=u0@example.com")
 	assert.False(t, ok)
 	_, ok = c.get(fmt.Sprintf("kind=user,spec.profile.email=u%d@example.com", CatalogCacheMaxEntries+499))
 	assert.True(t, ok)
+}
+
+// cacheLen returns the number of entries, expired ones included.
+func cacheLen(c *answerCache) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len()
 }

@@ -164,15 +164,6 @@ func New(cfg Config, opts Options) (*Chain, error) {
 	return chain, nil
 }
 
-// Names returns the configured resolver names, in order.
-func (c *Chain) Names() []string {
-	names := make([]string, len(c.resolvers))
-	for i, r := range c.resolvers {
-		names[i] = r.name()
-	}
-	return names
-}
-
 // Resolve tries the resolvers in order and returns the first result. A
 // resolver that does not match hands over to the next one. The sign-in is
 // refused with a *DeniedError when a resolver denies the user or when none

@@ -237,10 +237,3 @@ func TestNewTokenFile(t *testing.T) {
 	}
 }
 
-func TestChainNames(t *testing.T) {
-	c := mustChain(t, Config{Resolvers: []ResolverConfig{
-		{Resolver: ClaimResolver, Claim: "sub"},
-		{Resolver: EmailLocalPartMatchingUserEntityName},
-	}}, Options{})
-	assert.Equal(t, []string{ClaimResolver, EmailLocalPartMatchingUserEntityName}, c.Names())
-}

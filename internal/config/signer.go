@@ -20,9 +20,6 @@ type Signer struct {
 	UnsetEnv []UnsetVar `json:"-"`
 }
 
-// SignerTypes lists the signer types Dex v2.45.1 knows.
-func SignerTypes() []string { return []string{"local", "vault"} }
-
 // NewSignerConfig returns an empty configuration for the signer type typ, or
 // false when typ is unknown.
 func NewSignerConfig(typ string) (any, bool) {

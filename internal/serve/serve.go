@@ -44,7 +44,6 @@ type Addrs struct {
 // Call Run to serve, or Close to release it without serving.
 type Server struct {
 	logger          *slog.Logger
-	registry        *prometheus.Registry
 	dex             *server.Server
 	store           storage.Storage
 	capped          http.Handler // dex behind connectorFailures and signInLifetimes
@@ -206,7 +205,6 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	web = withReadMemos(web, routes)
 	s := &Server{
 		logger:          logger,
-		registry:        reg,
 		dex:             dex,
 		store:           store,
 		capped:          capped,
@@ -261,12 +259,3 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 // (with the configuration's static clients, passwords and connectors), for
 // tools and tests that seed or inspect it.
 func (s *Server) Storage() storage.Storage { return s.store }
-
-// Registry returns the Prometheus registry /metrics serves, so that more
-// collectors (for example a connector's) can be registered on it.
-func (s *Server) Registry() *prometheus.Registry { return s.registry }
-
-// Handler returns the HTTP handler the web listeners serve: Dex's, with
-// the connector's failures made visible (see connectorFailures) and the
-// fixes carried on top of Dex v2.45.1 in front (see dexFixes).
-func (s *Server) Handler() http.Handler { return s.web }

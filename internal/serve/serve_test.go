@@ -7,10 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
 // basicConfig has a password database user, a mock connector and a client;
@@ -166,11 +168,11 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// The registry the server creates is exposed, and one given is used.
+// A registry given is the one the server registers its metrics on.
 func TestRegistry(t *testing.T) {
-	dex := startDex(t, withStorage(basicConfig, storageSection(t, "memory")), "")
-	require.NotNil(t, dex.Server.Registry())
-	families, err := dex.Server.Registry().Gather()
+	reg := prometheus.NewRegistry()
+	startDex(t, withStorage(basicConfig, storageSection(t, "memory")), "", serve.WithRegistry(reg))
+	families, err := reg.Gather()
 	require.NoError(t, err)
 	names := map[string]bool{}
 	for _, f := range families {
