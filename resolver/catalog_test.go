@@ -82,7 +82,7 @@ func TestCatalogDecisions(t *testing.T) {
 			email:    "new@example.com", want: decision{user: "new@example.com", ref: "user:default/new@example.com"}},
 		{name: "two matches are ambiguous and denied",
 			resolver: ResolverConfig{Resolver: EmailMatchingUserEntityProfileEmail},
-			email:    "twin@example.com", want: decision{denied: true, detail: `more than one User entity in the catalog has spec.profile.email "twin@example.com"; the match must be unique`}},
+			email:    "twin@example.com", want: decision{denied: true, detail: `more than one User entity in the catalog has spec.profile.email "twin@example.com", and the match must be unique`}},
 		{name: "ambiguous is denied even when dangerously allowed",
 			resolver: ResolverConfig{Resolver: EmailMatchingUserEntityProfileEmail, DangerouslyAllowSignInWithoutUserInCatalog: true},
 			email:    "twin@example.com", want: decision{denied: true, detail: "more than one User entity"}},
@@ -116,10 +116,10 @@ func TestCatalogFailures(t *testing.T) {
 		wantMsg    string
 	}{
 		{name: "401", status: http.StatusUnauthorized, body: `{"error":"bad token"}`, wantKind: CatalogTokenRejected, wantStatus: 401,
-			wantMsg: "rejected the token (HTTP 401 Unauthorized); sign-in was refused: check signIn.catalog.token or tokenFile"},
+			wantMsg: "rejected the token (HTTP 401 Unauthorized), so the sign-in was refused: check signIn.catalog.token or tokenFile"},
 		{name: "403", status: http.StatusForbidden, wantKind: CatalogTokenRejected, wantStatus: 403, wantMsg: "rejected the token (HTTP 403 Forbidden)"},
 		{name: "500", status: http.StatusInternalServerError, wantKind: CatalogUnavailable, wantStatus: 500,
-			wantMsg: "could not be reached (HTTP 500 Internal Server Error); sign-in was refused"},
+			wantMsg: "could not be reached (HTTP 500 Internal Server Error), so the sign-in was refused: try again later"},
 		{name: "503", status: http.StatusServiceUnavailable, wantKind: CatalogUnavailable, wantStatus: 503, wantMsg: "could not be reached (HTTP 503"},
 		{name: "404", status: http.StatusNotFound, wantKind: CatalogBadResponse, wantStatus: 404, wantMsg: "gave an unusable answer (HTTP 404 Not Found)"},
 		{name: "not JSON", body: `<html>`, wantKind: CatalogBadResponse, wantMsg: "gave an unusable answer (not a by-query response"},
@@ -204,7 +204,7 @@ func TestCatalogUnreachable(t *testing.T) {
 	assert.Equal(t, CatalogUnavailable, ce.Kind)
 	assert.Zero(t, ce.StatusCode)
 	assert.Contains(t, err.Error(), "resolver: the Backstage catalog at "+base+" could not be reached (")
-	assert.Contains(t, err.Error(), "sign-in was refused")
+	assert.Contains(t, err.Error(), "so the sign-in was refused")
 	assert.NotContains(t, err.Error(), testToken)
 }
 

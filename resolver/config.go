@@ -194,9 +194,9 @@ func (rc *ResolverConfig) validate(key string) []error {
 			notAnOption("claim")
 		}
 	case "":
-		errs = append(errs, fmt.Errorf("%s.resolver: required; one of %s", key, strings.Join(resolverNames(), ", ")))
+		errs = append(errs, fmt.Errorf("%s.resolver: required: use one of %s", key, strings.Join(resolverNames(), ", ")))
 	default:
-		errs = append(errs, fmt.Errorf("%s.resolver: unknown resolver %q; one of %s", key, rc.Resolver, strings.Join(resolverNames(), ", ")))
+		errs = append(errs, fmt.Errorf("%s.resolver: unknown resolver %q: use one of %s", key, rc.Resolver, strings.Join(resolverNames(), ", ")))
 	}
 	return errs
 }
@@ -219,7 +219,7 @@ func normaliseDomains(key string, domains []string) (map[string]struct{}, error)
 		return nil, nil
 	}
 	if len(domains) == 0 {
-		return nil, fmt.Errorf("%s: empty list; list at least one domain, or remove the key to allow any domain", key)
+		return nil, fmt.Errorf("%s: empty list: list at least one domain, or remove the key to allow any domain", key)
 	}
 	set := make(map[string]struct{}, len(domains))
 	for i, d := range domains {
@@ -241,7 +241,7 @@ func (cc *CatalogConfig) validate(key string) []error {
 	}
 	switch {
 	case cc.Token != "" && cc.TokenFile != "":
-		errs = append(errs, fmt.Errorf("%s: token and tokenFile are mutually exclusive; set one", key))
+		errs = append(errs, fmt.Errorf("%s: token and tokenFile are mutually exclusive: set one", key))
 	case cc.Token == "" && cc.TokenFile == "":
 		errs = append(errs, fmt.Errorf("%s.token: required (or tokenFile): a Backstage static external-access token", key))
 	case cc.Token != "":

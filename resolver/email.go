@@ -83,8 +83,8 @@ func (r *emailResolver) resolve(ctx context.Context, in Input) (outcome, error) 
 	case ans.matches == 1:
 		return hit(ans.user.result()), nil
 	case ans.matches > 1:
-		return deny(fmt.Sprintf("more than one User entity in the catalog has this account's %s; the match must be unique", r.field()),
-			fmt.Sprintf("more than one User entity in the catalog has %s %q; the match must be unique", r.field(), value)), nil
+		return deny(fmt.Sprintf("more than one User entity in the catalog has this account's %s, and the match must be unique", r.field()),
+			fmt.Sprintf("more than one User entity in the catalog has %s %q, and the match must be unique", r.field(), value)), nil
 	case r.fallback:
 		return hit(Result{UserName: value, EntityRef: canonicalRef("user", defaultNamespace, value)}), nil
 	default:

@@ -91,12 +91,12 @@ type CatalogError struct {
 func (e *CatalogError) Error() string {
 	switch e.Kind {
 	case CatalogTokenRejected:
-		return fmt.Sprintf("resolver: the Backstage catalog at %s rejected the token (HTTP %d %s); sign-in was refused: check signIn.catalog.token or tokenFile",
+		return fmt.Sprintf("resolver: the Backstage catalog at %s rejected the token (HTTP %d %s), so the sign-in was refused: check signIn.catalog.token or tokenFile",
 			e.BaseURL, e.StatusCode, http.StatusText(e.StatusCode))
 	case CatalogBadResponse:
-		return fmt.Sprintf("resolver: the Backstage catalog at %s gave an unusable answer (%s); sign-in was refused", e.BaseURL, e.cause())
+		return fmt.Sprintf("resolver: the Backstage catalog at %s gave an unusable answer (%s), so the sign-in was refused", e.BaseURL, e.cause())
 	default:
-		return fmt.Sprintf("resolver: the Backstage catalog at %s could not be reached (%s); sign-in was refused, try again later", e.BaseURL, e.cause())
+		return fmt.Sprintf("resolver: the Backstage catalog at %s could not be reached (%s), so the sign-in was refused: try again later", e.BaseURL, e.cause())
 	}
 }
 
@@ -139,7 +139,7 @@ func (e *ExpressionError) Error() string {
 	if e.Compile {
 		return fmt.Sprintf("%s: invalid expression %q: %v", e.Key, e.Expression, e.Err)
 	}
-	return fmt.Sprintf("resolver: %s: evaluating %q failed: %v; sign-in was refused", e.Key, e.Expression, e.Err)
+	return fmt.Sprintf("resolver: %s: sign-in refused: evaluating %q failed: %v", e.Key, e.Expression, e.Err)
 }
 
 // Unwrap returns the underlying cause.

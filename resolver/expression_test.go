@@ -58,7 +58,7 @@ func TestExpressionResolver(t *testing.T) {
 				assert.False(t, ee.Compile)
 				assert.Equal(t, "signIn.resolvers[0].expression", ee.Key)
 				assert.Contains(t, err.Error(), tt.wantErr)
-				assert.Contains(t, err.Error(), "sign-in was refused")
+				assert.Contains(t, err.Error(), "sign-in refused: evaluating")
 				var de *DeniedError
 				assert.False(t, errors.As(err, &de))
 				return

@@ -338,7 +338,7 @@ func TestDeniedErrorPublic(t *testing.T) {
 		{name: "several catalog users", email: "twin@secret-corp.example",
 			resolvers: []ResolverConfig{{Resolver: EmailLocalPartMatchingUserEntityName}},
 			values:    []string{"twin"},
-			public:    "sign-in denied: more than one User entity in the catalog has this account's metadata.name; the match must be unique"},
+			public:    "sign-in denied: more than one User entity in the catalog has this account's metadata.name, and the match must be unique"},
 		{name: "not an email", email: "jane.doe-at-secret-corp",
 			resolvers: []ResolverConfig{{Resolver: EmailMatchingUserEntityProfileEmail}},
 			values:    []string{"jane.doe-at-secret-corp"},

@@ -35,7 +35,7 @@ func TestCheckReadsTheDirectory(t *testing.T) {
 	stdout, stderr, err = run(t, "check", path)
 	require.Error(t, err)
 	assert.Contains(t, stdout, `connector "palette" (SpectroCloud): FAILED: spectrocloud: directory: reading `+palette.URL+
-		`: /v1/teams answered HTTP 403: the API key's user may not read it; give that user a read-only tenant role such as Tenant Viewer`)
+		`: /v1/teams answered HTTP 403: the API key's user may not read it: give that user a read-only tenant role such as Tenant Viewer`)
 	assert.NotContains(t, stdout+stderr+err.Error(), checkAPIKey)
 
 	tenant.RemoveAPIKey(checkAPIKey)

@@ -264,7 +264,7 @@ func TestCheckNamesUnsetVariables(t *testing.T) {
 	stdout, stderr, err := run(t, "check", writeConfig(t, cfg))
 	require.Error(t, err)
 	assert.Contains(t, stderr, "connectors[1].config.clientID: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID is not set in the environment")
-	assert.Contains(t, stdout, "clientID is required; not set in the environment: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID (clientID)")
+	assert.Contains(t, stdout, "clientID is required: not set in the environment: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID (clientID)")
 }
 
 // runBinaryWithInput is runBinary with standard input.

@@ -129,7 +129,7 @@ func (r *claimRules) userIDError(claims map[string]any, err error) error {
 	email := r.claimKey(claims, "email", r.emailKey)
 	if v, _ := claims[email].(string); strings.TrimSpace(v) != "" && email != r.userIDKey {
 		ce.Advice = fmt.Sprintf("set userIDKey to a claim the ID token carries, such as userIDKey: %s "+
-			"(the Backstage module falls back to the email when sub is missing; a user whose email changes then becomes another user)", email)
+			"(as the Backstage module does when sub is missing, though a user whose email changes then becomes another user)", email)
 	} else {
 		ce.Advice = "set userIDKey to a claim the ID token carries that names the user for good (check --sign-in lists the claims)"
 	}

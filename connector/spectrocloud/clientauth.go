@@ -225,14 +225,14 @@ func (a *clientAuth) refusalOf(attempt authAttempt, err error) *authRefusal {
 			answer = "HTTP 401"
 		}
 		return &authRefusal{answer: answer, methodRefused: true,
-			summary: fmt.Sprintf("Palette refused the client credentials sent with %s (%s%s; %s)", attempt.method, answer, desc, attempt.why)}
+			summary: fmt.Sprintf("Palette refused the client credentials sent with %s (%s): %s%s", attempt.method, attempt.why, answer, desc)}
 	case re.ErrorCode == "invalid_request" && attempt.method == authMethodBasic && aboutClientCredentials(re.ErrorDescription):
 		return &authRefusal{answer: "invalid_request", methodRefused: true,
-			summary: fmt.Sprintf("Palette did not read the client credentials sent with %s (invalid_request%s; %s)", attempt.method, desc, attempt.why)}
+			summary: fmt.Sprintf("Palette did not read the client credentials sent with %s (%s): invalid_request%s", attempt.method, attempt.why, desc)}
 	case re.ErrorCode == "invalid_grant" && attempt.method == authMethodBasic && !a.hasWorked(authMethodBasic):
 		r := &authRefusal{answer: "invalid_grant",
-			summary: fmt.Sprintf("Palette refused the code (invalid_grant%s) sent with %s (%s)", desc, attempt.method, attempt.why)}
-		r.advice = "if every sign-in fails so, Palette may use up the code before it refuses client_secret_basic: set basicAuthUnsupported: true; otherwise sign in again"
+			summary: fmt.Sprintf("Palette refused the code sent with %s (%s): invalid_grant%s", attempt.method, attempt.why, desc)}
+		r.advice = "sign in again, and if every sign-in fails so, set basicAuthUnsupported: true, since Palette may use up the code before it refuses client_secret_basic"
 		return r
 	}
 	return nil
@@ -269,15 +269,15 @@ func (r *authRefusal) advise(mode authMode, attempt authAttempt, next string) {
 			advice += ", which the next sign-in tries on its own"
 		}
 	case mode == authAlwaysPost:
-		advice = "check clientID and clientSecret; if they are right and Palette takes client_secret_basic only, set basicAuthUnsupported: false"
+		advice = "check clientID and clientSecret, and if they are right and Palette takes client_secret_basic only, set basicAuthUnsupported: false"
 	case mode == authAlwaysBasic:
-		advice = "check clientID and clientSecret; if they are right, Palette may not take client_secret_basic: set basicAuthUnsupported: true (client_secret_post), or remove the key"
+		advice = "check clientID and clientSecret, and if they are right, set basicAuthUnsupported: true (client_secret_post) or remove the key, since Palette may not take client_secret_basic"
 	case next == "":
 		advice = fmt.Sprintf("check clientID and clientSecret (%s worked at an earlier sign-in)", attempt.method)
 	case next == authMethodPost:
-		advice = "check clientID and clientSecret; if they are right, Palette does not take client_secret_basic: the next sign-in tries client_secret_post, and basicAuthUnsupported: true makes it the rule"
+		advice = "check clientID and clientSecret, and if they are right, Palette does not take client_secret_basic: the next sign-in tries client_secret_post, and basicAuthUnsupported: true makes it the rule"
 	default:
-		advice = "check clientID and clientSecret; if they are right, Palette may take client_secret_basic only: the next sign-in tries it, and basicAuthUnsupported: false makes it the rule"
+		advice = "check clientID and clientSecret, and if they are right, Palette may take client_secret_basic only: the next sign-in tries it, and basicAuthUnsupported: false makes it the rule"
 	}
-	r.advice = advice + "; then sign in again"
+	r.advice = advice + ", then sign in again"
 }

@@ -240,7 +240,7 @@ func TestOneTokenRequestPerCode(t *testing.T) {
 			if name == "no discovery" {
 				assert.NotContains(t, err.Error(), "basicAuthUnsupported", "invalid_grant after client_secret_post is about the code")
 			} else {
-				assert.Contains(t, err.Error(), "if every sign-in fails so, Palette may use up the code before it refuses client_secret_basic: set basicAuthUnsupported: true")
+				assert.Contains(t, err.Error(), "sign in again, and if every sign-in fails so, set basicAuthUnsupported: true, since Palette may use up the code before it refuses client_secret_basic")
 			}
 		})
 	}

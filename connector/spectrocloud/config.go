@@ -343,20 +343,16 @@ func (c *Config) validate() (*settings, error) {
 func (c *Config) refuseOIDCOnlyKeys() error {
 	switch {
 	case c.GetUserInfo:
-		return errors.New("spectrocloud: getUserInfo is not supported: Palette documents no userinfo endpoint, " +
-			"and the connector reads the claims from Palette's signed ID token, which it verifies; remove the key " +
-			"(claimMapping, userIDKey and userNameKey choose the claims to read)")
+		return errors.New("spectrocloud: getUserInfo is not supported, since Palette documents no userinfo endpoint and the claims come from its verified ID token: " +
+			"remove the key (claimMapping, userIDKey and userNameKey choose the claims)")
 	case len(c.HostedDomains) > 0:
-		return errors.New("spectrocloud: hostedDomains is not supported (Dex's oidc connector no longer supports it either): " +
-			"to admit only some email domains, use signIn.resolvers[].allowedDomains")
+		return errors.New("spectrocloud: hostedDomains is not supported: admit email domains with signIn.resolvers[].allowedDomains")
 	case c.IssuerAlias != "":
-		return fmt.Errorf("spectrocloud: issuerAlias %q is not supported: Palette's discovery document and ID tokens "+
-			"must name the configured issuer exactly; set issuer (or tenant and consoleURL) to the issuer that Palette's "+
-			"ID tokens carry, and providerDiscoveryOverrides for endpoints at another address", c.IssuerAlias)
+		return fmt.Errorf("spectrocloud: issuerAlias %q is not supported, since Palette's ID tokens must name the configured issuer: "+
+			"set issuer to the issuer they carry, and providerDiscoveryOverrides for endpoints at another address", c.IssuerAlias)
 	case len(c.AcrValues) > 0:
-		return errors.New("spectrocloud: acrValues is not supported: Palette documents no authentication context " +
-			"classes and no acr claim, so a request for them could be ignored without anyone noticing; require " +
-			"stronger sign-in (such as multi-factor authentication) in the Palette tenant's settings, and remove the key")
+		return errors.New("spectrocloud: acrValues is not supported, since Palette has no authentication context classes to enforce them: " +
+			"require stronger sign-in in the Palette tenant's settings and remove the key")
 	}
 	return nil
 }
@@ -438,8 +434,7 @@ func contains(list []string, s string) bool {
 // signIn.catalog.baseURL, which the API's caller chooses.
 func (c *Config) CheckAPIConfig() error {
 	if c.SignIn != nil && c.SignIn.Catalog != nil && c.SignIn.Catalog.TokenFile != "" {
-		return errors.New("signIn.catalog.tokenFile is refused for connectors created or updated through the gRPC API: " +
-			"Dex would read that file on its host and send its content to signIn.catalog.baseURL; " +
+		return errors.New("signIn.catalog.tokenFile is refused through the gRPC API, since Dex would send that file of its host to signIn.catalog.baseURL: " +
 			"give signIn.catalog.token, or define the connector in the config file")
 	}
 	return nil

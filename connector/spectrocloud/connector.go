@@ -130,10 +130,10 @@ func (c *spectroConnector) resolveProvider(ctx context.Context) (*provider, erro
 	if err != nil {
 		if errors.Is(err, errIssuerMismatch) {
 			// Configured endpoints never bypass a document for another issuer.
-			return nil, &UpstreamError{Endpoint: "discovery", Err: fmt.Errorf("%s: %w; set issuer (or tenant and consoleURL) to the issuer Palette names", discoveryURL(c.s.issuer), err)}
+			return nil, &UpstreamError{Endpoint: "discovery", Err: fmt.Errorf("%s: %w: set issuer (or tenant and consoleURL) to the issuer Palette names", discoveryURL(c.s.issuer), err)}
 		}
 		if c.s.overrides.JWKSURL == "" {
-			return nil, &UpstreamError{Endpoint: "discovery", Err: fmt.Errorf("%s: %w; without discovery, set providerDiscoveryOverrides.jwksURL (authURL defaults to <issuer>/auth, tokenURL to its sibling /token)", discoveryURL(c.s.issuer), err)}
+			return nil, &UpstreamError{Endpoint: "discovery", Err: fmt.Errorf("%s: %w: without discovery, set providerDiscoveryOverrides.jwksURL (authURL defaults to <issuer>/auth, tokenURL to its sibling /token)", discoveryURL(c.s.issuer), err)}
 		}
 		c.logger.Warn("palette discovery failed; using the configured endpoints", "discovery_url", discoveryURL(c.s.issuer), "err", err)
 		doc = nil

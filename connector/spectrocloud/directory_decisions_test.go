@@ -210,7 +210,7 @@ func TestDirectoryStaleness(t *testing.T) {
 		_, err = refreshJane(t, f, c)
 		require.ErrorAs(t, err, &refusal)
 		assert.Equal(t, RefusedStale, refusal.Reason)
-		assert.Equal(t, "spectrocloud: Palette's directory was last read 11m0s ago, longer than directory.maxStaleness (10m0s), so the user cannot be checked; try again later", err.Error())
+		assert.Equal(t, "spectrocloud: Palette's directory was last read 11m0s ago, longer than directory.maxStaleness (10m0s), so the user cannot be checked: try again later", err.Error())
 		assert.False(t, isFinal(err))
 
 		f.tenant.ClearFaults()

@@ -55,9 +55,9 @@ func (e *DirectoryRefusal) Error() string {
 	case RefusedAmbiguous:
 		return "spectrocloud: several users in Palette's directory have the user's email and none has the user's UID: sign in again is not possible"
 	}
-	msg := "spectrocloud: Palette's directory has not been read yet, so the user cannot be checked; try again in a moment"
+	msg := "spectrocloud: Palette's directory has not been read yet, so the user cannot be checked: try again in a moment"
 	if e.Age > 0 {
-		msg = fmt.Sprintf("spectrocloud: Palette's directory was last read %s ago, longer than directory.maxStaleness (%s), so the user cannot be checked; try again later",
+		msg = fmt.Sprintf("spectrocloud: Palette's directory was last read %s ago, longer than directory.maxStaleness (%s), so the user cannot be checked: try again later",
 			e.Age.Round(time.Second), e.MaxStaleness)
 	}
 	if e.Last != nil {

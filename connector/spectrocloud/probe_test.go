@@ -107,7 +107,7 @@ func TestProbeSignInRefusedClient(t *testing.T) {
 	assert.Equal(t, authMethodPost, rec.ClientAuth.Method)
 	assert.Equal(t, authChosenByConfigPost, rec.ClientAuth.Choice)
 	assert.False(t, rec.ClientAuth.Accepted)
-	assert.Contains(t, rec.ClientAuth.Refusal, "Palette refused the client credentials sent with client_secret_post (invalid_client")
+	assert.Contains(t, rec.ClientAuth.Refusal, "Palette refused the client credentials sent with client_secret_post (basicAuthUnsupported: true): invalid_client")
 	assert.Contains(t, rec.ClientAuth.Advice, "set basicAuthUnsupported: false")
 	assert.Nil(t, rec.Token)
 }

@@ -134,7 +134,7 @@ func (v *verifier) verifyFully(ctx context.Context, raw string, src tokenSource)
 		return verifiedToken{}, err
 	}
 	if iat.After(now.Add(clockSkew)) {
-		return verifiedToken{}, invalidClaims("issued in the future (iat %s); check the clocks", iat.UTC().Format(time.RFC3339))
+		return verifiedToken{}, invalidClaims("issued in the future (iat %s): check the clocks", iat.UTC().Format(time.RFC3339))
 	}
 	if _, ok := claims["nbf"]; ok {
 		nbf, err := numericDate(claims, "nbf")
@@ -162,7 +162,7 @@ func (t *idToken) checkNonce(expected string, allowMissing bool) error {
 		if allowMissing {
 			return nil
 		}
-		return invalidClaims("has no nonce; if your Palette version does not echo the nonce, set insecureAllowMissingNonce: true")
+		return invalidClaims("has no nonce: if your Palette version does not echo the nonce, set insecureAllowMissingNonce: true")
 	}
 	if subtle.ConstantTimeCompare([]byte(t.nonce), []byte(expected)) != 1 {
 		return invalidClaims("nonce does not match the one sent with this sign-in")

@@ -114,7 +114,7 @@ func explainUnset(err error, unset []UnsetVar) error {
 	for i, u := range unset {
 		names[i] = fmt.Sprintf("$%s (%s)", u.Name, u.Key)
 	}
-	return fmt.Errorf("%w; not set in the environment: %s", err, strings.Join(names, ", "))
+	return fmt.Errorf("%w: not set in the environment: %s", err, strings.Join(names, ", "))
 }
 
 // UnsetEnvWarnings lists, as warnings, the environment variables that the

@@ -116,7 +116,7 @@ func TestUnsetEnvIsNamed(t *testing.T) {
 	}, messages)
 
 	err = c.StaticConnectors[0].ExplainUnset(errors.New("clientSecret is required"))
-	assert.EqualError(t, err, "clientSecret is required; not set in the environment: $CLAIM (claimModifications.newGroupFromClaims[0].claims[0]), $CLIENT_SECRET (clientSecret), $EXTRA_SCOPE (scopes[1])")
+	assert.EqualError(t, err, "clientSecret is required: not set in the environment: $CLAIM (claimModifications.newGroupFromClaims[0].claims[0]), $CLIENT_SECRET (clientSecret), $EXTRA_SCOPE (scopes[1])")
 	assert.NoError(t, c.ExplainUnset(nil))
 	assert.Contains(t, c.ExplainUnset(errors.New("x")).Error(), "$PG_PASSWORD (storage.config.password)")
 }

@@ -130,12 +130,12 @@ func checkClientEnv(where string, client storage.Client) []string {
 	}
 	var problems []string
 	if client.IDEnv != "" && id == "" {
-		problems = append(problems, fmt.Sprintf("%s: client %q has an empty ID: idEnv names $%s, which is %s in the environment; set it to the client's ID",
+		problems = append(problems, fmt.Sprintf("%s: client %q has an empty ID: idEnv names $%s, which is %s in the environment: set it to the client's ID",
 			where, client.Name, client.IDEnv, unset(client.IDEnv)))
 		id = client.Name
 	}
 	if !client.Public && client.Secret == "" && client.SecretEnv != "" && os.Getenv(client.SecretEnv) == "" {
-		problems = append(problems, fmt.Sprintf("%s: client %q is not public, but its secret is empty: secretEnv names $%s, which is %s in the environment; "+
+		problems = append(problems, fmt.Sprintf("%s: client %q is not public, but its secret is empty: secretEnv names $%s, which is %s in the environment: "+
 			"set it to the client's secret (a client that cannot keep a secret is public: true)", where, id, client.SecretEnv, unset(client.SecretEnv)))
 	}
 	return problems

@@ -258,7 +258,7 @@ func probeConnector(cfg *config.Config, id string) (probe.Connector, error) {
 		}
 		prober, ok := c.Config.(probe.Prober)
 		if !ok {
-			return nil, fmt.Errorf("connector %q is of type %s: only spectrocloud connectors find users by email; use --user-id", id, c.Type)
+			return nil, fmt.Errorf("connector %q is of type %s, and only spectrocloud connectors find users by email: use --user-id", id, c.Type)
 		}
 		p, err := prober.Probe(id, nil)
 		if err != nil {

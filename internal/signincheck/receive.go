@@ -204,7 +204,7 @@ func checkCallback(u, redirect *url.URL, state string) error {
 	case got == "":
 		return usageError("the URL has no state parameter: it is not Palette's answer to this sign-in")
 	case got != state:
-		return usageError("the URL's state does not match this sign-in: it comes from another sign-in or an old browser tab; start the check again and use the URL it prints")
+		return usageError("the URL's state does not match this sign-in, so it comes from another sign-in or an old browser tab: start the check again and use the URL it prints")
 	}
 	return nil
 }

@@ -157,7 +157,7 @@ func pickConnector(cfg *config.Config, id string) (*config.Connector, error) {
 		c := &cfg.StaticConnectors[i]
 		switch {
 		case id != "" && c.ID == id && c.Type != connectors.SpectroCloud:
-			return nil, usageError("connector %q is of type %s; --sign-in checks spectrocloud connectors only", id, c.Type)
+			return nil, usageError("connector %q is of type %s: --sign-in checks spectrocloud connectors only", id, c.Type)
 		case id != "" && c.ID == id:
 			return c, nil
 		case c.Type == connectors.SpectroCloud:

@@ -95,8 +95,8 @@ func TestSignInCheckQuirks(t *testing.T) {
 			status: StatusRefused,
 			want: []string{
 				"client authentication: client_secret_basic, refused (discovery lists client_secret_basic, and not client_secret_post, in token_endpoint_auth_methods_supported)",
-				"Palette answered: Palette refused the client credentials sent with client_secret_basic (invalid_client: client_secret_basic is not accepted by this token endpoint;",
-				"what to do: check clientID and clientSecret; if they are right, Palette does not take client_secret_basic: the next sign-in tries client_secret_post, and basicAuthUnsupported: true makes it the rule; then sign in again",
+				"Palette answered: Palette refused the client credentials sent with client_secret_basic (discovery lists client_secret_basic, and not client_secret_post, in token_endpoint_auth_methods_supported): invalid_client: client_secret_basic is not accepted by this token endpoint",
+				"what to do: check clientID and clientSecret, and if they are right, Palette does not take client_secret_basic: the next sign-in tries client_secret_post, and basicAuthUnsupported: true makes it the rule, then sign in again",
 				"Result: REFUSED.",
 			},
 		},
@@ -110,8 +110,8 @@ func TestSignInCheckQuirks(t *testing.T) {
 			status: StatusRefused,
 			want: []string{
 				"client authentication: client_secret_basic, refused (basicAuthUnsupported: false)",
-				"Palette answered: Palette did not read the client credentials sent with client_secret_basic (invalid_request: client_id is required; basicAuthUnsupported: false)",
-				"what to do: Palette reads them from the form only: set basicAuthUnsupported: true (client_secret_post); then sign in again",
+				"Palette answered: Palette did not read the client credentials sent with client_secret_basic (basicAuthUnsupported: false): invalid_request: client_id is required",
+				"what to do: Palette reads them from the form only: set basicAuthUnsupported: true (client_secret_post), then sign in again",
 			},
 			codeUntouched: true,
 		},
@@ -137,7 +137,7 @@ func TestSignInCheckQuirks(t *testing.T) {
 			want: []string{
 				"nonce:                  sent, not echoed in the ID token: Dex refuses such tokens unless insecureAllowMissingNonce is true",
 				"Dex identity\n  (none: the sign-in is refused)",
-				"Result: REFUSED. Dex would not sign this user in: spectrocloud: invalid ID token: has no nonce; if your Palette version does not echo the nonce, set insecureAllowMissingNonce: true",
+				"Result: REFUSED. Dex would not sign this user in: spectrocloud: invalid ID token: has no nonce: if your Palette version does not echo the nonce, set insecureAllowMissingNonce: true",
 			},
 		},
 		{
@@ -175,7 +175,7 @@ func TestSignInCheckQuirks(t *testing.T) {
 			want: []string{
 				"Dex identity\n  (none: the sign-in is refused)",
 				`userIDKey: claim "sub" is missing`,
-				"what to do: set userIDKey to a claim the ID token carries, such as userIDKey: email (the Backstage module falls back to the email when sub is missing",
+				"what to do: set userIDKey to a claim the ID token carries, such as userIDKey: email (as the Backstage module does when sub is missing",
 				`Result: REFUSED. Dex would not sign this user in: spectrocloud: ID token claim "sub" is missing (userIDKey names it): set userIDKey`,
 			},
 			notWanted: []string{"sub string"},

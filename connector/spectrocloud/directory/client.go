@@ -140,9 +140,9 @@ func (e *APIError) Error() string {
 	case http.StatusUnauthorized:
 		msg += ": the API key was refused (revoked, expired, or not a key of this Palette)"
 	case http.StatusForbidden:
-		msg += ": the API key's user may not read it; give that user a read-only tenant role such as Tenant Viewer"
+		msg += ": the API key's user may not read it: give that user a read-only tenant role such as Tenant Viewer"
 	case http.StatusNotFound:
-		msg += ": no such endpoint; check the API address"
+		msg += ": no such endpoint: check the API address"
 	case http.StatusTooManyRequests:
 		msg += ": rate limited, and still after retrying"
 	}

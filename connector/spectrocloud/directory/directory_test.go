@@ -200,7 +200,7 @@ func TestSyncErrors(t *testing.T) {
 		status string
 	}{
 		{name: "bad key", key: "wrong-key-value", want: "/v1/users answered HTTP 401: the API key was refused", status: "users unauthorized"},
-		{name: "no permission for teams", key: "users-only", want: "/v1/teams answered HTTP 403: the API key's user may not read it; give that user a read-only tenant role such as Tenant Viewer", status: "teams forbidden"},
+		{name: "no permission for teams", key: "users-only", want: "/v1/teams answered HTTP 403: the API key's user may not read it: give that user a read-only tenant role such as Tenant Viewer", status: "teams forbidden"},
 		{name: "down", key: testKey, fault: &spectrotest.Fault{Status: http.StatusServiceUnavailable, Body: []byte(`{"code":"Down","message":"maintenance for key wrong-key-value"}`)},
 			want: "/v1/users answered HTTP 503 (Down maintenance for key wrong-key-value)", status: "users error"},
 		{name: "oversized", key: testKey, fault: &spectrotest.Fault{OversizeBytes: 3 << 20}, want: "/v1/users: the answer is too large (more than 2097152 bytes)", status: "users error"},
