@@ -236,4 +236,3 @@ func TestNewTokenFile(t *testing.T) {
 		})
 	}
 }
-
