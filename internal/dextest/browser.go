@@ -24,10 +24,12 @@ import (
 	"strings"
 )
 
-// maxSteps bounds the pages and redirects of one sign-in.
+// maxSteps bounds the pages and redirects of one walk.
 const maxSteps = 30
 
-// Browser is a minimal user agent for Dex's web pages.
+// Browser is the tests' user agent, the user's browser: it keeps cookies,
+// follows redirects between an application, Dex and Palette, picks a user
+// on Palette's sign-in page, and fills in Dex's login and approval pages.
 type Browser struct {
 	// Client sends the requests; it must not follow redirects itself.
 	Client *http.Client
@@ -37,6 +39,11 @@ type Browser struct {
 	Login, Password string
 	// Deny makes the browser refuse on the approval page.
 	Deny bool
+	// PaletteLogin is the email picked on Palette's sign-in page; empty
+	// when Palette signs the user in at once (its auto-login).
+	PaletteLogin string
+	// BeforeRequest, when set, is called before each request of a walk.
+	BeforeRequest func(*url.URL)
 }
 
 // NewBrowser returns a browser with an empty cookie jar.
@@ -54,16 +61,19 @@ func NewBrowser() *Browser {
 	}}
 }
 
-// Page is an HTML page the browser received.
+// Page is where a walk ended: a page that is not a redirect, or a URL it
+// was to stop at (Status 0, no body).
 type Page struct {
-	URL  *url.URL
-	Body string
+	URL    *url.URL
+	Status int
+	Body   string
 }
 
 var (
 	connectorLinkRE = regexp.MustCompile(`(?s)<a href="([^"]+)"[^>]*>\s*<button[^>]*>.*?<span class="dex-btn-text">Log in with ([^<]+)</span>`)
 	formActionRE    = regexp.MustCompile(`<form method="post" action="([^"]*)"`)
 	approvalReqRE   = regexp.MustCompile(`<input type="hidden" name="req" value="([^"]*)"/>`)
+	dexErrorRE      = regexp.MustCompile(`(?s)<h2 class="theme-heading">\s*(.*?)\s*</h2>\s*<p>\s*(.*?)\s*</p>`)
 )
 
 // Connectors returns the connector names a Dex login page lists, in order.
@@ -75,49 +85,77 @@ func (p *Page) Connectors() []string {
 	return names
 }
 
-// Get fetches url and returns the page, following redirects.
+// Message is the heading and message of a Dex error page ("Internal Server
+// Error: Login error."), or else a snippet of the body.
+func (p *Page) Message() string {
+	if m := dexErrorRE.FindStringSubmatch(p.Body); m != nil {
+		return html.UnescapeString(m[1]) + ": " + html.UnescapeString(m[2])
+	}
+	return snippet(p.Body)
+}
+
+// PageError reports a walk that ended on a page it did not expect: an
+// error page, or another status than 200.
+type PageError struct {
+	Page *Page
+}
+
+func (e *PageError) Error() string {
+	return fmt.Sprintf("ended on %s with status %d: %s", e.Page.URL.Redacted(), e.Page.Status, e.Page.Message())
+}
+
+// Get fetches rawURL, following redirects, and returns the page; another
+// status than 200 is a *PageError.
 func (b *Browser) Get(ctx context.Context, rawURL string) (*Page, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("parse URL: %w", err)
+	p, err := b.Walk(ctx, rawURL, "")
+	if err == nil && p.Status != http.StatusOK {
+		err = &PageError{Page: p}
 	}
-	for range maxSteps {
-		resp, body, err := b.do(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, err
-		}
-		if loc := resp.Header.Get("Location"); isRedirect(resp.StatusCode) && loc != "" {
-			if u, err = u.Parse(loc); err != nil {
-				return nil, fmt.Errorf("parse redirect: %w", err)
-			}
-			continue
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("GET %s: status %d: %s", u.Redacted(), resp.StatusCode, snippet(body))
-		}
-		return &Page{URL: u, Body: body}, nil
-	}
-	return nil, errors.New("too many redirects")
+	return p, err
+}
+
+// Walk starts at rawURL and follows redirects, picking PaletteLogin on
+// Palette's sign-in page on the way, until a URL starts with stopAt
+// (returned with Status 0) or a page answers without a redirect.
+func (b *Browser) Walk(ctx context.Context, rawURL, stopAt string) (*Page, error) {
+	return b.walk(ctx, rawURL, stopAt, false)
 }
 
 // Authorize starts at a relying party's authorization URL and plays the
 // user until Dex redirects to redirectURI, whose URL (with code and state,
 // or error) it returns. On the way it picks b.Connector on the login page,
-// fills in the password form and approves (or denies) the client.
+// fills in the password form and approves (or denies) the client. A page
+// other than those is a *PageError.
 func (b *Browser) Authorize(ctx context.Context, authURL, redirectURI string) (*url.URL, error) {
-	u, err := url.Parse(authURL)
+	p, err := b.walk(ctx, authURL, redirectURI, true)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status != 0 {
+		return nil, &PageError{Page: p}
+	}
+	return p.URL, nil
+}
+
+// walk follows redirects and, with dex, plays the user on Dex's pages.
+func (b *Browser) walk(ctx context.Context, rawURL, stopAt string, dex bool) (*Page, error) {
+	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse URL: %w", err)
 	}
 	method, form := http.MethodGet, url.Values(nil)
 	for range maxSteps {
-		if strings.HasPrefix(u.String(), redirectURI) {
-			return u, nil
+		if stopAt != "" && strings.HasPrefix(u.String(), stopAt) {
+			return &Page{URL: u}, nil
+		}
+		if b.BeforeRequest != nil {
+			b.BeforeRequest(u)
 		}
 		resp, body, err := b.do(ctx, method, u, form)
 		if err != nil {
 			return nil, err
 		}
+		sent := method
 		method, form = http.MethodGet, nil
 		if loc := resp.Header.Get("Location"); isRedirect(resp.StatusCode) && loc != "" {
 			if u, err = u.Parse(loc); err != nil {
@@ -125,10 +163,22 @@ func (b *Browser) Authorize(ctx context.Context, authURL, redirectURI string) (*
 			}
 			continue
 		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%s %s: status %d: %s", resp.Request.Method, u.Redacted(), resp.StatusCode, snippet(body))
+		p := &Page{URL: u, Status: resp.StatusCode, Body: body}
+		if b.PaletteLogin != "" && p.Status == http.StatusOK && sent == http.MethodGet &&
+			strings.HasSuffix(u.Path, "/auth") && strings.Contains(body, `name="login"`) {
+			// Palette's sign-in page: post the authorization request back
+			// with the chosen user, as clicking the user's button does.
+			form = u.Query()
+			form.Set("login", b.PaletteLogin)
+			next := *u
+			next.RawQuery = ""
+			u, method = &next, http.MethodPost
+			continue
 		}
-		next, nextForm, err := b.respond(&Page{URL: u, Body: body})
+		if !dex || p.Status != http.StatusOK {
+			return p, nil
+		}
+		next, nextForm, err := b.respond(p)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +187,7 @@ func (b *Browser) Authorize(ctx context.Context, authURL, redirectURI string) (*
 			method, form = http.MethodPost, nextForm
 		}
 	}
-	return nil, errors.New("sign-in did not finish: too many steps")
+	return nil, errors.New("too many redirects and pages")
 }
 
 // respond decides what the user does on a page: the next URL and, for a

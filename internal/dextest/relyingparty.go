@@ -42,6 +42,16 @@ type Tokens struct {
 	OAuth2  *oauth2.Token
 	IDToken *oidc.IDToken
 	Claims  Claims
+	// Code is Dex's authorization code; State, Nonce and Verifier are the
+	// relying party's state, nonce and PKCE verifier. A sign-in sets them,
+	// a refresh does not.
+	Code, State, Nonce, Verifier string
+}
+
+// RawIDToken is the ID token as Dex issued it.
+func (t *Tokens) RawIDToken() string {
+	raw, _ := t.OAuth2.Extra("id_token").(string)
+	return raw
 }
 
 // NewRelyingParty discovers Dex at issuer and returns a client for it.
@@ -69,7 +79,8 @@ func NewRelyingParty(ctx context.Context, issuer, clientID, clientSecret, redire
 
 // SignIn runs the authorization-code flow with state, nonce and PKCE: the
 // browser plays the user, then the code is exchanged and the ID token
-// verified.
+// verified. A sign-in that ends on a page instead of the redirect URI is a
+// *PageError.
 func (rp *RelyingParty) SignIn(ctx context.Context, b *Browser) (*Tokens, error) {
 	state, nonce, verifier := randomString(), randomString(), oauth2.GenerateVerifier()
 	authURL := rp.OAuth2.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
@@ -84,17 +95,19 @@ func (rp *RelyingParty) SignIn(ctx context.Context, b *Browser) (*Tokens, error)
 	if q.Get("state") != state {
 		return nil, errors.New("state mismatch")
 	}
-	tok, err := rp.OAuth2.Exchange(rp.context(ctx), q.Get("code"), oauth2.VerifierOption(verifier))
+	code := q.Get("code")
+	tok, err := rp.OAuth2.Exchange(rp.context(ctx), code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		return nil, fmt.Errorf("exchange code: %w", err)
 	}
-	tokens, err := rp.verify(ctx, tok)
+	tokens, err := rp.Verify(ctx, tok)
 	if err != nil {
 		return nil, err
 	}
 	if tokens.Claims.Nonce != nonce {
 		return nil, errors.New("nonce mismatch")
 	}
+	tokens.Code, tokens.State, tokens.Nonce, tokens.Verifier = code, state, nonce, verifier
 	return tokens, nil
 }
 
@@ -105,10 +118,11 @@ func (rp *RelyingParty) Refresh(ctx context.Context, refreshToken string) (*Toke
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
-	return rp.verify(ctx, tok)
+	return rp.Verify(ctx, tok)
 }
 
-func (rp *RelyingParty) verify(ctx context.Context, tok *oauth2.Token) (*Tokens, error) {
+// Verify verifies the ID token of a token response.
+func (rp *RelyingParty) Verify(ctx context.Context, tok *oauth2.Token) (*Tokens, error) {
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok || raw == "" {
 		return nil, errors.New("token response without id_token")

@@ -44,9 +44,9 @@ func newEnvFor(t *testing.T, p *Palette, cfg DexConfig, opts ...serve.Option) *e
 }
 
 // signIn signs login in with a fresh browser and requires success.
-func (e *env) signIn(t *testing.T, login string) *SignedIn {
+func (e *env) signIn(t *testing.T, login string) *dextest.Tokens {
 	t.Helper()
-	s, err := SignIn(context.Background(), e.rp, NewAgent(login, nil))
+	s, err := e.rp.SignIn(context.Background(), NewAgent(login, nil))
 	require.NoError(t, err, "sign in as %s", login)
 	return s
 }

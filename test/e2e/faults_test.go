@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -79,19 +80,19 @@ func TestSignInWhilePaletteIsDown(t *testing.T) {
 	e.palette.AddUser("jane@example.com")
 	e.signIn(t, "jane@example.com") // discovery done, keys cached
 
-	tokenFault := func(f spectrotest.Fault) func(*testing.T, *Palette, *Agent) {
-		return func(_ *testing.T, p *Palette, _ *Agent) { p.Tenant.SetFault(spectrotest.EndpointToken, f) }
+	tokenFault := func(f spectrotest.Fault) func(*testing.T, *Palette, *dextest.Browser) {
+		return func(_ *testing.T, p *Palette, _ *dextest.Browser) { p.Tenant.SetFault(spectrotest.EndpointToken, f) }
 	}
 	tests := []struct {
 		name  string
-		down  func(t *testing.T, p *Palette, a *Agent)
+		down  func(t *testing.T, p *Palette, a *dextest.Browser)
 		up    func(t *testing.T, p *Palette)
 		want  string
 		hangs bool
 	}{
 		{
 			name: "unreachable after its sign-in page",
-			down: func(_ *testing.T, p *Palette, a *Agent) {
+			down: func(_ *testing.T, p *Palette, a *dextest.Browser) {
 				a.BeforeRequest = func(u *url.URL) {
 					if strings.HasSuffix(u.Path, "/callback") {
 						p.Stop() // the browser got its code; now Dex cannot redeem it
@@ -115,10 +116,10 @@ func TestSignInWhilePaletteIsDown(t *testing.T) {
 			mark := e.dex.Logs.Mark()
 			tt.down(t, e.palette, a)
 			start := time.Now()
-			_, err := SignIn(context.Background(), e.rp, a)
+			_, err := e.rp.SignIn(context.Background(), a)
 			elapsed := time.Since(start)
 
-			var pageErr *PageError
+			var pageErr *dextest.PageError
 			require.ErrorAs(t, err, &pageErr)
 			assert.Equal(t, http.StatusInternalServerError, pageErr.Page.Status)
 			assert.Equal(t, "/dex/callback", pageErr.Page.URL.Path)
@@ -163,8 +164,8 @@ func TestSignInAfterPaletteWasDownAtStart(t *testing.T) {
 	assert.Contains(t, e.dex.Logs.String(), "palette discovery failed; it will be retried at the first sign-in")
 
 	start := time.Now()
-	_, err := SignIn(context.Background(), e.rp, NewAgent("jane@example.com", nil))
-	var pageErr *PageError
+	_, err := e.rp.SignIn(context.Background(), NewAgent("jane@example.com", nil))
+	var pageErr *dextest.PageError
 	require.ErrorAs(t, err, &pageErr)
 	assert.Less(t, time.Since(start), 5*time.Second)
 	assert.Equal(t, http.StatusInternalServerError, pageErr.Page.Status)
@@ -200,12 +201,12 @@ func TestKeyRotation(t *testing.T) {
 	clock.AdvanceTo(firstFetch.Add(refetchInterval + 500*time.Millisecond))
 
 	// Three sign-ins with the new key ID at once share one refetch.
-	signedIn := make(map[string]*SignedIn)
+	signedIn := make(map[string]*dextest.Tokens)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, u := range []string{"bob", "carol", "dave"} {
 		wg.Go(func() {
-			s, err := SignIn(context.Background(), e.rp, NewAgent(u+"@example.com", nil))
+			s, err := e.rp.SignIn(context.Background(), NewAgent(u+"@example.com", nil))
 			assert.NoError(t, err, u)
 			mu.Lock()
 			signedIn[u] = s
@@ -263,8 +264,8 @@ func TestUnknownKidFlood(t *testing.T) {
 
 	const flood, workers = 200, 16
 	jobs := make(chan string, flood)
-	for range flood {
-		jobs <- e.palette.Tenant.MintIDToken(claims, spectrotest.WithKeyID("junk-"+randomString()))
+	for i := range flood {
+		jobs <- e.palette.Tenant.MintIDToken(claims, spectrotest.WithKeyID(fmt.Sprintf("junk-%03d", i)))
 	}
 	close(jobs)
 	start := time.Now()

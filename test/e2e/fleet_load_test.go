@@ -125,7 +125,7 @@ func (l *errorList) done(err error) {
 // signInAndRefresh signs u in, then refreshes n times with the newest
 // refresh token, recording every operation in l.
 func signInAndRefresh(ctx context.Context, u *fleetUser, n int, l *errorList) {
-	signedIn, err := SignIn(ctx, u.rp, u.agent)
+	signedIn, err := u.rp.SignIn(ctx, u.agent)
 	l.done(err)
 	if err != nil {
 		return
@@ -180,7 +180,7 @@ func fiftyRefreshesOfOneToken(ctx context.Context, t *testing.T, f *Fleet, p *Pa
 	p.AddUser(login, "team")
 	c := Client{ID: "client-0", Secret: "client-secret-0"}
 	u := fleetClient(t, f, c, login, nil)
-	signedIn, err := SignIn(ctx, u.rp, u.agent)
+	signedIn, err := u.rp.SignIn(ctx, u.agent)
 	if err != nil {
 		return 1, []error{err}
 	}

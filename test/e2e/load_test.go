@@ -74,7 +74,7 @@ type loadSetup struct {
 	name    string
 	dex     *Dex
 	rps     []*dextest.RelyingParty
-	agents  []*Agent
+	agents  []*dextest.Browser
 	refresh []string // each user's current refresh token
 	logins  phaseResult
 	refrs   phaseResult
@@ -198,7 +198,7 @@ func runLoad(t *testing.T, s loadSettings, storage string) {
 			su.rps = append(su.rps, rp)
 			su.agents = append(su.agents, NewAgent("", transport))
 			// Warm up: discovery, keys, connections; every user gets a session.
-			signedIn, err := SignIn(ctx, rp, su.agents[w])
+			signedIn, err := rp.SignIn(ctx, su.agents[w])
 			require.NoError(t, err, "%s: warm-up sign-in", c.name)
 			r, err := rp.Refresh(ctx, signedIn.OAuth2.RefreshToken)
 			require.NoError(t, err, "%s: warm-up refresh", c.name)
@@ -214,7 +214,7 @@ func runLoad(t *testing.T, s loadSettings, storage string) {
 		for _, su := range order {
 			var r phaseResult
 			runPhase(ctx, s, &r, s.logins, func(w int) error {
-				signedIn, err := SignIn(ctx, su.rps[w], su.agents[w])
+				signedIn, err := su.rps[w].SignIn(ctx, su.agents[w])
 				if err == nil {
 					su.refresh[w] = signedIn.OAuth2.RefreshToken
 				}

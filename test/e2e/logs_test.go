@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // The whole flow, logged at debug, leaves no secret in the log: no ID,
@@ -121,8 +122,8 @@ func runFlow(t *testing.T, e *env, sec *secrets) {
 	// Palette refuses a code: the sign-in fails.
 	e.palette.Tenant.SetFault(spectrotest.EndpointToken, spectrotest.Fault{Status: http.StatusBadRequest,
 		ContentType: "application/json", Body: []byte(`{"error":"invalid_grant","error_description":"the code has expired"}`)})
-	_, err = SignIn(ctx, e.rp, NewAgent("jane@example.com", nil))
-	var pageErr *PageError
+	_, err = e.rp.SignIn(ctx, NewAgent("jane@example.com", nil))
+	var pageErr *dextest.PageError
 	require.ErrorAs(t, err, &pageErr)
 	assert.Contains(t, pageErr.Page.Message(), "the code has expired", "the page says why")
 	assert.Empty(t, sec.leaks(pageErr.Page.Body), "the error page holds no secret")

@@ -37,7 +37,7 @@ func testMetrics(t *testing.T, bin string) {
 	// Three sign-ins and five refreshes succeed.
 	var rt string
 	for _, u := range []string{"alice", "bob", "carol"} {
-		s, err := SignIn(ctx, rp, NewAgent(u+"@example.com", nil))
+		s, err := rp.SignIn(ctx, NewAgent(u+"@example.com", nil))
 		require.NoError(t, err)
 		rt = s.OAuth2.RefreshToken
 	}
@@ -48,13 +48,13 @@ func testMetrics(t *testing.T, bin string) {
 	}
 	// Palette's token endpoint fails one sign-in...
 	p.Tenant.SetFault(spectrotest.EndpointToken, spectrotest.Fault{Status: http.StatusServiceUnavailable})
-	_, err = SignIn(ctx, rp, NewAgent("dave@example.com", nil))
-	var pageErr *PageError
+	_, err = rp.SignIn(ctx, NewAgent("dave@example.com", nil))
+	var pageErr *dextest.PageError
 	require.ErrorAs(t, err, &pageErr)
 	p.Tenant.ClearFaults()
 	// ...and a Palette clock 13 hours behind issues an expired ID token.
 	p.Tenant.SetNow(func() time.Time { return time.Now().Add(-13 * time.Hour) })
-	_, err = SignIn(ctx, rp, NewAgent("dave@example.com", nil))
+	_, err = rp.SignIn(ctx, NewAgent("dave@example.com", nil))
 	require.ErrorAs(t, err, &pageErr)
 	p.Tenant.SetNow(nil)
 

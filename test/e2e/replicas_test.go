@@ -25,7 +25,7 @@ var replicaExpiry = map[string]any{"refreshTokens": map[string]any{"reuseInterva
 // fleetUser is one user of a fleet test: a browser and an application
 // whose requests go where transport sends them.
 type fleetUser struct {
-	agent *Agent
+	agent *dextest.Browser
 	rp    *dextest.RelyingParty
 }
 
@@ -73,7 +73,7 @@ func testFleet(t *testing.T, storage func(t *testing.T) map[string]any) {
 	t.Run("a session moves between replicas", func(t *testing.T) {
 		p.AddUser("moves@example.com", "platform")
 		on := func(i int) *fleetUser { return newFleetUser(t, f, "moves@example.com", Pinned(i, base)) }
-		signedIn, err := SignIn(ctx, on(0).rp, on(0).agent)
+		signedIn, err := on(0).rp.SignIn(ctx, on(0).agent)
 		require.NoError(t, err)
 		rt := signedIn.OAuth2.RefreshToken
 		for _, replica := range []int{1, 0, 1} {
@@ -91,7 +91,7 @@ func testFleet(t *testing.T, storage func(t *testing.T) map[string]any) {
 		// Both replicas know the current key.
 		for i := range 2 {
 			u := newFleetUser(t, f, "before@example.com", Pinned(i, base))
-			_, err := SignIn(ctx, u.rp, u.agent)
+			_, err := u.rp.SignIn(ctx, u.agent)
 			require.NoError(t, err)
 		}
 		fetches := p.Requests(spectrotest.EndpointJWKS)
@@ -99,7 +99,7 @@ func testFleet(t *testing.T, storage func(t *testing.T) map[string]any) {
 		// Palette rotates; a sign-in on replica 0 meets the new key there.
 		p.Tenant.RotateKey()
 		u0 := newFleetUser(t, f, "after@example.com", Pinned(0, base))
-		signedIn, err := SignIn(ctx, u0.rp, u0.agent)
+		signedIn, err := u0.rp.SignIn(ctx, u0.agent)
 		require.NoError(t, err)
 		assert.Equal(t, fetches+1, p.Requests(spectrotest.EndpointJWKS), "replica 0 refetched once")
 
@@ -116,7 +116,7 @@ func testFleet(t *testing.T, storage func(t *testing.T) map[string]any) {
 		f := reusing
 		p.AddUser("tabs@example.com")
 		u := newFleetUser(t, f, "tabs@example.com", Pinned(0, base))
-		signedIn, err := SignIn(ctx, u.rp, u.agent)
+		signedIn, err := u.rp.SignIn(ctx, u.agent)
 		require.NoError(t, err)
 
 		// Fifty clients holding the same refresh token (tabs, kubectl, k9s)
@@ -167,7 +167,7 @@ func testFleet(t *testing.T, storage func(t *testing.T) map[string]any) {
 			u := newFleetUser(t, f, login, base)
 			wg.Go(func() {
 				for range rounds {
-					signedIn, err := SignIn(ctx, u.rp, u.agent)
+					signedIn, err := u.rp.SignIn(ctx, u.agent)
 					if err != nil {
 						fail(w, "sign-in", err)
 						return

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,7 +50,7 @@ func testSIGKILLMidSignIn(t *testing.T, bin string, storage map[string]any, chec
 	p := StartPalette(t)
 	// Users unique to this run: a shared database may hold sessions of
 	// earlier runs, or of a concurrent one.
-	run := randomString()[:8]
+	run := strings.ToLower(rand.Text()[:8])
 	email := func(name string) string { return name + "-" + run + "@example.com" }
 	for _, name := range []string{"alice", "bob", "carol", "churn0", "churn1"} {
 		p.AddUser(email(name))
@@ -64,9 +66,9 @@ func testSIGKILLMidSignIn(t *testing.T, bin string, storage map[string]any, chec
 	proc := StartProcess(t, bin, configFile, issuer, telemetryAddr)
 	rp, err := dextest.NewRelyingParty(ctx, issuer, ClientID, ClientSecret, RPRedirect)
 	require.NoError(t, err)
-	signIn := func(name string) *SignedIn {
+	signIn := func(name string) *dextest.Tokens {
 		t.Helper()
-		s, err := SignIn(ctx, rp, NewAgent(email(name), nil))
+		s, err := rp.SignIn(ctx, NewAgent(email(name), nil))
 		require.NoError(t, err, "sign in as %s", name)
 		return s
 	}
@@ -97,7 +99,7 @@ func testSIGKILLMidSignIn(t *testing.T, bin string, storage map[string]any, chec
 	for _, name := range []string{"churn0", "churn1"} {
 		churn.Go(func() {
 			for churnCtx.Err() == nil {
-				s, err := SignIn(churnCtx, rp, NewAgent(email(name), nil))
+				s, err := rp.SignIn(churnCtx, NewAgent(email(name), nil))
 				if err != nil {
 					return
 				}
@@ -115,7 +117,7 @@ func testSIGKILLMidSignIn(t *testing.T, bin string, storage map[string]any, chec
 	}
 	carolErr := make(chan error, 1)
 	go func() {
-		_, err := SignIn(ctx, rp, NewAgent(email("carol"), nil))
+		_, err := rp.SignIn(ctx, NewAgent(email("carol"), nil))
 		carolErr <- err
 	}()
 	select {

@@ -80,7 +80,7 @@ func refreshAtScale(t *testing.T, s loadSettings, kind string, small, large int)
 		rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, c.ID, c.Secret, RPRedirect)
 		require.NoError(t, err)
 		rp.HTTPClient = &http.Client{Transport: transport, Timeout: time.Minute}
-		signedIn, err := SignIn(ctx, rp, NewAgent("", transport))
+		signedIn, err := rp.SignIn(ctx, NewAgent("", transport))
 		require.NoError(t, err)
 		rps[w], tokens[w] = rp, signedIn.OAuth2.RefreshToken
 		if sessionData == nil {

@@ -89,14 +89,14 @@ func TestSlowPaletteHoldsNothing(t *testing.T) {
 	p.AddUser("bob@example.com")
 	p.AddUser("alice@example.com")
 	bob := on(0, "bob@example.com")
-	bobIn, err := SignIn(ctx, bob.rp, bob.agent) // replica 0 knows Palette's key
+	bobIn, err := bob.rp.SignIn(ctx, bob.agent) // replica 0 knows Palette's key
 	require.NoError(t, err)
 
 	// Palette rotates; alice signs in on replica 1, which fetches the new
 	// key. Replica 0 has not seen it.
 	p.Tenant.RotateKey()
 	alice := on(1, "alice@example.com")
-	aliceIn, err := SignIn(ctx, alice.rp, alice.agent)
+	aliceIn, err := alice.rp.SignIn(ctx, alice.agent)
 	require.NoError(t, err)
 	fetches := p.Requests(spectrotest.EndpointJWKS)
 
