@@ -1,45 +1,27 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // runDemoCommand runs the demo command with args until ctx ends.
-func runDemoCommand(ctx context.Context, stdout, stderr *lockedBuffer, args ...string) error {
+func runDemoCommand(ctx context.Context, stdout, stderr *dextest.LogBuffer, args ...string) error {
 	cmd := newDemoCommand()
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	cmd.SetArgs(args)
 	cmd.SilenceErrors = true
 	return cmd.ExecuteContext(ctx)
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestDemoFlags(t *testing.T) {
@@ -59,7 +41,7 @@ func TestDemoFlags(t *testing.T) {
 }
 
 func TestDemoPrintConfig(t *testing.T) {
-	var stdout, stderr lockedBuffer
+	var stdout, stderr dextest.LogBuffer
 	err := runDemoCommand(context.Background(), &stdout, &stderr, "--print-config", "--dex-port", "6001", "--token-lifetime", "30s")
 	require.NoError(t, err)
 	out := stdout.String()
@@ -76,7 +58,7 @@ func TestDemoPortInUse(t *testing.T) {
 
 	for _, flag := range []string{"dex-port", "palette-port", "app-port"} {
 		args := []string{"--dex-port", "0", "--palette-port", "0", "--app-port", "0", "--" + flag, port}
-		var stdout, stderr lockedBuffer
+		var stdout, stderr dextest.LogBuffer
 		err := runDemoCommand(context.Background(), &stdout, &stderr, args...)
 		require.Error(t, err, flag)
 		assert.Equal(t, "port "+port+" is in use: choose another with --"+flag, err.Error())
@@ -85,7 +67,7 @@ func TestDemoPortInUse(t *testing.T) {
 }
 
 func TestDemoInvalidFlags(t *testing.T) {
-	var stdout, stderr lockedBuffer
+	var stdout, stderr dextest.LogBuffer
 	err := runDemoCommand(context.Background(), &stdout, &stderr, "--token-lifetime", "1s", "--dex-port", "0", "--palette-port", "0", "--app-port", "0")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--token-lifetime 1s is too short")
@@ -94,7 +76,7 @@ func TestDemoInvalidFlags(t *testing.T) {
 func TestDemoRunsUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr dextest.LogBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- runDemoCommand(ctx, &stdout, &stderr, "--dex-port", "0", "--palette-port", "0", "--app-port", "0")

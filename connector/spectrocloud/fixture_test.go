@@ -1,14 +1,12 @@
 package spectrocloud
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,24 +36,6 @@ var (
 // second; shared by the emulator and the connector.
 func newFakeClock() *dextest.Clock { return dextest.NewClock(time.Now().Truncate(time.Second)) }
 
-// safeBuffer is a log sink safe for concurrent writes.
-type safeBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *safeBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *safeBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fixture is one emulated Palette tenant and a connector configured for it.
 type fixture struct {
 	t      testing.TB
@@ -64,7 +44,7 @@ type fixture struct {
 	clock  *dextest.Clock
 	now    func() time.Time // the connector's clock: clock.Now, or nil for the system clock
 	cfg    Config
-	logs   *safeBuffer
+	logs   *dextest.LogBuffer
 }
 
 func newFixture(t testing.TB, configure ...func(*Config)) *fixture {
@@ -77,7 +57,7 @@ func newFixture(t testing.TB, configure ...func(*Config)) *fixture {
 	tenant.AddClient(spectrotest.Client{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{testRedirectURI}})
 	tenant.AddUser(jane)
 	tenant.SetAutoLogin(jane.Email)
-	f := &fixture{t: t, srv: srv, tenant: tenant, clock: clock, now: clock.Now, logs: &safeBuffer{}}
+	f := &fixture{t: t, srv: srv, tenant: tenant, clock: clock, now: clock.Now, logs: &dextest.LogBuffer{}}
 	f.cfg = Config{
 		Tenant:       testTenant,
 		ConsoleURL:   srv.URL,

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // freshCase returns a copy of f for one case of a table test: with the
@@ -23,7 +24,7 @@ func (f *fixture) freshCase(t *testing.T) *fixture {
 	t.Helper()
 	c := *f
 	c.t = t
-	c.logs = &safeBuffer{}
+	c.logs = &dextest.LogBuffer{}
 	c.tenant.ClearFaults()
 	c.tenant.SetIDTokenHook(nil)
 	c.tenant.SetIDTokenMint()

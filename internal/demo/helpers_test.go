@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"html"
 	"io"
@@ -11,37 +10,20 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 // testOptions are options with free ports and a logger that writes
 // warnings and errors to the test log.
 func testOptions(t *testing.T) Options {
 	t.Helper()
-	w := &testWriter{t: t}
-	t.Cleanup(func() { w.done.Store(true) })
-	return Options{
-		TokenLifetime: time.Minute,
-		Logger:        slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	}
-}
-
-// testWriter writes log lines to the test log until the test is done.
-type testWriter struct {
-	t    *testing.T
-	done atomic.Bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	if !w.done.Load() {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
+	return Options{TokenLifetime: time.Minute, Logger: harness.Logger(t, slog.LevelWarn)}
 }
 
 // startDemo runs a demo until the test ends, and returns its URLs.
@@ -50,7 +32,7 @@ func startDemo(t *testing.T, opts Options) URLs {
 	d, err := New(opts)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &dextest.LogBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, out) }()
 	t.Cleanup(func() {
@@ -64,24 +46,6 @@ func startDemo(t *testing.T, opts Options) URLs {
 	})
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "Press Ctrl-C") }, 10*time.Second, 10*time.Millisecond)
 	return d.URLs()
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // userAgent is a browser without JavaScript: it keeps cookies and follows

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // busyPort returns a port that is in use until the test ends.
@@ -48,7 +50,7 @@ func TestPortInUseNamesTheFlag(t *testing.T) {
 			assert.Equal(t, tt.flag, inUse.Flag)
 
 			// Run reports it the same way, and nothing stays bound.
-			err = Run(context.Background(), opts, &syncBuffer{})
+			err = Run(context.Background(), opts, &dextest.LogBuffer{})
 			require.ErrorAs(t, err, &inUse)
 		})
 	}
@@ -127,7 +129,7 @@ func TestRunPrintsURLAndStopsOnCancel(t *testing.T) {
 	urls := d.URLs()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &dextest.LogBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, out) }()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "Press Ctrl-C") }, 10*time.Second, 10*time.Millisecond)
@@ -172,7 +174,7 @@ func TestCloseReleasesPorts(t *testing.T) {
 	l, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
 	require.NoError(t, l.Close())
-	assert.Error(t, d.Run(context.Background(), &syncBuffer{}))
+	assert.Error(t, d.Run(context.Background(), &dextest.LogBuffer{}))
 }
 
 func TestAddrInUse(t *testing.T) {

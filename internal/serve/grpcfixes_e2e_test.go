@@ -1,7 +1,6 @@
 package serve_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -30,31 +29,6 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
-// logBuffer collects a server's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines returns the lines that contain s.
-func (b *logBuffer) lines(s string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []string
-	for _, l := range strings.Split(b.buf.String(), "\n") {
-		if strings.Contains(l, s) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 const grpcConfig = `
 issuer: ISSUER_URL
 web:
@@ -76,11 +50,11 @@ connectors:
 // and the server keeps serving.
 func TestGRPCAPIWithoutClientCA(t *testing.T) {
 	t.Setenv("DEX_API_CONNECTORS_CRUD", "true")
-	logs := &logBuffer{}
+	logs := &dextest.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dex := startDex(t, strings.Replace(grpcConfig, "GRPC_TLS", "", 1), "", serve.WithLogger(logger))
 
-	warnings := logs.lines("grpc.tlsClientCA")
+	warnings := logs.Lines("grpc.tlsClientCA")
 	require.Len(t, warnings, 1)
 	assert.Contains(t, warnings[0], "level=WARN")
 	assert.Contains(t, warnings[0], "full administrative access")
@@ -109,10 +83,10 @@ func TestGRPCAPIWithClientCA(t *testing.T) {
 	tlsSection := "  tlsCert: " + filepath.Join(dir, "grpc.crt") + "\n  tlsKey: " + filepath.Join(dir, "grpc.key") +
 		"\n  tlsClientCA: " + filepath.Join(dir, "ca.crt")
 
-	logs := &logBuffer{}
+	logs := &dextest.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dex := startDex(t, strings.Replace(grpcConfig, "GRPC_TLS", tlsSection, 1), "", serve.WithLogger(logger))
-	assert.Empty(t, logs.lines("grpc.tlsClientCA"))
+	assert.Empty(t, logs.Lines("grpc.tlsClientCA"))
 
 	// The API is up, and asks for a client certificate.
 	roots := x509.NewCertPool()

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
@@ -29,7 +30,7 @@ func TestTokenExchangeThroughAPublicClient(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := listen(t)
 			palette, tenant, _ := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
-			logs := &logBuffer{}
+			logs := &dextest.LogBuffer{}
 			logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"+tt.oauth2),
 				"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l, serve.WithLogger(logger))
@@ -37,7 +38,7 @@ func TestTokenExchangeThroughAPublicClient(t *testing.T) {
 			form := tokenExchangeForm(tenant.MintIDToken(tenant.Claims(tenant.Users()[0], "dex", "")), "openid email")
 			form.Set("client_id", "kubectl")
 			status, body := postForm(t, dex.Issuer+"/token", form)
-			warnings := logs.lines(`level=WARN msg="token exchange"`)
+			warnings := logs.Lines(`level=WARN msg="token exchange"`)
 			if !tt.open {
 				assert.Empty(t, warnings)
 				assert.Equal(t, http.StatusBadRequest, status, body)

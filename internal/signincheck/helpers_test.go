@@ -1,7 +1,6 @@
 package signincheck
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 const (
@@ -173,21 +172,29 @@ func (h *harness) run(cfg *config.Config, opts Options, b browser) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out := newWatchedOutput(h.tenant.AuthURL())
+	out, logs := &dextest.LogBuffer{}, &dextest.LogBuffer{}
 	stdinR, stdinW := io.Pipe()
 	defer stdinW.Close()
-	var logs bytes.Buffer
 	opts.In, opts.Out = stdinR, out
-	opts.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if opts.Wait == 0 {
 		opts.Wait = 30 * time.Second
 	}
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, opts) }()
+	// The browser opens the authorization URL once the check prints it.
+	printed := make(chan string, 1)
+	watch, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go func() {
+		if line, ok := out.AwaitLine(watch, h.tenant.AuthURL()+"?"); ok {
+			printed <- line
+		}
+	}()
 
 	var res result
 	select {
-	case authURL := <-out.url:
+	case authURL := <-printed:
 		switch {
 		case b != nil:
 			res.callback = b(t, h, authURL)
@@ -215,53 +222,6 @@ func (h *harness) deliver(t *testing.T, callback string, stdin io.Writer) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
 	require.NotContains(t, string(body), "code=", "the page does not echo the code")
-}
-
-// watchedOutput collects the output and announces the first line that is
-// an authorization URL.
-type watchedOutput struct {
-	prefix string
-	url    chan string
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	sent   bool
-}
-
-func newWatchedOutput(prefix string) *watchedOutput {
-	return &watchedOutput{prefix: prefix, url: make(chan string, 1)}
-}
-
-func (w *watchedOutput) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if !w.sent {
-		for _, line := range strings.Split(w.buf.String(), "\n") {
-			if strings.HasPrefix(line, w.prefix+"?") {
-				w.url <- line
-				w.sent = true
-				break
-			}
-		}
-	}
-	return len(p), nil
-}
-
-func (w *watchedOutput) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // newCatalog serves a Backstage catalog holding one User entity, jane,

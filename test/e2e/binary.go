@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // BuildBinary builds cmd/dex-spectro into the test's temporary directory
@@ -33,7 +35,7 @@ type Process struct {
 	Issuer        string
 	TelemetryAddr string
 	// Logs holds the process's standard error (its logs) and output.
-	Logs *LogBuffer
+	Logs *dextest.LogBuffer
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -47,7 +49,7 @@ type Process struct {
 // output.
 func StartProcess(t testing.TB, bin, configFile, issuer, telemetryAddr string) *Process {
 	t.Helper()
-	p := &Process{Issuer: issuer, TelemetryAddr: telemetryAddr, Logs: &LogBuffer{}, exited: make(chan struct{})}
+	p := &Process{Issuer: issuer, TelemetryAddr: telemetryAddr, Logs: &dextest.LogBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve", configFile)
 	p.cmd.Stdout, p.cmd.Stderr = p.Logs, p.Logs
 	require.NoError(t, p.cmd.Start())

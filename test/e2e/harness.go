@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 	"github.com/dex-spectro/dex-spectro/internal/logging"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
@@ -314,7 +315,7 @@ type Dex struct {
 	*harness.Dex
 	// Logs holds everything the server logged, unless DexConfig.LogOutput
 	// was set.
-	Logs *LogBuffer
+	Logs *dextest.LogBuffer
 	// ConfigFile is the configuration file the server was started from.
 	ConfigFile string
 }
@@ -339,7 +340,7 @@ func StartDex(t testing.TB, cfg DexConfig, opts ...serve.Option) *Dex {
 	d := &Dex{ConfigFile: path}
 	out := cfg.LogOutput
 	if out == nil {
-		d.Logs = &LogBuffer{}
+		d.Logs = &dextest.LogBuffer{}
 		out = d.Logs
 		// Registered before the server's own cleanup, so this runs after
 		// the server has stopped, with its last words in the buffer; and
@@ -361,64 +362,4 @@ func StartDex(t testing.TB, cfg DexConfig, opts ...serve.Option) *Dex {
 
 	d.Dex = harness.Serve(t, loaded, append(options, opts...)...)
 	return d
-}
-
-// LogBuffer collects log output safely from many goroutines. After Close,
-// writes are dropped, so that stray goroutines cannot write into a finished
-// test.
-type LogBuffer struct {
-	mu     sync.Mutex
-	buf    strings.Builder
-	closed bool
-}
-
-// Write implements io.Writer.
-func (b *LogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.closed {
-		b.buf.Write(p)
-	}
-	return len(p), nil
-}
-
-// String returns everything written so far.
-func (b *LogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// Close drops later writes.
-func (b *LogBuffer) Close() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.closed = true
-}
-
-// Mark returns the current end of the log, for Since and WaitFor.
-func (b *LogBuffer) Mark() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-// Since returns what was written after mark.
-func (b *LogBuffer) Since(mark int) string {
-	return b.String()[mark:]
-}
-
-// WaitFor polls the log written after mark until it contains s, for at
-// most timeout.
-func (b *LogBuffer) WaitFor(mark int, s string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if strings.Contains(b.Since(mark), s) {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
