@@ -200,14 +200,10 @@ func TestCallbackShowsDexError(t *testing.T) {
 	ua := newUserAgent(t)
 
 	// Start a sign-in, stopping at the redirect to Dex to learn the state.
-	noFollow := *ua.client
-	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := noFollow.Get(urls.App + "/login")
+	toDex, err := ua.b.Walk(t.Context(), urls.App+"/login", urls.Issuer+"/auth")
 	require.NoError(t, err)
-	require.NoError(t, resp.Body.Close())
-	require.Equal(t, http.StatusFound, resp.StatusCode)
-	authURL, err := url.Parse(resp.Header.Get("Location"))
-	require.NoError(t, err)
+	require.Zero(t, toDex.Status, "the app redirects to Dex's authorization endpoint")
+	authURL := toDex.URL
 
 	// Dex sends the user back with an error, as when the user denies access.
 	p := ua.get(urls.App + "/callback?" + url.Values{

@@ -3,10 +3,8 @@ package demo
 import (
 	"context"
 	"html"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -48,18 +46,17 @@ func startDemo(t *testing.T, opts Options) URLs {
 	return d.URLs()
 }
 
-// userAgent is a browser without JavaScript: it keeps cookies and follows
-// redirects.
+// userAgent is the tests' browser (dextest.Browser) for the demo: it keeps
+// cookies, follows redirects, and fails the test when a request fails.
 type userAgent struct {
-	t      *testing.T
-	client *http.Client
+	t *testing.T
+	b *dextest.Browser
 }
 
 func newUserAgent(t *testing.T) *userAgent {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	return &userAgent{t: t, client: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+	b := dextest.NewBrowser()
+	b.Client.Timeout = 20 * time.Second
+	return &userAgent{t: t, b: b}
 }
 
 // page is a response after redirects.
@@ -69,29 +66,20 @@ type page struct {
 	body   string
 }
 
-func (ua *userAgent) do(req *http.Request) page {
-	ua.t.Helper()
-	resp, err := ua.client.Do(req)
-	require.NoError(ua.t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(ua.t, err)
-	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(body)}
-}
+func pageOf(p *dextest.Page) page { return page{status: p.Status, url: p.URL, body: p.Body} }
 
 func (ua *userAgent) get(rawURL string) page {
 	ua.t.Helper()
-	req, err := http.NewRequestWithContext(ua.t.Context(), http.MethodGet, rawURL, nil)
+	p, err := ua.b.Walk(ua.t.Context(), rawURL, "")
 	require.NoError(ua.t, err)
-	return ua.do(req)
+	return pageOf(p)
 }
 
 func (ua *userAgent) post(rawURL string, form url.Values) page {
 	ua.t.Helper()
-	req, err := http.NewRequestWithContext(ua.t.Context(), http.MethodPost, rawURL, strings.NewReader(form.Encode()))
+	p, err := ua.b.Submit(ua.t.Context(), rawURL, form)
 	require.NoError(ua.t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return ua.do(req)
+	return pageOf(p)
 }
 
 var (

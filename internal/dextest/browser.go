@@ -118,7 +118,17 @@ func (b *Browser) Get(ctx context.Context, rawURL string) (*Page, error) {
 // Palette's sign-in page on the way, until a URL starts with stopAt
 // (returned with Status 0) or a page answers without a redirect.
 func (b *Browser) Walk(ctx context.Context, rawURL, stopAt string) (*Page, error) {
-	return b.walk(ctx, rawURL, stopAt, false)
+	return b.walk(ctx, rawURL, nil, stopAt, false)
+}
+
+// Submit posts form to rawURL, as a browser submits a form, and follows
+// the redirects of the answer as Walk does, to the first page that is not
+// a redirect.
+func (b *Browser) Submit(ctx context.Context, rawURL string, form url.Values) (*Page, error) {
+	if form == nil {
+		form = url.Values{}
+	}
+	return b.walk(ctx, rawURL, form, "", false)
 }
 
 // Authorize starts at a relying party's authorization URL and plays the
@@ -127,7 +137,7 @@ func (b *Browser) Walk(ctx context.Context, rawURL, stopAt string) (*Page, error
 // fills in the password form and approves (or denies) the client. A page
 // other than those is a *PageError.
 func (b *Browser) Authorize(ctx context.Context, authURL, redirectURI string) (*url.URL, error) {
-	p, err := b.walk(ctx, authURL, redirectURI, true)
+	p, err := b.walk(ctx, authURL, nil, redirectURI, true)
 	if err != nil {
 		return nil, err
 	}
@@ -137,13 +147,17 @@ func (b *Browser) Authorize(ctx context.Context, authURL, redirectURI string) (*
 	return p.URL, nil
 }
 
-// walk follows redirects and, with dex, plays the user on Dex's pages.
-func (b *Browser) walk(ctx context.Context, rawURL, stopAt string, dex bool) (*Page, error) {
+// walk requests rawURL (a POST of form, when not nil), follows redirects
+// and, with dex, plays the user on Dex's pages.
+func (b *Browser) walk(ctx context.Context, rawURL string, form url.Values, stopAt string, dex bool) (*Page, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse URL: %w", err)
 	}
-	method, form := http.MethodGet, url.Values(nil)
+	method := http.MethodGet
+	if form != nil {
+		method = http.MethodPost
+	}
 	for range maxSteps {
 		if stopAt != "" && strings.HasPrefix(u.String(), stopAt) {
 			return &Page{URL: u}, nil
