@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"fmt"
 	"net/url"
 	"os"
 	"strconv"
@@ -82,22 +81,7 @@ func NewPostgres(t testing.TB) Postgres {
 	return p
 }
 
-// StorageYAML is the config file's storage section for the database.
-func (p Postgres) StorageYAML() string {
-	return fmt.Sprintf(`storage:
-  type: postgres
-  config:
-    host: %q
-    port: %d
-    database: %q
-    user: %q
-    password: %q
-    ssl:
-      mode: %q
-`, p.Host, p.Port, p.Database, p.User, p.Password, p.SSLMode)
-}
-
-// Storage is the storage section as a map, for configs built in code.
+// Storage is the storage section for the database, for a DexConfig.
 func (p Postgres) Storage() map[string]any {
 	return map[string]any{"type": "postgres", "config": map[string]any{
 		"host": p.Host, "port": p.Port, "database": p.Database,

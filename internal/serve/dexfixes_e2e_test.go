@@ -26,61 +26,38 @@ import (
 
 // deviceConfig has a public device client (kubelogin's usual setup), a
 // confidential one, a web application, the password database and a second
-// connector (so that the password page has a back link). ISSUER is
-// replaced by the issuer; "http: HTTP_ADDR" may be replaced to serve
-// elsewhere.
-const deviceConfig = `
-issuer: ISSUER
-web:
-  http: HTTP_ADDR
-storage:
-  type: memory
-logger:
-  level: debug
-staticClients:
-- id: kubectl
-  name: kubectl
-  public: true
-- id: ci-tool
-  name: CI Tool
-  secret: ci-tool-secret
-  redirectURIs: ["/device/callback"]
-- id: app
-  name: Example App
-  secret: app-secret
-  redirectURIs: ["` + rpRedirect + `"]
-connectors:
-- type: mockCallback
-  id: mock
-  name: Mock Login
-enablePasswordDB: true
-staticPasswords:
-- email: jane@example.com
-  hash: "` + bcryptHash + `"
-  username: jane
-  userID: 7f2b6c1e-0000-4000-8000-000000000001
-`
-
-// Issuers of the tests: Dex below a path, and at the root of its origin.
-const (
-	issuerBelowPath = "http://HTTP_ADDR/dex"
-	issuerAtRoot    = "http://HTTP_ADDR"
-)
-
-func deviceTemplate(issuer string) string {
-	return strings.Replace(deviceConfig, "ISSUER", issuer, 1)
+// connector (so that the password page has a back link).
+func deviceConfig() dextest.DexConfig {
+	return dextest.DexConfig{
+		Clients: []dextest.Client{kubectlClient,
+			{ID: "ci-tool", Name: "CI Tool", Secret: "ci-tool-secret", RedirectURIs: []string{"/device/callback"}}, appClient},
+		Connectors: []dextest.ConnectorFunc{dextest.MockCallback("mock", "Mock Login")},
+	}.With("logger: {level: debug}\n" + passwordDB)
 }
 
-// startUnprotectedDex starts a server from template and serves l (a free
-// port when nil) with Dex's handler without the fixes, to reproduce the
-// holes they close.
-func startUnprotectedDex(t *testing.T, template string, l net.Listener) *harness.Dex {
+// startDeviceDex serves deviceConfig with Dex's issuer below a path
+// (http://<address>/dex), or at the root of its origin.
+func startDeviceDex(t *testing.T, atRoot bool) *harness.Dex {
+	t.Helper()
+	l := listen(t)
+	cfg := deviceConfig()
+	if atRoot {
+		cfg.Issuer = "http://" + l.Addr().String()
+	}
+	return harness.Start(t, cfg, l)
+}
+
+// startUnprotectedDex starts a server from cfg and serves l (a free port
+// when nil) with Dex's handler without the fixes, to reproduce the holes
+// they close.
+func startUnprotectedDex(t *testing.T, cfg dextest.DexConfig, l net.Listener) *harness.Dex {
 	t.Helper()
 	if l == nil {
 		l = listen(t)
 	}
-	cfg := loadConfig(t, strings.Replace(template, "http: HTTP_ADDR", "http: 127.0.0.1:0", 1), l.Addr().String())
-	d := harness.Serve(t, cfg)
+	cfg = harness.For(cfg, l)
+	cfg.HTTP = "127.0.0.1:0" // the server's own listener, which the test does not use
+	d := harness.Serve(t, harness.Load(t, cfg))
 	front := &http.Server{Handler: serve.UnprotectedHandler(d.Server), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = front.Serve(l) }()
 	t.Cleanup(func() { _ = front.Close() })
@@ -88,18 +65,18 @@ func startUnprotectedDex(t *testing.T, template string, l net.Listener) *harness
 }
 
 // startDexFor starts the server, with the fixes or without them.
-func startDexFor(t *testing.T, template string, unprotected bool) *harness.Dex {
+func startDexFor(t *testing.T, cfg dextest.DexConfig, unprotected bool) *harness.Dex {
 	t.Helper()
-	return startDexForOn(t, nil, template, unprotected)
+	return startDexForOn(t, nil, cfg, unprotected)
 }
 
 // startDexForOn is startDexFor serving l (a free port when nil).
-func startDexForOn(t *testing.T, l net.Listener, template string, unprotected bool) *harness.Dex {
+func startDexForOn(t *testing.T, l net.Listener, cfg dextest.DexConfig, unprotected bool) *harness.Dex {
 	t.Helper()
 	if unprotected {
-		return startUnprotectedDex(t, template, l)
+		return startUnprotectedDex(t, cfg, l)
 	}
-	return harness.Start(t, template, l)
+	return harness.Start(t, cfg, l)
 }
 
 // deviceClient is a command-line client of Dex's device flow, as kubelogin
@@ -214,21 +191,22 @@ var (
 // real time) receives tokens.
 func TestDeviceFlowEndToEnd(t *testing.T) {
 	tests := []struct {
-		name, issuer, clientID, secret, clientName string
+		name, clientID, secret, clientName string
+		atRoot                             bool
 	}{
-		{name: "public client, issuer below a path", issuer: issuerBelowPath, clientID: "kubectl", clientName: "kubectl"},
-		{name: "public client, issuer at the root", issuer: issuerAtRoot, clientID: "kubectl", clientName: "kubectl"},
+		{name: "public client, issuer below a path", clientID: "kubectl", clientName: "kubectl"},
+		{name: "public client, issuer at the root", atRoot: true, clientID: "kubectl", clientName: "kubectl"},
 		// Dex v2.45.1 sends a confidential client's browser to
 		// "/device/callback" on the issuer's host (fixed in Dex main by
 		// dexidp/dex#4597, not a security fix), so the confidential device
 		// flow needs an issuer at the root.
-		{name: "confidential client, issuer at the root", issuer: issuerAtRoot, clientID: "ci-tool", secret: "ci-tool-secret", clientName: "CI Tool"},
+		{name: "confidential client, issuer at the root", atRoot: true, clientID: "ci-tool", secret: "ci-tool-secret", clientName: "CI Tool"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			dex := startDex(t, deviceTemplate(tt.issuer), "")
+			dex := startDeviceDex(t, tt.atRoot)
 			dc := newDeviceClient(t, dex.Issuer, tt.clientID, tt.secret)
 			da := dc.start(t)
 
@@ -261,7 +239,7 @@ func TestDeviceFlowSecretNotInBrowserRedirect(t *testing.T) {
 	for _, unprotected := range []bool{true, false} {
 		t.Run(map[bool]string{true: "Dex v2.45.1 leaks it", false: "dex-spectro"}[unprotected], func(t *testing.T) {
 			t.Parallel()
-			dex := startDexFor(t, deviceTemplate(issuerBelowPath), unprotected)
+			dex := startDexFor(t, deviceConfig(), unprotected)
 			da := newDeviceClient(t, dex.Issuer, "ci-tool", "ci-tool-secret").start(t)
 			authURL := enterUserCode(t, dextest.NewBrowser(), da)
 			assert.Equal(t, "ci-tool", authURL.Query().Get("client_id"))
@@ -297,7 +275,7 @@ func TestDeviceCallbackRefusesForeignCode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			dex := startDexFor(t, deviceTemplate(issuerBelowPath), tt.unprotected)
+			dex := startDexFor(t, deviceConfig(), tt.unprotected)
 
 			// The device client's request, whose user code the attacker
 			// knows: it started it.
@@ -347,7 +325,7 @@ func TestPasswordLoginBackLink(t *testing.T) {
 		t.Run(map[bool]string{true: "Dex v2.45.1", false: "dex-spectro"}[unprotected], func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			dex := startDexFor(t, withStorage(basicConfig, storageSection(t, "memory")), unprotected)
+			dex := startDexFor(t, basicConfig(nil), unprotected)
 			b := passwordBrowser()
 			authURL := dex.URL("/auth?" + url.Values{
 				"client_id": {"app"}, "response_type": {"code"}, "scope": {"openid email"},
@@ -420,7 +398,7 @@ func TestPasswordLoginBackLink(t *testing.T) {
 // and inactive on introspection, and the real one keeps working.
 func TestRefreshTokenWithWrongSecret(t *testing.T) {
 	ctx := context.Background()
-	dex := startDex(t, withStorage(basicConfig, storageSection(t, "memory")), "")
+	dex := startDex(t, basicConfig(nil), "")
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "app", "app-secret", rpRedirect)
 	require.NoError(t, err)
 	tokens, err := rp.SignIn(ctx, passwordBrowser())
@@ -486,8 +464,7 @@ func TestDeviceFlowLoginCSRF(t *testing.T) {
 			l := listen(t)
 			palette, _, _ := lifetimePalette(t, "http://"+l.Addr().String()+"/dex") // jane is signed in to Palette
 			// Palette is the only connector, and there is no approval screen.
-			template := withStorage(lifetimeConfig, "storage:\n  type: memory\noauth2:\n  skipApprovalScreen: true")
-			dex := startDexForOn(t, l, replaceAll(template, "CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), unprotected)
+			dex := startDexForOn(t, l, lifetimeConfig(palette.URL).With("oauth2: {skipApprovalScreen: true}"), unprotected)
 
 			// The attacker's device request, and in the protected case the
 			// attacker's own browser entering the code (which binds the

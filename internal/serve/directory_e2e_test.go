@@ -21,11 +21,11 @@ import (
 
 const directoryAPIKey = "palette-api-key-for-dex-0123456789"
 
-// directoryBlock is the directory block of a spectrocloud connector at the
-// end of a template (spectroConfig, lifetimeConfig), read every second;
-// extra adds keys to it.
+// directoryBlock is the directory block of a spectrocloud connector's
+// configuration, read every second; extra adds keys to it, indented below
+// directory.
 func directoryBlock(extra string) string {
-	return "    directory:\n      apiKey: " + directoryAPIKey + "\n      syncInterval: 1s\n      maxStaleness: 5s\n      requestsPerSecond: 10\n" + extra
+	return "directory:\n  apiKey: " + directoryAPIKey + "\n  syncInterval: 1s\n  maxStaleness: 5s\n  requestsPerSecond: 10\n" + extra
 }
 
 // directoryDex is a dex-spectro in front of an emulated tenant whose
@@ -43,7 +43,7 @@ func directoryPalette(t *testing.T, l net.Listener) (*spectrotest.Server, *spect
 	t.Helper()
 	palette := spectrotest.NewServer()
 	t.Cleanup(palette.Close)
-	tenant := palette.AddTenant(lifetimeTenant)
+	tenant := palette.AddTenant(dextest.TenantUID)
 	issuer := "http://" + l.Addr().String() + "/dex"
 	tenant.AddClient(spectrotest.Client{ID: "dex", Secret: "dex-secret", RedirectURIs: []string{issuer + "/callback"}})
 	tenant.AddUser(spectrotest.User{Sub: "64a1b2c3d4e5f60718293a4b", Email: "jane@example.com", GivenName: "Jane", Groups: []string{"platform", "admins"}})
@@ -59,8 +59,8 @@ func startDirectoryDex(t *testing.T, connectorExtra, directoryExtra string, setu
 	if setup != nil {
 		setup(tenant)
 	}
-	template := replaceAll(spectroConfig+connectorExtra+directoryBlock(directoryExtra), "CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant)
-	d := &directoryDex{dex: harness.Start(t, template, l), tenant: tenant}
+	cfg := spectroConfig(palette.URL, connectorExtra, directoryBlock(directoryExtra))
+	d := &directoryDex{dex: harness.Start(t, cfg, l), tenant: tenant}
 	var err error
 	d.rp, err = dextest.NewRelyingParty(context.Background(), d.dex.Issuer, "backstage", "backstage-secret", rpRedirect)
 	require.NoError(t, err)
@@ -124,7 +124,7 @@ func TestDirectoryDisabledUserEndToEnd(t *testing.T) {
 // A team removed in Palette leaves the groups of the next refresh; with
 // allowedGroups naming it, the refresh is refused.
 func TestDirectoryRemovedTeamEndToEnd(t *testing.T) {
-	d := startDirectoryDex(t, "    allowedGroups: [admins, platform]\n", "", nil)
+	d := startDirectoryDex(t, "allowedGroups: [admins, platform]", "", nil)
 	tokens := d.signIn(t)
 
 	d.tenant.RemoveTeam("admins")
@@ -148,7 +148,7 @@ func TestDirectoryRemovedTeamEndToEnd(t *testing.T) {
 // UID is matched, and Palette's sub is not the UID) gets Dex's error page
 // with the reason and 403.
 func TestDirectorySignInPageEndToEnd(t *testing.T) {
-	d := startDirectoryDex(t, "", "      match: [uid]\n", func(tenant *spectrotest.Tenant) { tenant.SetSubjectIsUID(false) })
+	d := startDirectoryDex(t, "", "  match: [uid]\n", func(tenant *spectrotest.Tenant) { tenant.SetSubjectIsUID(false) })
 	authURL := d.rp.OAuth2.AuthCodeURL("state-0123456789")
 	var status int
 	var body string

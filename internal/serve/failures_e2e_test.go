@@ -37,10 +37,8 @@ func TestSignInErrorPageNamesNoAddress(t *testing.T) {
 			ctx := context.Background()
 			l := listen(t)
 			palette, _, _ := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
-			template := replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
-				"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant,
-				"    redirectURI: ISSUER_URL/callback\n", "    redirectURI: ISSUER_URL/callback\n    upstreamTimeout: 5s\n    providerDiscoveryOverrides:\n      "+tt.override+"\n")
-			dex := harness.Start(t, template, l)
+			cfg := lifetimeConfig(palette.URL, "upstreamTimeout: 5s\nproviderDiscoveryOverrides:\n  "+tt.override)
+			dex := harness.Start(t, cfg, l)
 
 			b := dextest.NewBrowser()
 			callback, err := b.Authorize(ctx, authURL(dex.Issuer, "backstage"), dex.Issuer+"/callback")

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -29,20 +30,16 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
-const grpcConfig = `
-issuer: ISSUER_URL
-web:
-  http: HTTP_ADDR
-grpc:
-  addr: 127.0.0.1:0
-GRPC_TLS
-storage:
-  type: memory
-connectors:
-- type: mockCallback
-  id: mock
-  name: Mock
-`
+// grpcConfig has a mock connector and the gRPC API, with grpcTLS (the
+// section's keys beside addr) for its TLS.
+func grpcConfig(grpcTLS map[string]any) dextest.DexConfig {
+	grpc := map[string]any{"addr": "127.0.0.1:0"}
+	maps.Copy(grpc, grpcTLS)
+	return dextest.DexConfig{
+		Connectors: []dextest.ConnectorFunc{dextest.MockCallback("mock", "Mock")},
+		Sections:   map[string]any{"grpc": grpc},
+	}
+}
 
 // A gRPC API that anyone reaching it may use is announced at start-up with
 // a WARN line naming the setting and the risk; with client certificates
@@ -52,7 +49,7 @@ func TestGRPCAPIWithoutClientCA(t *testing.T) {
 	t.Setenv("DEX_API_CONNECTORS_CRUD", "true")
 	logs := &dextest.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	dex := startDex(t, strings.Replace(grpcConfig, "GRPC_TLS", "", 1), "", serve.WithLogger(logger))
+	dex := startDex(t, grpcConfig(nil), "", serve.WithLogger(logger))
 
 	warnings := logs.Lines("grpc.tlsClientCA")
 	require.Len(t, warnings, 1)
@@ -80,12 +77,12 @@ func TestGRPCAPIWithClientCA(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "grpc.crt"), serverCert)
 	writeFile(t, filepath.Join(dir, "grpc.key"), serverKey)
 	writeFile(t, filepath.Join(dir, "ca.crt"), ca.pem)
-	tlsSection := "  tlsCert: " + filepath.Join(dir, "grpc.crt") + "\n  tlsKey: " + filepath.Join(dir, "grpc.key") +
-		"\n  tlsClientCA: " + filepath.Join(dir, "ca.crt")
+	tlsSection := map[string]any{"tlsCert": filepath.Join(dir, "grpc.crt"), "tlsKey": filepath.Join(dir, "grpc.key"),
+		"tlsClientCA": filepath.Join(dir, "ca.crt")}
 
 	logs := &dextest.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	dex := startDex(t, strings.Replace(grpcConfig, "GRPC_TLS", tlsSection, 1), "", serve.WithLogger(logger))
+	dex := startDex(t, grpcConfig(tlsSection), "", serve.WithLogger(logger))
 	assert.Empty(t, logs.Lines("grpc.tlsClientCA"))
 
 	// The API is up, and asks for a client certificate.
@@ -140,11 +137,10 @@ func TestGRPCConnectorReadingLocalFiles(t *testing.T) {
 	capture := &bearerCapture{}
 	catalog := httptest.NewServer(capture)
 	t.Cleanup(catalog.Close)
-	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory\ngrpc:\n  addr: 127.0.0.1:0"),
-		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
+	dex := harness.Start(t, lifetimeConfig(palette.URL).With("grpc: {addr: 127.0.0.1:0}"), l)
 
 	connectorConfig := func(catalogKeys string) []byte {
-		return []byte(`{"consoleURL":"` + palette.URL + `","tenant":"` + lifetimeTenant + `","clientID":"dex","clientSecret":"dex-secret",` +
+		return []byte(`{"consoleURL":"` + palette.URL + `","tenant":"` + dextest.TenantUID + `","clientID":"dex","clientSecret":"dex-secret",` +
 			`"redirectURI":"` + dex.Issuer + `/callback","signIn":{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail"}],` +
 			`"catalog":{"baseURL":"` + catalog.URL + `",` + catalogKeys + `}}}`)
 	}

@@ -32,41 +32,6 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
-// lifetimeConfig has two clients, Backstage and kubelogin, and Dex's ID
-// tokens valid for an hour; STORAGE is replaced per test.
-const lifetimeConfig = `
-issuer: ISSUER_URL
-web:
-  http: HTTP_ADDR
-STORAGE
-expiry:
-  idTokens: 1h
-staticClients:
-- id: backstage
-  name: Backstage
-  secret: backstage-secret
-  redirectURIs: ["` + rpRedirect + `"]
-- id: kubelogin
-  name: kubelogin
-  secret: kubelogin-secret
-  redirectURIs: ["` + rpRedirect + `"]
-- id: kubectl
-  name: kubectl
-  public: true
-connectors:
-- type: spectrocloud
-  id: spectrocloud
-  name: SpectroCloud
-  config:
-    consoleURL: CONSOLE_URL
-    tenant: TENANT_UID
-    clientID: dex
-    clientSecret: dex-secret
-    redirectURI: ISSUER_URL/callback
-`
-
-const lifetimeTenant = "5f7c0a1b2c3d4e5f6a7b8c9d"
-
 // paletteExps records the exp of every ID token the emulated Palette issues.
 type paletteExps struct {
 	mu   sync.Mutex
@@ -92,7 +57,7 @@ func lifetimePalette(t *testing.T, dexIssuer string) (*spectrotest.Server, *spec
 	t.Helper()
 	palette := spectrotest.NewServer()
 	t.Cleanup(palette.Close)
-	tenant := palette.AddTenant(lifetimeTenant)
+	tenant := palette.AddTenant(dextest.TenantUID)
 	tenant.AddClient(spectrotest.Client{ID: "dex", Secret: "dex-secret", RedirectURIs: []string{dexIssuer + "/callback"}})
 	tenant.AddUser(spectrotest.User{Email: "jane@example.com", GivenName: "Jane", FamilyName: "Doe", Groups: []string{"platform"}})
 	tenant.SetAutoLogin("jane@example.com")
@@ -142,8 +107,7 @@ func TestDexTokensEndWithThePaletteSignIn(t *testing.T) {
 	l := listen(t)
 	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 	tenant.SetIDTokenLifetime(40 * time.Second)
-	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
-		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
+	dex := harness.Start(t, lifetimeConfig(palette.URL), l)
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
 	require.NoError(t, err)
@@ -187,8 +151,7 @@ func TestCodeRedeemedAfterThePaletteSignInEnded(t *testing.T) {
 	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 	tenant.SetIDTokenLifetime(40 * time.Second) // the code itself lasts 30 minutes
 	var dexClock dextest.Clock
-	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
-		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l, serve.WithClock(dexClock.Now))
+	dex := harness.Start(t, lifetimeConfig(palette.URL), l, serve.WithClock(dexClock.Now))
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
 	require.NoError(t, err)
@@ -216,11 +179,11 @@ func TestCodeRedeemedOnAnotherReplica(t *testing.T) {
 	palette, tenant, exps := lifetimePalette(t, issuer)
 	tenant.SetIDTokenLifetime(40 * time.Second)
 	db := filepath.Join(t.TempDir(), "dex.db")
-	template := replaceAll(withStorage(lifetimeConfig, "storage:\n  type: sqlite3\n  config:\n    file: "+db),
-		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant)
+	template := lifetimeConfig(palette.URL)
+	template.Storage, template.Issuer = sqlite(db), issuer
 
-	replicaA := startReplica(t, template, issuer)
-	replicaB := startReplica(t, template, issuer)
+	replicaA := startReplica(t, template)
+	replicaB := startReplica(t, template)
 	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		target := replicaA
 		if strings.HasSuffix(r.In.URL.Path, "/token") {
@@ -240,13 +203,12 @@ func TestCodeRedeemedOnAnotherReplica(t *testing.T) {
 	assertEndsAt(t, tokens.OAuth2, exps.last(t), "code redeemed on replica B")
 }
 
-// startReplica starts a Dex replica with the given issuer on its own
+// startReplica starts a Dex replica of cfg, whose issuer is set, on its own
 // listener and returns the listener's address.
-func startReplica(t *testing.T, template, issuer string) string {
+func startReplica(t *testing.T, cfg dextest.DexConfig) string {
 	t.Helper()
 	l := listen(t)
-	cfg := harness.LoadTemplate(t, template, issuer, l.Addr().String())
-	harness.Serve(t, cfg, serve.WithListener(serve.ListenerHTTP, l))
+	harness.Start(t, cfg, l)
 	return l.Addr().(*net.TCPAddr).String()
 }
 
@@ -257,8 +219,7 @@ func TestSessionsAcrossClients(t *testing.T) {
 	ctx := context.Background()
 	l := listen(t)
 	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
-	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
-		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
+	dex := harness.Start(t, lifetimeConfig(palette.URL), l)
 
 	kubelogin, err := dextest.NewRelyingParty(ctx, dex.Issuer, "kubelogin", "kubelogin-secret", rpRedirect)
 	require.NoError(t, err)
@@ -299,9 +260,8 @@ func TestImplicitFlowTokensEndWithThePaletteSignIn(t *testing.T) {
 			l := listen(t)
 			palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 			tenant.SetIDTokenLifetime(40 * time.Second)
-			oauth2Config := fmt.Sprintf("storage:\n  type: memory\noauth2:\n  responseTypes: [code, token, id_token]\n  skipApprovalScreen: %v", skipApproval)
-			dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, oauth2Config),
-				"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
+			oauth2Config := fmt.Sprintf("oauth2: {responseTypes: [code, token, id_token], skipApprovalScreen: %v}", skipApproval)
+			dex := harness.Start(t, lifetimeConfig(palette.URL).With(oauth2Config), l)
 
 			authURL := dex.Issuer + "/auth?" + url.Values{
 				"client_id": {"backstage"}, "redirect_uri": {rpRedirect}, "response_type": {"id_token token"},
@@ -329,8 +289,7 @@ func TestDeviceFlowTokensEndWithThePaletteSignIn(t *testing.T) {
 	l := listen(t)
 	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 	tenant.SetIDTokenLifetime(40 * time.Second)
-	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
-		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l)
+	dex := harness.Start(t, lifetimeConfig(palette.URL), l)
 
 	dc := newDeviceClient(t, dex.Issuer, "kubectl", "")
 	da := dc.start(t)
@@ -394,9 +353,7 @@ func TestApprovalOfAnEndedSignIn(t *testing.T) {
 			l := listen(t)
 			palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 			var dexClock dextest.Clock
-			oauth2Config := "storage:\n  type: memory\noauth2:\n  responseTypes: [code, token, id_token]"
-			dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, oauth2Config),
-				"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l, serve.WithClock(dexClock.Now))
+			dex := harness.Start(t, lifetimeConfig(palette.URL).With("oauth2: {responseTypes: [code, token, id_token]}"), l, serve.WithClock(dexClock.Now))
 
 			// The implicit flow's sign-in, left on the approval page.
 			tenant.SetIDTokenLifetime(40 * time.Second)
@@ -443,8 +400,7 @@ func TestEndedCodeAnsweredAfterClientAuthentication(t *testing.T) {
 	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 	tenant.SetIDTokenLifetime(40 * time.Second) // the code itself lasts 30 minutes
 	var dexClock dextest.Clock
-	dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"),
-		"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l, serve.WithClock(dexClock.Now))
+	dex := harness.Start(t, lifetimeConfig(palette.URL), l, serve.WithClock(dexClock.Now))
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
 	require.NoError(t, err)
 	callback, err := dextest.NewBrowser().Authorize(ctx, rp.OAuth2.AuthCodeURL("state-0123456789"), rpRedirect)

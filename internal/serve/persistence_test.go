@@ -15,7 +15,7 @@ import (
 // leaves the database complete, and the next server picks it up.
 func TestRefreshAfterRestartOnSQLite(t *testing.T) {
 	ctx := context.Background()
-	template := withStorage(basicConfig, "storage:\n  type: sqlite3\n  config:\n    file: "+filepath.Join(t.TempDir(), "dex.db")+"\n")
+	template := basicConfig(sqlite(filepath.Join(t.TempDir(), "dex.db")))
 
 	first := startDex(t, template, "")
 	rp, err := dextest.NewRelyingParty(ctx, first.Issuer, "app", "app-secret", rpRedirect)

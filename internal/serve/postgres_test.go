@@ -2,7 +2,6 @@ package serve_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -16,13 +15,14 @@ import (
 // on the first and the refresh token is redeemed on the second, whose keys
 // verify the new ID token.
 func TestTwoServersShareAPostgresDatabase(t *testing.T) {
-	storage := dextest.NewPostgres(t).StorageYAML()
+	storage := dextest.NewPostgres(t).Storage()
 	ctx := context.Background()
 
-	first := startDex(t, withStorage(basicConfig, storage), "")
+	first := startDex(t, basicConfig(storage), "")
 	// Replicas share the issuer URL; the second one listens elsewhere.
-	secondTemplate := strings.Replace(withStorage(basicConfig, storage), "issuer: ISSUER_URL", "issuer: "+first.Issuer, 1)
-	second := startDex(t, secondTemplate, "")
+	secondConfig := basicConfig(storage)
+	secondConfig.Issuer = first.Issuer
+	second := startDex(t, secondConfig, "")
 	require.Equal(t, first.Issuer, second.Issuer)
 	require.NotEqual(t, first.Addrs.HTTP, second.Addrs.HTTP)
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,17 +18,13 @@ import (
 )
 
 // uncleanIssuerConfig signs users in through Palette and the password
-// database. ISSUER_URL is the issuer as written (not clean); DEX_BASE is
-// where Dex serves its endpoints (the clean path).
-var uncleanIssuerConfig = strings.Replace(withStorage(lifetimeConfig, "storage:\n  type: memory"),
-	"redirectURI: ISSUER_URL/callback", "redirectURI: DEX_BASE/callback", 1) + `
-enablePasswordDB: true
-staticPasswords:
-- email: jane@example.com
-  hash: "` + bcryptHash + `"
-  username: jane
-  userID: 7f2b6c1e-0000-4000-8000-000000000001
-`
+// database, with issuer, the issuer as written (not clean); base is where
+// Dex serves its endpoints (the clean path).
+func uncleanIssuerConfig(consoleURL, issuer, base string) dextest.DexConfig {
+	cfg := lifetimeConfig(consoleURL, "redirectURI: "+base+"/callback").With(passwordDB)
+	cfg.Issuer = issuer
+	return cfg
+}
 
 // Dex serves its endpoints at path.Join(issuer's path, endpoint), whatever
 // the issuer's path looks like; every fix in front of Dex guards the same
@@ -54,9 +49,7 @@ func TestUncleanIssuerPaths(t *testing.T) {
 			palette, tenant, exps := lifetimePalette(t, base)
 			tenant.SetIDTokenLifetime(40 * time.Second)
 			var dexClock dextest.Clock
-			template := replaceAll(uncleanIssuerConfig, "CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant, "DEX_BASE", base)
-			cfg := harness.LoadTemplate(t, template, origin+tt.issuerPath, l.Addr().String())
-			harness.Serve(t, cfg, serve.WithListener(serve.ListenerHTTP, l), serve.WithClock(dexClock.Now))
+			harness.Start(t, uncleanIssuerConfig(palette.URL, origin+tt.issuerPath, base), l, serve.WithClock(dexClock.Now))
 
 			t.Run("back link", func(t *testing.T) {
 				b := passwordBrowser()

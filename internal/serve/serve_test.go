@@ -3,8 +3,6 @@ package serve_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,54 +13,6 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
-// basicConfig has a password database user, a mock connector and a client;
-// STORAGE is replaced by a storage section.
-const basicConfig = `
-issuer: ISSUER_URL
-web:
-  http: HTTP_ADDR
-telemetry:
-  http: 127.0.0.1:0
-STORAGE
-logger:
-  level: debug
-frontend:
-  issuer: Example Corp
-staticClients:
-- id: app
-  name: Example App
-  secret: app-secret
-  redirectURIs: ["` + rpRedirect + `"]
-connectors:
-- type: mockCallback
-  id: mock
-  name: Mock Login
-enablePasswordDB: true
-staticPasswords:
-- email: jane@example.com
-  hash: "` + bcryptHash + `"
-  username: jane
-  name: Jane Doe
-  preferredUsername: jdoe
-  userID: 7f2b6c1e-0000-4000-8000-000000000001
-  groups: [platform, admins]
-`
-
-func storageSection(t *testing.T, typ string) string {
-	switch typ {
-	case "memory":
-		return "storage:\n  type: memory\n"
-	case "sqlite3":
-		return "storage:\n  type: sqlite3\n  config:\n    file: " + filepath.Join(t.TempDir(), "dex.db") + "\n"
-	}
-	t.Fatalf("no storage section for %q", typ)
-	return ""
-}
-
-func withStorage(template, storage string) string {
-	return strings.Replace(template, "STORAGE", storage, 1)
-}
-
 // A server with memory or sqlite3 storage serves Dex's endpoints, health
 // checks and metrics, lists its connectors by name, signs users in through
 // the password database and the mock connector, refreshes, and shuts down.
@@ -70,7 +20,7 @@ func TestServe(t *testing.T) {
 	for _, storageType := range []string{"memory", "sqlite3"} {
 		t.Run(storageType, func(t *testing.T) {
 			ctx := context.Background()
-			dex := startDex(t, withStorage(basicConfig, storageSection(t, storageType)), "")
+			dex := startDex(t, basicConfig(storageSection(t, storageType)), "")
 
 			t.Run("discovery", func(t *testing.T) {
 				status, body := get(t, dex.URL("/.well-known/openid-configuration"))
@@ -171,7 +121,7 @@ func TestServe(t *testing.T) {
 // A registry given is the one the server registers its metrics on.
 func TestRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	startDex(t, withStorage(basicConfig, storageSection(t, "memory")), "", serve.WithRegistry(reg))
+	startDex(t, basicConfig(nil), "", serve.WithRegistry(reg))
 	families, err := reg.Gather()
 	require.NoError(t, err)
 	names := map[string]bool{}

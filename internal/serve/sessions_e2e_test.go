@@ -18,14 +18,13 @@ import (
 )
 
 // sessionsServer is lifetimeConfig's server (Backstage and kubelogin) with
-// its gRPC API behind mutual TLS, with files in DIR.
-const sessionsServer = `storage:
-  type: memory
-grpc:
-  addr: 127.0.0.1:0
-  tlsCert: DIR/grpc.crt
-  tlsKey: DIR/grpc.key
-  tlsClientCA: DIR/ca.crt`
+// its gRPC API behind mutual TLS, with files in dir, and the directory.
+func sessionsServer(consoleURL, dir string) dextest.DexConfig {
+	cfg := lifetimeConfig(consoleURL, directoryBlock(""))
+	cfg.Sections["grpc"] = map[string]any{"addr": "127.0.0.1:0", "tlsCert": filepath.Join(dir, "grpc.crt"),
+		"tlsKey": filepath.Join(dir, "grpc.key"), "tlsClientCA": filepath.Join(dir, "ca.crt")}
+	return cfg
+}
 
 // The kill switch, against a real server over its gRPC API with mutual
 // TLS: sessions list finds every refresh token of a user named by email,
@@ -47,8 +46,7 @@ func TestSessionsKillSwitchEndToEnd(t *testing.T) {
 	palette, _ := directoryPalette(t, l)
 
 	// The directory turns an email into the user's Palette UID.
-	template := withStorage(lifetimeConfig, sessionsServer) + directoryBlock("")
-	cfg := loadConfig(t, replaceAll(template, "CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant, "DIR", dir), l.Addr().String())
+	cfg := loadConfig(t, sessionsServer(palette.URL, dir), l)
 	dex := harness.Serve(t, cfg, serve.WithListener(serve.ListenerHTTP, l))
 
 	signIn := func(client, secret string) (*dextest.RelyingParty, *dextest.Tokens) {

@@ -70,7 +70,7 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	blocker := newBlockingCollector()
 	reg.MustRegister(blocker)
-	dex := startDex(t, withStorage(basicConfig, storageSection(t, "sqlite3")), "", serve.WithRegistry(reg))
+	dex := startDex(t, basicConfig(storageSection(t, "sqlite3")), "", serve.WithRegistry(reg))
 
 	inFlight := scrape("http://" + dex.Addrs.Telemetry + "/metrics")
 	<-blocker.entered
@@ -103,7 +103,7 @@ func TestShutdownIsBounded(t *testing.T) {
 	blocker := newBlockingCollector()
 	reg.MustRegister(blocker)
 	t.Cleanup(func() { close(blocker.release) })
-	dex := startDex(t, withStorage(basicConfig, storageSection(t, "memory")), "",
+	dex := startDex(t, basicConfig(nil), "",
 		serve.WithRegistry(reg), serve.WithShutdownTimeout(200*time.Millisecond))
 
 	inFlight := scrape("http://" + dex.Addrs.Telemetry + "/metrics")
@@ -120,12 +120,12 @@ func TestShutdownIsBounded(t *testing.T) {
 // any traffic, and a server that is closed without running releases its
 // listeners.
 func TestCloseWithoutRun(t *testing.T) {
-	dex := startDex(t, withStorage(basicConfig, storageSection(t, "memory")), "")
+	dex := startDex(t, basicConfig(nil), "")
 	require.NoError(t, dex.Stop())
 
 	l := listen(t)
 	addr := l.Addr().String()
-	cfg := loadConfig(t, withStorage(basicConfig, storageSection(t, "memory")), addr)
+	cfg := loadConfig(t, basicConfig(nil), l)
 	srv, err := serve.New(context.Background(), cfg, serve.WithListener(serve.ListenerHTTP, l), serve.WithLogger(testLogger(t)))
 	require.NoError(t, err)
 	require.NoError(t, srv.Close())

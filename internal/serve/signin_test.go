@@ -19,16 +19,18 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
-// signInConfig resolves users against a Backstage catalog.
-const signInConfig = spectroConfig + `    signIn:
-      resolvers:
-      - resolver: emailMatchingUserEntityProfileEmail
-      catalog:
-        baseURL: CATALOG_URL
-        token: catalog-token
-        cacheTTL: 1m
-        groupsFromMembership: true
+// signIn resolves users against the Backstage catalog at catalogURL.
+func signIn(catalogURL string) string {
+	return `signIn:
+  resolvers:
+  - resolver: emailMatchingUserEntityProfileEmail
+  catalog:
+    baseURL: ` + catalogURL + `
+    token: catalog-token
+    cacheTTL: 1m
+    groupsFromMembership: true
 `
+}
 
 // backstageCatalog answers by-query for one User entity until it is removed.
 type backstageCatalog struct {
@@ -67,16 +69,15 @@ func TestSignInResolvedAgainstTheCatalog(t *testing.T) {
 
 	palette := spectrotest.NewServer()
 	t.Cleanup(palette.Close)
-	tenant := palette.AddTenant("5f7c0a1b2c3d4e5f6a7b8c9d")
+	tenant := palette.AddTenant(dextest.TenantUID)
 	l := listen(t)
 	dexIssuer := "http://" + l.Addr().String() + "/dex"
 	tenant.AddClient(spectrotest.Client{ID: "dex", Secret: "dex-secret", RedirectURIs: []string{dexIssuer + "/callback"}})
 	tenant.AddUser(spectrotest.User{Email: "jane@example.com", GivenName: "Jane", FamilyName: "Doe", Groups: []string{"admins"}})
 	tenant.SetAutoLogin("jane@example.com")
 
-	template := replaceAll(signInConfig, "CONSOLE_URL", palette.URL, "TENANT_UID", "5f7c0a1b2c3d4e5f6a7b8c9d", "CATALOG_URL", catalogSrv.URL)
 	var clock dextest.Clock // the server's, and so its connector's
-	dex := harness.Start(t, template, l, serve.WithClock(clock.Now))
+	dex := harness.Start(t, spectroConfig(palette.URL, signIn(catalogSrv.URL)), l, serve.WithClock(clock.Now))
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
 	require.NoError(t, err)

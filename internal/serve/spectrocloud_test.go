@@ -22,36 +22,6 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
-// spectroConfig signs users in through one Palette tenant of the emulator;
-// CONSOLE_URL and TENANT_UID are replaced per test.
-const spectroConfig = `
-issuer: ISSUER_URL
-web:
-  http: HTTP_ADDR
-storage:
-  type: memory
-staticClients:
-- id: backstage
-  name: Backstage
-  secret: backstage-secret
-  redirectURIs: ["` + rpRedirect + `"]
-connectors:
-- type: spectrocloud
-  id: spectrocloud
-  name: SpectroCloud
-  config:
-    consoleURL: CONSOLE_URL
-    tenant: TENANT_UID
-    clientID: dex
-    clientSecret: dex-secret
-    redirectURI: ISSUER_URL/callback
-    claimModifications:
-      newGroupFromClaims:
-      - claims: [tenant]
-        delimiter: ":"
-        prefix: spectrocloud
-`
-
 // The authorization-code flow runs through Dex's real endpoints (login
 // redirect, Palette, callback, approval page) to a relying party that
 // verifies Dex's ID token; refreshing never calls Palette's token endpoint.
@@ -59,7 +29,7 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	palette := spectrotest.NewServer()
 	t.Cleanup(palette.Close)
-	tenant := palette.AddTenant("5f7c0a1b2c3d4e5f6a7b8c9d")
+	tenant := palette.AddTenant(dextest.TenantUID)
 
 	l := listen(t)
 	dexIssuer := "http://" + l.Addr().String() + "/dex"
@@ -73,9 +43,8 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 	})
 	tenant.SetAutoLogin("jane@example.com")
 
-	template := replaceAll(spectroConfig, "CONSOLE_URL", palette.URL, "TENANT_UID", "5f7c0a1b2c3d4e5f6a7b8c9d")
 	var clock dextest.Clock // the server's, and so its connector's
-	dex := harness.Start(t, template, l, serve.WithClock(clock.Now))
+	dex := harness.Start(t, spectroConfig(palette.URL), l, serve.WithClock(clock.Now))
 	require.Equal(t, dexIssuer, dex.Issuer)
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
@@ -174,17 +143,12 @@ func postToken(t *testing.T, issuer, clientID, secret string, form url.Values) (
 	return resp.StatusCode, string(body)
 }
 
-func replaceAll(s string, oldNew ...string) string {
-	return strings.NewReplacer(oldNew...).Replace(s)
-}
-
 // serve names the environment variable behind a value that start-up refuses.
 func TestServeNamesUnsetVariables(t *testing.T) {
 	l := listen(t)
-	yaml := replaceAll(spectroConfig, issuerPlaceholder, "http://"+l.Addr().String()+"/dex", httpPlaceholder, l.Addr().String(),
-		"CONSOLE_URL", "http://127.0.0.1:1", "TENANT_UID", "5f7c0a1b2c3d4e5f6a7b8c9d",
-		"clientSecret: dex-secret", "clientSecret: ${DEX_SPECTRO_TEST_UNSET_SECRET}")
-	cfg, warnings, err := config.Load([]byte(yaml), config.Options{Strict: true})
+	yaml, err := harness.For(spectroConfig("http://127.0.0.1:1", "clientSecret: ${DEX_SPECTRO_TEST_UNSET_SECRET}"), l).YAML()
+	require.NoError(t, err)
+	cfg, warnings, err := config.Load(yaml, config.Options{Strict: true})
 	require.NoError(t, err)
 	require.Len(t, warnings, 1)
 	assert.Contains(t, warnings[0].Message, "connectors[0].config.clientSecret: $DEX_SPECTRO_TEST_UNSET_SECRET is not set")

@@ -26,6 +26,8 @@ import (
 	"github.com/dexidp/dex/api/v2"
 
 	"github.com/dex-spectro/dex-spectro/internal/buildinfo"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
@@ -100,30 +102,22 @@ func TestTLSListenersAndGRPCAPI(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "ca.crt"), ca.pem)
 
 	httpsL := listen(t)
-	template := `
-issuer: ISSUER_URL
-web:
-  http: HTTP_ADDR
-  https: ` + httpsL.Addr().String() + `
-  tlsCert: ` + webCert + `
-  tlsKey: ` + webKey + `
-  tlsMinVersion: "1.2"
-  headers:
-    X-Frame-Options: DENY
-grpc:
-  addr: 127.0.0.1:0
-  tlsCert: ` + filepath.Join(dir, "grpc.crt") + `
-  tlsKey: ` + filepath.Join(dir, "grpc.key") + `
-  tlsClientCA: ` + filepath.Join(dir, "ca.crt") + `
-  reflection: true
-storage:
-  type: memory
-connectors:
-- type: mockCallback
-  id: mock
-  name: Mock
-`
-	dex := startDex(t, template, "", serve.WithListener(serve.ListenerHTTPS, httpsL))
+	httpL := listen(t)
+	cfg := dextest.DexConfig{
+		HTTP:       httpL.Addr().String(),
+		Connectors: []dextest.ConnectorFunc{dextest.MockCallback("mock", "Mock")},
+		Sections: map[string]any{
+			"web": map[string]any{
+				"http": httpL.Addr().String(), "https": httpsL.Addr().String(), "tlsCert": webCert, "tlsKey": webKey,
+				"tlsMinVersion": "1.2", "headers": map[string]any{"X-Frame-Options": "DENY"},
+			},
+			"grpc": map[string]any{
+				"addr": "127.0.0.1:0", "tlsCert": filepath.Join(dir, "grpc.crt"), "tlsKey": filepath.Join(dir, "grpc.key"),
+				"tlsClientCA": filepath.Join(dir, "ca.crt"), "reflection": true,
+			},
+		},
+	}
+	dex := harness.Start(t, cfg, httpL, serve.WithListener(serve.ListenerHTTPS, httpsL))
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.cert)
 

@@ -24,7 +24,7 @@ func TestTokenExchangeThroughAPublicClient(t *testing.T) {
 		open         bool
 	}{
 		{name: "every grant", open: true},
-		{name: "grant types without token exchange", oauth2: "\noauth2:\n  grantTypes: [authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:device_code]"},
+		{name: "grant types without token exchange", oauth2: "oauth2: {grantTypes: [authorization_code, refresh_token, 'urn:ietf:params:oauth:grant-type:device_code']}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,8 +32,7 @@ func TestTokenExchangeThroughAPublicClient(t *testing.T) {
 			palette, tenant, _ := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 			logs := &dextest.LogBuffer{}
 			logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-			dex := harness.Start(t, replaceAll(withStorage(lifetimeConfig, "storage:\n  type: memory"+tt.oauth2),
-				"CONSOLE_URL", palette.URL, "TENANT_UID", lifetimeTenant), l, serve.WithLogger(logger))
+			dex := harness.Start(t, lifetimeConfig(palette.URL).With(tt.oauth2), l, serve.WithLogger(logger))
 
 			form := tokenExchangeForm(tenant.MintIDToken(tenant.Claims(tenant.Users()[0], "dex", "")), "openid email")
 			form.Set("client_id", "kubectl")

@@ -5,13 +5,12 @@
 // connect to any etcd.
 //
 //	srv := etcdtest.Start(t)
-//	cfg := harness.LoadTemplate(t, base+srv.StorageYAML(), issuer, addr)
+//	dex := harness.Start(t, dextest.DexConfig{Storage: srv.Storage(), ...}, nil)
 //
 // The server needs nothing outside the test binary, so it is never skipped.
 package etcdtest
 
 import (
-	"fmt"
 	"net/url"
 	"path/filepath"
 	"sync"
@@ -101,18 +100,8 @@ func (s *Server) Stop() {
 	})
 }
 
-// StorageYAML is Dex's storage section for the server, for configuration
-// files built from text.
-func (s *Server) StorageYAML() string {
-	out := "storage:\n  type: etcd\n  config:\n    endpoints:\n"
-	for _, e := range s.endpoints {
-		out += fmt.Sprintf("    - %q\n", e)
-	}
-	return out
-}
-
-// Storage is Dex's storage section for the server as a map, for
-// configurations built in code.
+// Storage is Dex's storage section for the server, for a
+// dextest.DexConfig.
 func (s *Server) Storage() map[string]any {
 	endpoints := make([]any, len(s.endpoints))
 	for i, e := range s.endpoints {

@@ -1,36 +1,25 @@
 package harness
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
-// Placeholders in configuration templates.
-const (
-	// IssuerPlaceholder stands for the issuer URL.
-	IssuerPlaceholder = "ISSUER_URL"
-	// HTTPPlaceholder stands for the address of the web listener.
-	HTTPPlaceholder = "HTTP_ADDR"
-)
-
-// Render replaces the placeholders of template with issuer and httpAddr.
-func Render(template, issuer, httpAddr string) string {
-	return strings.NewReplacer(IssuerPlaceholder, issuer, HTTPPlaceholder, httpAddr).Replace(template)
-}
-
-// LoadTemplate renders template (Render) and loads it strictly, as
-// `dex-spectro serve` loads its file; the test fails at once if the
-// configuration does not load or loads with warnings.
-func LoadTemplate(t testing.TB, template, issuer, httpAddr string) *config.Config {
+// Load renders cfg and loads it strictly, as `dex-spectro serve` loads its
+// file; the test fails at once if the configuration does not load or loads
+// with warnings.
+func Load(t testing.TB, cfg dextest.DexConfig) *config.Config {
 	t.Helper()
-	cfg, warnings, err := config.Load([]byte(Render(template, issuer, httpAddr)), config.Options{Strict: true})
-	require.NoError(t, err, "load the configuration")
+	data, err := cfg.YAML()
+	require.NoError(t, err, "render the configuration")
+	loaded, warnings, err := config.Load(data, config.Options{Strict: true})
+	require.NoError(t, err, "load the configuration:\n%s", data)
 	require.Empty(t, warnings, "warnings loading the configuration")
-	return cfg
+	return loaded
 }
 
 // LoadFile loads the configuration file at path strictly, as

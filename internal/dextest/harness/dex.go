@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
@@ -58,17 +59,29 @@ func Serve(t testing.TB, cfg *config.Config, opts ...serve.Option) *Dex {
 	return d
 }
 
-// Start loads template for a web listener l, as LoadTemplate does with the
-// issuer http://<l's address>/dex, and serves it on l (plain HTTP). With l
-// nil it listens on a free port of 127.0.0.1.
-func Start(t testing.TB, template string, l net.Listener, opts ...serve.Option) *Dex {
+// Start serves cfg on the web listener l (plain HTTP), loaded as Load does;
+// an empty issuer or web address in cfg is l's (the issuer
+// http://<l's address>/dex). With l nil it listens on a free port of
+// 127.0.0.1.
+func Start(t testing.TB, cfg dextest.DexConfig, l net.Listener, opts ...serve.Option) *Dex {
 	t.Helper()
 	if l == nil {
 		l = Listen(t)
 	}
+	return Serve(t, Load(t, For(cfg, l)), append([]serve.Option{serve.WithListener(serve.ListenerHTTP, l)}, opts...)...)
+}
+
+// For returns cfg with its empty issuer and web address set for a server
+// on l: the issuer http://<l's address>/dex.
+func For(cfg dextest.DexConfig, l net.Listener) dextest.DexConfig {
 	addr := l.Addr().String()
-	cfg := LoadTemplate(t, template, "http://"+addr+"/dex", addr)
-	return Serve(t, cfg, append([]serve.Option{serve.WithListener(serve.ListenerHTTP, l)}, opts...)...)
+	if cfg.HTTP == "" {
+		cfg.HTTP = addr
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "http://" + addr + "/dex"
+	}
+	return cfg
 }
 
 // URL returns the URL of path below the issuer.

@@ -4,40 +4,34 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 // testConfig is a minimal configuration with Dex's own mockCallback
 // connector, so that no connector registration is needed.
-const testConfig = `
-issuer: ISSUER_URL
-web:
-  http: HTTP_ADDR
-storage:
-  type: memory
-staticClients:
-- id: app
-  name: App
-  secret: app-secret
-  redirectURIs: ["http://127.0.0.1:5555/callback"]
-connectors:
-- type: mockCallback
-  id: mock
-  name: Mock
-`
+var testConfig = dextest.DexConfig{
+	Clients:    []dextest.Client{{ID: "app", Name: "App", Secret: "app-secret", RedirectURIs: []string{"http://127.0.0.1:5555/callback"}}},
+	Connectors: []dextest.ConnectorFunc{dextest.MockCallback("mock", "Mock")},
+}
 
-func TestRender(t *testing.T) {
-	got := harness.Render("issuer: ISSUER_URL\nweb:\n  http: HTTP_ADDR\nredirect: ISSUER_URL/callback\n",
-		"http://127.0.0.1:1234/dex", "127.0.0.1:1234")
-	assert.Equal(t, "issuer: http://127.0.0.1:1234/dex\nweb:\n  http: 127.0.0.1:1234\nredirect: http://127.0.0.1:1234/dex/callback\n", got)
+// For gives an empty issuer and web address the listener's, and leaves
+// those a test set.
+func TestFor(t *testing.T) {
+	l := harness.Listen(t)
+	addr := l.Addr().String()
+	cfg := harness.For(testConfig, l)
+	assert.Equal(t, "http://"+addr+"/dex", cfg.Issuer)
+	assert.Equal(t, addr, cfg.HTTP)
+	set := harness.For(dextest.DexConfig{Issuer: "http://" + addr, HTTP: "127.0.0.1:0"}, l)
+	assert.Equal(t, "http://"+addr, set.Issuer)
+	assert.Equal(t, "127.0.0.1:0", set.HTTP)
 }
 
 func TestStartServesAndStops(t *testing.T) {
@@ -67,12 +61,10 @@ func TestStartServesAndStops(t *testing.T) {
 }
 
 func TestLoadFile(t *testing.T) {
-	l := harness.Listen(t)
-	addr := l.Addr().String()
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(harness.Render(testConfig, "http://"+addr+"/dex", addr)), 0o600))
-	cfg := harness.LoadFile(t, path)
-	assert.Equal(t, "http://"+addr+"/dex", cfg.Issuer)
+	cfg := harness.For(testConfig, harness.Listen(t))
+	loaded := harness.LoadFile(t, cfg.WriteFile(t))
+	assert.Equal(t, cfg.Issuer, loaded.Issuer)
+	assert.Equal(t, cfg.HTTP, loaded.Web.HTTP)
 }
 
 func TestStopWithinReportsAServerStillRunning(t *testing.T) {
