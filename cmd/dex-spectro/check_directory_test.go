@@ -1,13 +1,13 @@
 package main
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 const checkAPIKey = "palette-api-key-0123456789abcdef"
@@ -21,8 +21,7 @@ func TestCheckReadsTheDirectory(t *testing.T) {
 	tenant.AddUser(spectrotest.User{Email: "bob@example.com", Groups: []string{"platform", "ops"}})
 	tenant.DisableUser("bob@example.com")
 	t.Setenv("PALETTE_API_KEY", checkAPIKey)
-	withDirectory := checkConfig + "    directory:\n      apiKey: $PALETTE_API_KEY\n      requestsPerSecond: 10\n"
-	path := writeConfig(t, strings.NewReplacer("CONSOLE_URL", palette.URL, "TENANT_UID", tenantUID).Replace(withDirectory))
+	path := checkConfig(palette.URL, dextest.TenantUID, "directory: {apiKey: $PALETTE_API_KEY, requestsPerSecond: 10}").WriteFile(t)
 
 	tenant.AddAPIKey(checkAPIKey)
 	stdout, stderr, err := run(t, "check", path)

@@ -14,49 +14,40 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
-const checkConfig = `
-issuer: http://127.0.0.1:5556/dex
-web:
-  http: 127.0.0.1:5556
-storage:
-  type: memory
-connectors:
-- type: mockCallback
-  id: mock
-  name: Mock
-- type: spectrocloud
-  id: palette
-  name: SpectroCloud
-  config:
-    consoleURL: CONSOLE_URL
-    tenant: TENANT_UID
-    clientID: dex
-    clientSecret: dex-secret
-    redirectURI: http://127.0.0.1:5556/dex/callback
-`
-
-const tenantUID = "5f7c0a1b2c3d4e5f6a7b8c9d"
+// checkConfig has a mock connector and a spectrocloud connector, palette,
+// for the tenant tenantUID of the console at consoleURL; connectorKeys, a
+// YAML mapping, adds keys to the spectrocloud connector's configuration.
+func checkConfig(consoleURL, tenantUID, connectorKeys string) dextest.DexConfig {
+	return dextest.DexConfig{
+		Issuer: "http://127.0.0.1:5556/dex", HTTP: "127.0.0.1:5556",
+		Connectors: []dextest.ConnectorFunc{
+			dextest.MockCallback("mock", "Mock"),
+			dextest.SpectroCloud("palette", consoleURL, tenantUID, dextest.YAMLMap(connectorKeys)),
+		},
+	}
+}
 
 func newPalette(t *testing.T) (*spectrotest.Server, *spectrotest.Tenant) {
 	t.Helper()
 	palette := spectrotest.NewServer()
 	t.Cleanup(palette.Close)
-	tenant := palette.AddTenant(tenantUID)
-	tenant.AddClient(spectrotest.Client{ID: "dex", Secret: "dex-secret", RedirectURIs: []string{"http://127.0.0.1:5556/dex/callback"}})
+	tenant := palette.AddTenant(dextest.TenantUID)
+	tenant.AddClient(spectrotest.Client{ID: dextest.PaletteClientID, Secret: dextest.PaletteClientSecret, RedirectURIs: []string{"http://127.0.0.1:5556/dex/callback"}})
 	return palette, tenant
 }
 
 func checkConfigFor(t *testing.T, consoleURL, tenant string) string {
-	return writeConfig(t, strings.NewReplacer("CONSOLE_URL", consoleURL, "TENANT_UID", tenant).Replace(checkConfig))
+	return checkConfig(consoleURL, tenant, "").WriteFile(t)
 }
 
 // check prints the endpoints each spectrocloud connector will use.
 func TestCheckPrintsEndpoints(t *testing.T) {
 	palette, tenant := newPalette(t)
-	path := checkConfigFor(t, palette.URL, tenantUID)
+	path := checkConfigFor(t, palette.URL, dextest.TenantUID)
 
 	stdout, stderr, err := run(t, "check", path)
 	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
@@ -86,7 +77,7 @@ func TestCheckFailsWithAReason(t *testing.T) {
 	}{
 		{
 			name:   "discovery down",
-			tenant: tenantUID,
+			tenant: dextest.TenantUID,
 			fault: func(tn *spectrotest.Tenant) {
 				tn.SetFault(spectrotest.EndpointDiscovery, spectrotest.Fault{Status: 503})
 			},
@@ -94,13 +85,13 @@ func TestCheckFailsWithAReason(t *testing.T) {
 		},
 		{
 			name:   "discovery switched off",
-			tenant: tenantUID,
+			tenant: dextest.TenantUID,
 			fault:  func(tn *spectrotest.Tenant) { tn.SetDiscovery(false) },
 			want:   []string{"discovery"},
 		},
 		{
 			name:   "bad JWKS",
-			tenant: tenantUID,
+			tenant: dextest.TenantUID,
 			fault: func(tn *spectrotest.Tenant) {
 				tn.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Body: []byte("<html>not keys</html>")})
 			},
@@ -108,7 +99,7 @@ func TestCheckFailsWithAReason(t *testing.T) {
 		},
 		{
 			name:   "JWKS server error",
-			tenant: tenantUID,
+			tenant: dextest.TenantUID,
 			fault: func(tn *spectrotest.Tenant) {
 				tn.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Status: 500})
 			},
@@ -160,7 +151,7 @@ connectors:
 // The process exits non-zero with the reason on standard error.
 func TestCheckExitStatus(t *testing.T) {
 	palette, tenant := newPalette(t)
-	path := checkConfigFor(t, palette.URL, tenantUID)
+	path := checkConfigFor(t, palette.URL, dextest.TenantUID)
 
 	stdout, stderr, status := runBinary(t, "check", path)
 	assert.Equal(t, 0, status, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
@@ -183,33 +174,34 @@ func TestCheckExitStatus(t *testing.T) {
 func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 	palette, _ := newPalette(t)
 	for _, tt := range []struct {
-		name, extra string
-		want        []string
-		notWant     []string
+		name                string
+		connector, sections string // YAML: keys of the spectrocloud connector, top-level sections
+		want, notWant       []string
 	}{
 		{name: "defaults", want: []string{
 			"WARNING: expiry.refreshTokens.absoluteLifetime is not set",
 			"WARNING: expiry.refreshTokens.reuseInterval is not set: when two clients of one session refresh at the same moment",
 		}, notWant: []string{"insecureSkipVerify", "pkceChallenge"}},
-		{name: "rotation off", extra: "expiry:\n  refreshTokens:\n    disableRotation: true\n    absoluteLifetime: 24h\n", notWant: []string{"WARNING"}},
+		{name: "rotation off", sections: "expiry: {refreshTokens: {disableRotation: true, absoluteLifetime: 24h}}", notWant: []string{"WARNING"}},
 		{name: "insecure settings and a long absoluteLifetime",
-			extra: "    insecureSkipVerify: true\n    pkceChallenge: none\nexpiry:\n  refreshTokens:\n    absoluteLifetime: 720h\n",
+			connector: "insecureSkipVerify: true\npkceChallenge: none", sections: "expiry: {refreshTokens: {absoluteLifetime: 720h}}",
 			want: []string{
 				`connector "palette" (SpectroCloud): WARNING: insecureSkipVerify: Palette's TLS certificate is not verified`,
 				`connector "palette" (SpectroCloud): WARNING: pkceChallenge: none`,
 				"WARNING: expiry.refreshTokens.absoluteLifetime is 720h, far beyond the 24h0m0s a Palette session can last at most",
 			}},
-		{name: "a bounded absoluteLifetime and a reuse interval", extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\n    reuseInterval: 5s\n", notWant: []string{"WARNING"}},
+		{name: "a bounded absoluteLifetime and a reuse interval", sections: "expiry: {refreshTokens: {absoluteLifetime: 24h, reuseInterval: 5s}}", notWant: []string{"WARNING"}},
 		{name: "token exchange open to a public client",
-			extra: "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\nstaticClients:\n- {id: kubectl, name: kubectl, public: true}\n",
-			want:  []string{`WARNING: token exchange (urn:ietf:params:oauth:grant-type:token-exchange) is enabled by oauth2.grantTypes (every grant is when it is not set) and staticClients[0] ("kubectl") is public`}},
+			sections: "expiry: {refreshTokens: {absoluteLifetime: 24h}}\nstaticClients: [{id: kubectl, name: kubectl, public: true}]",
+			want:     []string{`WARNING: token exchange (urn:ietf:params:oauth:grant-type:token-exchange) is enabled by oauth2.grantTypes (every grant is when it is not set) and staticClients[0] ("kubectl") is public`}},
 		{name: "a public client without token exchange",
-			extra:   "expiry:\n  refreshTokens:\n    absoluteLifetime: 24h\n    reuseInterval: 5s\nstaticClients:\n- {id: kubectl, name: kubectl, public: true}\noauth2:\n  grantTypes: [authorization_code, urn:ietf:params:oauth:grant-type:device_code]\n",
+			sections: "expiry: {refreshTokens: {absoluteLifetime: 24h, reuseInterval: 5s}}\nstaticClients: [{id: kubectl, name: kubectl, public: true}]\n" +
+				"oauth2: {grantTypes: [authorization_code, 'urn:ietf:params:oauth:grant-type:device_code']}",
 			notWant: []string{"WARNING"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := strings.NewReplacer("CONSOLE_URL", palette.URL, "TENANT_UID", tenantUID).Replace(checkConfig) + tt.extra
-			stdout, stderr, err := run(t, "check", writeConfig(t, cfg))
+			path := checkConfig(palette.URL, dextest.TenantUID, tt.connector).With(tt.sections).WriteFile(t)
+			stdout, stderr, err := run(t, "check", path)
 			require.NoError(t, err, "warnings do not fail the check; stdout:\n%s\nstderr:\n%s", stdout, stderr)
 			for _, w := range tt.want {
 				assert.Contains(t, stdout, w)
@@ -225,7 +217,7 @@ func TestCheckWarnsAboutInsecureSettings(t *testing.T) {
 // sign-in fails, with the reason on standard error.
 func TestCheckSignInExitStatus(t *testing.T) {
 	palette, _ := newPalette(t)
-	path := checkConfigFor(t, palette.URL, tenantUID)
+	path := checkConfigFor(t, palette.URL, dextest.TenantUID)
 	bad := writeConfig(t, "issuer: http://127.0.0.1:5556/dex\nstorage: {type: memory}\nweb: {http: 127.0.0.1:5556}\nconnectors:\n- type: spectrocloud\n  id: palette\n  name: P\n  config: {tenant: x}\n")
 	tests := []struct {
 		name   string
@@ -259,9 +251,8 @@ func TestCheckSignInExitStatus(t *testing.T) {
 // warning and in the connector's failure.
 func TestCheckNamesUnsetVariables(t *testing.T) {
 	palette, _ := newPalette(t)
-	cfg := strings.NewReplacer("CONSOLE_URL", palette.URL, "TENANT_UID", tenantUID,
-		"clientID: dex", "clientID: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID").Replace(checkConfig)
-	stdout, stderr, err := run(t, "check", writeConfig(t, cfg))
+	path := checkConfig(palette.URL, dextest.TenantUID, "clientID: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID").WriteFile(t)
+	stdout, stderr, err := run(t, "check", path)
 	require.Error(t, err)
 	assert.Contains(t, stderr, "connectors[1].config.clientID: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID is not set in the environment")
 	assert.Contains(t, stdout, "clientID is required: not set in the environment: $DEX_SPECTRO_TEST_UNSET_CLIENT_ID (clientID)")
@@ -291,25 +282,17 @@ func runBinaryWithInput(t *testing.T, stdin string, args ...string) (stdout, std
 
 // emptySecretConfig has a confidential client whose secret comes from an
 // environment variable, and a public one.
-const emptySecretConfig = `
-issuer: http://HTTP_ADDR/dex
-web:
-  http: HTTP_ADDR
-storage:
-  type: memory
-staticClients:
-- id: backstage
-  name: Backstage
-  secretEnv: DEX_SPECTRO_TEST_BACKSTAGE_SECRET
-  redirectURIs: ["https://backstage.example.com/api/auth/oidc/handler/frame"]
-- id: kubectl
-  name: kubectl
-  public: true
-connectors:
-- type: mockCallback
-  id: mock
-  name: Mock
-`
+func emptySecretConfig(t *testing.T) string {
+	addr := harness.FreeAddr(t)
+	return dextest.DexConfig{
+		Issuer: "http://" + addr + "/dex", HTTP: addr,
+		Clients: []dextest.Client{
+			{ID: "backstage", Name: "Backstage", SecretEnv: "DEX_SPECTRO_TEST_BACKSTAGE_SECRET", RedirectURIs: []string{"https://backstage.example.com/api/auth/oidc/handler/frame"}},
+			{ID: "kubectl", Name: "kubectl", Public: true},
+		},
+		Connectors: []dextest.ConnectorFunc{dextest.MockCallback("mock", "Mock")},
+	}.WriteFile(t)
+}
 
 // A client that is not public and whose secret would be empty (secretEnv
 // names a variable that is not set, or is set to nothing) would
@@ -329,8 +312,7 @@ func TestEmptyClientSecretRefused(t *testing.T) {
 			if !env.set {
 				require.NoError(t, os.Unsetenv("DEX_SPECTRO_TEST_BACKSTAGE_SECRET"))
 			}
-			addr := harness.FreeAddr(t)
-			path := writeConfig(t, strings.ReplaceAll(emptySecretConfig, "HTTP_ADDR", addr))
+			path := emptySecretConfig(t)
 			const want = `staticClients[0]: client "backstage" is not public, but its secret is empty: secretEnv names $DEX_SPECTRO_TEST_BACKSTAGE_SECRET, which is`
 
 			stdout, stderr, err := run(t, "check", path)
@@ -347,7 +329,7 @@ func TestEmptyClientSecretRefused(t *testing.T) {
 
 	t.Run("variable set", func(t *testing.T) {
 		t.Setenv("DEX_SPECTRO_TEST_BACKSTAGE_SECRET", "backstage-secret")
-		stdout, _, err := run(t, "check", writeConfig(t, strings.ReplaceAll(emptySecretConfig, "HTTP_ADDR", harness.FreeAddr(t))))
+		stdout, _, err := run(t, "check", emptySecretConfig(t))
 		require.NoError(t, err)
 		assert.Contains(t, stdout, "OK")
 	})

@@ -12,25 +12,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 // serve runs until SIGTERM, then shuts down and exits 0.
 func TestServeStopsOnSIGTERM(t *testing.T) {
 	addr := harness.FreeAddr(t)
-	path := writeConfig(t, `
-issuer: http://`+addr+`/dex
-web:
-  http: 127.0.0.1:1
-storage:
-  type: sqlite3
-  config:
-    file: `+t.TempDir()+`/dex.db
-connectors:
-- type: mockCallback
-  id: mock
-  name: Mock
-`)
+	path := dextest.DexConfig{
+		Issuer: "http://" + addr + "/dex", HTTP: "127.0.0.1:1",
+		Storage:    map[string]any{"type": "sqlite3", "config": map[string]any{"file": t.TempDir() + "/dex.db"}},
+		Connectors: []dextest.ConnectorFunc{dextest.MockCallback("mock", "Mock")},
+	}.WriteFile(t)
 	cmd := exec.Command(os.Args[0], "serve", "--web-http-addr", addr, path)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	var stderr bytes.Buffer

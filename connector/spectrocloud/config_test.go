@@ -11,12 +11,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/resolver"
 )
 
 func validConfig() Config {
 	return Config{
-		Tenant:       "5f7c0a1b2c3d4e5f6a7b8c9d",
+		Tenant:       dextest.TenantUID,
 		ClientID:     "dex",
 		ClientSecret: "s3cret",
 		RedirectURI:  "https://dex.example.com/dex/callback",
@@ -34,7 +35,7 @@ func TestConfigValidation(t *testing.T) {
 		check   func(t *testing.T, s *settings)
 	}{
 		{name: "tenant with default console", check: func(t *testing.T, s *settings) {
-			assert.Equal(t, "https://console.spectrocloud.com/v1/oidc/tenant/5f7c0a1b2c3d4e5f6a7b8c9d", s.issuer)
+			assert.Equal(t, "https://console.spectrocloud.com/v1/oidc/tenant/"+dextest.TenantUID, s.issuer)
 			assert.Equal(t, []string{"openid", "profile", "email"}, s.scopes)
 			assert.Equal(t, pkceS256, s.pkce)
 			assert.Equal(t, defaultUpstreamTimeout, s.timeout)
@@ -43,7 +44,7 @@ func TestConfigValidation(t *testing.T) {
 		}},
 		{name: "tenant with self-hosted console", mutate: func(c *Config) { c.ConsoleURL = "https://palette.example.com/" },
 			check: func(t *testing.T, s *settings) {
-				assert.Equal(t, "https://palette.example.com/v1/oidc/tenant/5f7c0a1b2c3d4e5f6a7b8c9d", s.issuer)
+				assert.Equal(t, "https://palette.example.com/v1/oidc/tenant/"+dextest.TenantUID, s.issuer)
 			}},
 		{name: "issuer instead of tenant", mutate: func(c *Config) {
 			c.Tenant = ""
@@ -52,7 +53,7 @@ func TestConfigValidation(t *testing.T) {
 			assert.Equal(t, "https://palette.example.com/v1/oidc/tenant/abc", s.issuer)
 		}},
 		{name: "issuer agreeing with tenant", mutate: func(c *Config) {
-			c.Issuer = "https://console.spectrocloud.com/v1/oidc/tenant/5f7c0a1b2c3d4e5f6a7b8c9d"
+			c.Issuer = "https://console.spectrocloud.com/v1/oidc/tenant/" + dextest.TenantUID
 		}},
 		{name: "scopes always include openid", mutate: func(c *Config) { c.Scopes = []string{"email", "profile", "email"} },
 			check: func(t *testing.T, s *settings) { assert.Equal(t, []string{"openid", "email", "profile"}, s.scopes) }},

@@ -22,7 +22,7 @@ const (
 	testClientID     = "dex-client"
 	testClientSecret = "dex-client-secret-value"
 	testRedirectURI  = "https://dex.example.com/dex/callback"
-	testTenant       = "5f7c0a1b2c3d4e5f6a7b8c9d"
+	testTenant       = dextest.TenantUID
 	testState        = "state-0123456789"
 )
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -16,33 +15,23 @@ import (
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/check"
 	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 func TestMain(m *testing.M) { harness.Main(m) }
 
-// configFor is a configuration with one spectrocloud connector for tenant.
+// configFor is a configuration with one spectrocloud connector for tenant;
+// extra, a YAML mapping, adds keys to the connector's configuration.
 func configFor(t *testing.T, srv *spectrotest.Server, tenant *spectrotest.Tenant, extra string) *config.Config {
 	t.Helper()
-	yaml := fmt.Sprintf(`
-issuer: https://dex.example.com/dex
-storage:
-  type: memory
-web:
-  http: 127.0.0.1:5556
-connectors:
-- type: spectrocloud
-  id: palette
-  name: SpectroCloud
-  config:
-    consoleURL: %s
-    tenant: %s
-    clientID: dex
-    clientSecret: dex-secret
-    redirectURI: https://dex.example.com/dex/callback
-%s`, srv.URL, tenant.UID(), extra)
-	cfg, _, err := config.Load([]byte(yaml), config.Options{Strict: true})
-	require.NoError(t, err, yaml)
+	yaml, err := dextest.DexConfig{
+		Issuer: "https://dex.example.com/dex", HTTP: "127.0.0.1:5556",
+		Connectors: []dextest.ConnectorFunc{dextest.SpectroCloud("palette", srv.URL, tenant.UID(), dextest.YAMLMap(extra))},
+	}.YAML()
+	require.NoError(t, err)
+	cfg, _, err := config.Load(yaml, config.Options{Strict: true})
+	require.NoError(t, err, "%s", yaml)
 	return cfg
 }
 
@@ -51,7 +40,7 @@ connectors:
 func TestKeyIDsPrintedClean(t *testing.T) {
 	srv := spectrotest.NewServer()
 	t.Cleanup(srv.Close)
-	tenant := srv.AddTenant("5f7c0a1b2c3d4e5f6a7b8c9d")
+	tenant := srv.AddTenant(dextest.TenantUID)
 	pub := tenant.PublicKey(tenant.SigningKeyID())
 	hostile := "k1\x1b[2J\x1b]0;pwned\x07\nconnector \"palette\" (SpectroCloud): OK"
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
@@ -80,11 +69,8 @@ func TestKeyIDsPrintedClean(t *testing.T) {
 func TestWarningsPrinted(t *testing.T) {
 	srv := spectrotest.NewServer()
 	t.Cleanup(srv.Close)
-	tenant := srv.AddTenant("5f7c0a1b2c3d4e5f6a7b8c9d")
-	cfg := configFor(t, srv, tenant, `    signIn:
-      resolvers:
-      - resolver: emailLocalPartMatchingUserEntityName
-`)
+	tenant := srv.AddTenant(dextest.TenantUID)
+	cfg := configFor(t, srv, tenant, "signIn: {resolvers: [{resolver: emailLocalPartMatchingUserEntityName}]}")
 	var out bytes.Buffer
 	require.NoError(t, check.Write(&out, check.Connectors(context.Background(), cfg, 10*time.Second)))
 	assert.Contains(t, out.String(), `connector "palette" (SpectroCloud): WARNING: signIn.resolvers[0].allowedDomains: `)

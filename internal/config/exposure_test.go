@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/internal/config"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 const exchangeBase = `
@@ -67,7 +68,7 @@ func TestWarningsTopics(t *testing.T) {
   id: palette
   name: Palette
   config:
-    tenant: 5f7c0a1b2c3d4e5f6a7b8c9d
+    tenant: `+dextest.TenantUID+`
     clientID: dex
     clientSecret: dex-secret
     redirectURI: http://127.0.0.1:5556/dex/callback

@@ -39,6 +39,7 @@ type Client struct {
 	ID           string   `json:"id"`
 	Name         string   `json:"name"`
 	Secret       string   `json:"secret,omitempty"`
+	SecretEnv    string   `json:"secretEnv,omitempty"`
 	Public       bool     `json:"public,omitempty"`
 	RedirectURIs []string `json:"redirectURIs,omitempty"`
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // corpusCase is a template of the corpus that the renderer and gomplate
@@ -49,7 +51,7 @@ var corpusEnv = map[string]string{
 	"UNREADABLE_FILE": "secrets/absent",
 
 	// The image's config.docker.yaml with a spectrocloud connector.
-	"SPECTROCLOUD_TENANT":        "5f7c0a1b2c3d4e5f6a7b8c9d",
+	"SPECTROCLOUD_TENANT":        dextest.TenantUID,
 	"SPECTROCLOUD_CLIENT_ID":     "dex",
 	"SPECTROCLOUD_CLIENT_SECRET": "not-rendered",
 	"DEX_CONNECTORS_ENABLE_MOCK": "true",

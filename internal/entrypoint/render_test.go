@@ -13,6 +13,7 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/connectors"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 const secret = "s3cr3t value, never shown!"
@@ -210,7 +211,7 @@ func TestDockerConfig(t *testing.T) {
 
 	env := map[string]string{
 		"DEX_ISSUER":                 "https://dex.example.com",
-		"SPECTROCLOUD_TENANT":        "5f7c0a1b2c3d4e5f6a7b8c9d",
+		"SPECTROCLOUD_TENANT":        dextest.TenantUID,
 		"SPECTROCLOUD_CLIENT_ID":     "client",
 		"SPECTROCLOUD_CLIENT_SECRET": secret,
 		"DEX_CONNECTORS_ENABLE_MOCK": "true",

@@ -46,7 +46,7 @@ func TestSignInCheckDirectory(t *testing.T) {
 		{
 			name:   "not found",
 			setup:  func(h *harness) { h.tenant.SetSubjectIsUID(false) },
-			block:  "match: [uid]\n",
+			block:  "  match: [uid]\n",
 			status: StatusRefused,
 			want: []string{
 				"user: NOT FOUND by uid",
@@ -74,7 +74,7 @@ func TestSignInCheckDirectory(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(h)
 			}
-			h.connectorConfig = "directory:\n  apiKey: " + apiKey + "\n  requestsPerSecond: 10\n" + indent(tt.block, "  ")
+			h.connectorConfig = "directory:\n  apiKey: " + apiKey + "\n  requestsPerSecond: 10\n" + tt.block
 			res := h.run(h.config(), Options{}, signIn)
 			require.Equal(t, tt.status, res.status(), "err: %v\noutput:\n%s", res.err, res.out)
 			for _, w := range tt.want {

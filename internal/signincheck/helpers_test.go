@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -22,8 +21,7 @@ import (
 )
 
 const (
-	tenantUID    = "5f7c0a1b2c3d4e5f6a7b8c9d"
-	clientID     = "dex"
+	clientID     = dextest.PaletteClientID
 	clientSecret = "dex-client-secret-value"
 	catalogToken = "catalog-token-value-0123456789"
 	remoteURI    = "https://dex.example.com/dex/callback"
@@ -70,7 +68,7 @@ func newHarness(t *testing.T, r receipt) *harness {
 	if r == viaListener {
 		h.redirect = "http://" + freeLoopbackAddr(t) + "/dex/callback"
 	}
-	h.tenant = palette.AddTenant(tenantUID)
+	h.tenant = palette.AddTenant(dextest.TenantUID)
 	h.tenant.AddClient(spectrotest.Client{ID: clientID, Secret: clientSecret, RedirectURIs: []string{h.redirect}})
 	h.tenant.AddUser(jane)
 	h.tenant.SetAutoLogin(jane.Email)
@@ -89,54 +87,32 @@ func freeLoopbackAddr(t *testing.T) string {
 
 func (h *harness) config() *config.Config {
 	h.t.Helper()
-	yaml := fmt.Sprintf(`
-issuer: https://dex.example.com/dex
-web:
-  http: 127.0.0.1:5556
-storage:
-  type: memory
-%s
-connectors:
-- type: spectrocloud
-  id: palette
-  name: SpectroCloud
-  config:
-    consoleURL: %s
-    tenant: %s
-    clientID: %s
-    clientSecret: %s
-    redirectURI: %s
-%s
-`, h.topLevel, h.palette.URL, tenantUID, clientID, clientSecret, h.redirect, indent(h.connectorConfig, "    "))
-	cfg, _, err := config.Load([]byte(yaml), config.Options{Strict: true})
-	require.NoError(h.t, err, yaml)
-	return cfg
-}
-
-func indent(s, prefix string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(strings.Trim(s, "\n"), "\n") {
-		if line != "" {
-			b.WriteString(prefix + line)
-		}
-		b.WriteString("\n")
+	keys := dextest.YAMLMap(h.connectorConfig)
+	if keys == nil {
+		keys = map[string]any{}
 	}
-	return b.String()
+	keys["clientSecret"], keys["redirectURI"] = clientSecret, h.redirect
+	yaml, err := dextest.DexConfig{
+		Issuer: "https://dex.example.com/dex", HTTP: "127.0.0.1:5556",
+		Connectors: []dextest.ConnectorFunc{dextest.SpectroCloud("palette", h.palette.URL, dextest.TenantUID, keys)},
+	}.With(h.topLevel).YAML()
+	require.NoError(h.t, err)
+	cfg, _, err := config.Load(yaml, config.Options{Strict: true})
+	require.NoError(h.t, err, "%s", yaml)
+	return cfg
 }
 
 // browser plays the user: given the printed authorization URL, it returns
 // the URL Palette sends the browser back to.
 type browser func(t *testing.T, h *harness, authURL string) string
 
-// signIn follows the authorization URL over HTTP, as a browser does; with
-// the tenant's auto-login it is redirected at once.
+// signIn follows the authorization URL, as a browser does; with the
+// tenant's auto-login it is sent back to redirectURI at once.
 func signIn(t *testing.T, h *harness, authURL string) string {
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(authURL)
+	p, err := dextest.NewBrowser().Walk(context.Background(), authURL, h.redirect)
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusFound, resp.StatusCode)
-	return resp.Header.Get("Location")
+	require.Zero(t, p.Status, "sent back to redirectURI, not to a page")
+	return p.URL.String()
 }
 
 // signInWithForm submits the emulator's sign-in page for jane.

@@ -32,7 +32,7 @@ type env struct {
 func newEnv(t *testing.T, extra map[string]any, opts ...serve.Option) *env {
 	t.Helper()
 	p := StartPalette(t)
-	return newEnvFor(t, p, DexConfig{Connectors: []ConnectorFunc{p.SpectroCloud(connectorID, extra)}}, opts...)
+	return newEnvFor(t, p, DexConfig{Connectors: []dextest.ConnectorFunc{p.SpectroCloud(connectorID, extra)}}, opts...)
 }
 
 func newEnvFor(t *testing.T, p *Palette, cfg DexConfig, opts ...serve.Option) *env {

@@ -159,7 +159,7 @@ func TestSignInAfterPaletteWasDownAtStart(t *testing.T) {
 	p := StartPalette(t)
 	p.AddUser("jane@example.com")
 	p.Stop()
-	e := newEnvFor(t, p, DexConfig{Connectors: []ConnectorFunc{p.SpectroCloud(connectorID, map[string]any{"upstreamTimeout": "1s"})}},
+	e := newEnvFor(t, p, DexConfig{Connectors: []dextest.ConnectorFunc{p.SpectroCloud(connectorID, map[string]any{"upstreamTimeout": "1s"})}},
 		serve.WithClock(clock.Now))
 	assert.Contains(t, e.dex.Logs.String(), "palette discovery failed; it will be retried at the first sign-in")
 

@@ -52,15 +52,15 @@ func TestFleetLoad(t *testing.T) {
 	stock, ours := buildStockDex(t), BuildBinary(t)
 	p := StartPalette(t)
 	p.Tenant.EnableStandardRefreshGrant(true) // for Dex's oidc connector
-	clients := make([]Client, 8)
+	clients := make([]dextest.Client, 8)
 	for i := range clients {
-		clients[i] = Client{ID: fmt.Sprintf("client-%d", i), Name: "Load", Secret: fmt.Sprintf("client-secret-%d", i), RedirectURIs: []string{RPRedirect}}
+		clients[i] = dextest.Client{ID: fmt.Sprintf("client-%d", i), Name: "Load", Secret: fmt.Sprintf("client-secret-%d", i), RedirectURIs: []string{RPRedirect}}
 	}
 
 	setups := []struct {
 		name string
 		bin  string
-		conn ConnectorFunc
+		conn dextest.ConnectorFunc
 	}{
 		{"stock Dex v2.45.1, oidc connector", stock, p.OIDC("palette")},
 		{"dex-spectro, oidc connector", ours, p.OIDC("palette")},
@@ -76,7 +76,7 @@ func TestFleetLoad(t *testing.T) {
 	fmt.Fprintf(&report, "command: %s\n\n| setup | workload | operations | failed | first failure |\n| --- | --- | ---: | ---: | --- |\n", fleetLoadCommand)
 	for _, su := range setups {
 		f := StartFleet(t, su.bin, DexConfig{
-			Connectors: []ConnectorFunc{su.conn},
+			Connectors: []dextest.ConnectorFunc{su.conn},
 			Clients:    clients,
 			Storage:    dextest.NewPostgres(t).Storage(),
 			Expiry:     replicaExpiry,
@@ -98,7 +98,7 @@ func TestFleetLoad(t *testing.T) {
 }
 
 // fleetClient is one OAuth client of a user against a fleet.
-func fleetClient(t *testing.T, f *Fleet, c Client, login string, transport http.RoundTripper) *fleetUser {
+func fleetClient(t *testing.T, f *Fleet, c dextest.Client, login string, transport http.RoundTripper) *fleetUser {
 	t.Helper()
 	rp, err := dextest.NewRelyingParty(context.Background(), f.Issuer, c.ID, c.Secret, RPRedirect)
 	require.NoError(t, err)
@@ -147,7 +147,7 @@ func eightUsers(ctx context.Context, t *testing.T, f *Fleet, p *Palette, setup s
 	for w := range 8 {
 		login := fmt.Sprintf("user-%d-%s@example.com", w, slug(setup))
 		p.AddUser(login, "team")
-		u := fleetClient(t, f, Client{ID: fmt.Sprintf("client-%d", w), Secret: fmt.Sprintf("client-secret-%d", w)}, login, nil)
+		u := fleetClient(t, f, dextest.Client{ID: fmt.Sprintf("client-%d", w), Secret: fmt.Sprintf("client-secret-%d", w)}, login, nil)
 		wg.Go(func() {
 			for range 8 {
 				signInAndRefresh(ctx, u, 4, &l)
@@ -164,7 +164,7 @@ func oneUserEightClients(ctx context.Context, t *testing.T, f *Fleet, p *Palette
 	var l errorList
 	var wg sync.WaitGroup
 	for w := range 8 {
-		u := fleetClient(t, f, Client{ID: fmt.Sprintf("client-%d", w), Secret: fmt.Sprintf("client-secret-%d", w)}, login, nil)
+		u := fleetClient(t, f, dextest.Client{ID: fmt.Sprintf("client-%d", w), Secret: fmt.Sprintf("client-secret-%d", w)}, login, nil)
 		wg.Go(func() {
 			for range 4 {
 				signInAndRefresh(ctx, u, 4, &l)
@@ -178,7 +178,7 @@ func oneUserEightClients(ctx context.Context, t *testing.T, f *Fleet, p *Palette
 func fiftyRefreshesOfOneToken(ctx context.Context, t *testing.T, f *Fleet, p *Palette, setup string) (int, []error) {
 	login := "tabs-" + slug(setup) + "@example.com"
 	p.AddUser(login, "team")
-	c := Client{ID: "client-0", Secret: "client-secret-0"}
+	c := dextest.Client{ID: "client-0", Secret: "client-secret-0"}
 	u := fleetClient(t, f, c, login, nil)
 	signedIn, err := u.rp.SignIn(ctx, u.agent)
 	if err != nil {

@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/yaml"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
@@ -35,10 +34,9 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/serve"
 )
 
-// Fixed identities of the test setup.
+// Fixed identities of the test setup; the emulated Palette tenant is
+// dextest.TenantUID.
 const (
-	// TenantUID is the emulated Palette tenant.
-	TenantUID = "5f7c0a1b2c3d4e5f6a7b8c9d"
 	// PaletteClientID and PaletteClientSecret are the OAuth client Dex uses
 	// at Palette.
 	PaletteClientID     = "dex-spectro"
@@ -77,7 +75,7 @@ func StartPalette(t testing.TB, middleware ...func(http.Handler) http.Handler) *
 	p := &Palette{addr: l.Addr().String()}
 	p.URL = "http://" + p.addr
 	p.Console = spectrotest.NewConsole(p.URL)
-	p.Tenant = p.Console.AddTenant(TenantUID)
+	p.Tenant = p.Console.AddTenant(dextest.TenantUID)
 	p.Tenant.AddClient(spectrotest.Client{ID: PaletteClientID, Secret: PaletteClientSecret})
 	var h http.Handler = p.Console
 	for _, m := range middleware {
@@ -174,32 +172,16 @@ func (p *Palette) SetBackChannelFault(f spectrotest.Fault) {
 	}
 }
 
-// Connector is one entry of the configuration's connectors list.
-type Connector struct {
-	Type   string         `json:"type"`
-	ID     string         `json:"id"`
-	Name   string         `json:"name"`
-	Config map[string]any `json:"config,omitempty"`
-}
-
-// ConnectorFunc returns a connector entry for a Dex at issuer.
-type ConnectorFunc func(issuer string) Connector
-
-// SpectroCloud returns a spectrocloud connector for the tenant; extra adds
-// or replaces configuration keys. Dex's callback is registered at Palette.
-func (p *Palette) SpectroCloud(id string, extra map[string]any) ConnectorFunc {
-	return func(issuer string) Connector {
+// SpectroCloud returns a spectrocloud connector for the tenant
+// (dextest.SpectroCloud) with Dex's client at Palette and an upstream
+// timeout of 5 s; extra adds or replaces configuration keys. Dex's callback
+// is registered at Palette.
+func (p *Palette) SpectroCloud(id string, extra map[string]any) dextest.ConnectorFunc {
+	return func(issuer string) dextest.Connector {
 		p.allowRedirect(issuer + "/callback")
-		cfg := map[string]any{
-			"tenant":          TenantUID,
-			"consoleURL":      p.URL,
-			"clientID":        PaletteClientID,
-			"clientSecret":    PaletteClientSecret,
-			"redirectURI":     issuer + "/callback",
-			"upstreamTimeout": "5s",
-		}
+		cfg := map[string]any{"clientID": PaletteClientID, "clientSecret": PaletteClientSecret, "upstreamTimeout": "5s"}
 		maps.Copy(cfg, extra)
-		return Connector{Type: "spectrocloud", ID: id, Name: "SpectroCloud", Config: cfg}
+		return dextest.SpectroCloud(id, p.URL, dextest.TenantUID, cfg)(issuer)
 	}
 }
 
@@ -207,10 +189,10 @@ func (p *Palette) SpectroCloud(id string, extra map[string]any) ConnectorFunc {
 // close to the spectrocloud connector as it allows (PKCE, groups). Against
 // real Palette its refresh cannot work; the emulator's standard refresh
 // grant must be enabled for it.
-func (p *Palette) OIDC(id string) ConnectorFunc {
-	return func(issuer string) Connector {
+func (p *Palette) OIDC(id string) dextest.ConnectorFunc {
+	return func(issuer string) dextest.Connector {
 		p.allowRedirect(issuer + "/callback")
-		return Connector{Type: "oidc", ID: id, Name: "OIDC", Config: map[string]any{
+		return dextest.Connector{Type: "oidc", ID: id, Name: "OIDC", Config: map[string]any{
 			"issuer":               p.Tenant.Issuer(),
 			"clientID":             PaletteClientID,
 			"clientSecret":         PaletteClientSecret,
@@ -222,25 +204,12 @@ func (p *Palette) OIDC(id string) ConnectorFunc {
 	}
 }
 
-// MockCallback returns Dex's mockCallback connector, which signs a fixed
-// user in without any upstream: the floor of what a Dex sign-in costs.
-func MockCallback(id string) ConnectorFunc {
-	return func(string) Connector { return Connector{Type: "mockCallback", ID: id, Name: "Mock"} }
-}
-
-// Client is a static OAuth client of Dex.
-type Client struct {
-	ID           string   `json:"id"`
-	Name         string   `json:"name"`
-	Secret       string   `json:"secret"`
-	RedirectURIs []string `json:"redirectURIs"`
-}
-
-// DexConfig describes a dex-spectro configuration file.
+// DexConfig describes a dex-spectro configuration file, built with
+// dextest.DexConfig, and how the harness runs it.
 type DexConfig struct {
-	Connectors []ConnectorFunc
+	Connectors []dextest.ConnectorFunc
 	// Clients defaults to the application ClientID.
-	Clients []Client
+	Clients []dextest.Client
 	// Storage is the storage section; memory when nil.
 	Storage map[string]any
 	// Expiry is the expiry section; Dex's defaults when nil.
@@ -257,15 +226,12 @@ type DexConfig struct {
 }
 
 // Render returns the configuration file for a Dex at issuer, listening on
-// httpAddr and, when Telemetry is set, telemetryAddr.
+// httpAddr and, when Telemetry is set, telemetryAddr; the approval screen
+// is skipped.
 func (c DexConfig) Render(issuer, httpAddr, telemetryAddr string) ([]byte, error) {
-	storage := c.Storage
-	if storage == nil {
-		storage = map[string]any{"type": "memory"}
-	}
 	clients := c.Clients
 	if clients == nil {
-		clients = []Client{{ID: ClientID, Name: "Application", Secret: ClientSecret, RedirectURIs: []string{RPRedirect}}}
+		clients = []dextest.Client{{ID: ClientID, Name: "Application", Secret: ClientSecret, RedirectURIs: []string{RPRedirect}}}
 	}
 	level, format := c.LogLevel, c.LogFormat
 	if level == "" {
@@ -274,29 +240,21 @@ func (c DexConfig) Render(issuer, httpAddr, telemetryAddr string) ([]byte, error
 	if format == "" {
 		format = "text"
 	}
-	connectors := make([]Connector, len(c.Connectors))
-	for i, f := range c.Connectors {
-		connectors[i] = f(issuer)
-	}
-	doc := map[string]any{
-		"issuer":        issuer,
-		"storage":       storage,
-		"web":           map[string]any{"http": httpAddr},
-		"logger":        map[string]any{"level": level, "format": format},
-		"oauth2":        map[string]any{"skipApprovalScreen": true},
-		"staticClients": clients,
-		"connectors":    connectors,
+	sections := map[string]any{
+		"logger": map[string]any{"level": level, "format": format},
+		"oauth2": map[string]any{"skipApprovalScreen": true},
 	}
 	if c.Expiry != nil {
-		doc["expiry"] = c.Expiry
+		sections["expiry"] = c.Expiry
 	}
 	if c.Telemetry {
 		if telemetryAddr == "" {
 			return nil, errors.New("telemetry enabled without an address")
 		}
-		doc["telemetry"] = map[string]any{"http": telemetryAddr}
+		sections["telemetry"] = map[string]any{"http": telemetryAddr}
 	}
-	return yaml.Marshal(doc)
+	return dextest.DexConfig{Issuer: issuer, HTTP: httpAddr, Storage: c.Storage, Clients: clients,
+		Connectors: c.Connectors, Sections: sections}.YAML()
 }
 
 // WriteConfig renders the configuration into a file in a fresh temporary

@@ -172,21 +172,21 @@ func runLoad(t *testing.T, s loadSettings, storage string) {
 	t.Cleanup(transport.CloseIdleConnections)
 	// One OAuth client per user: Dex keeps one refresh token per user,
 	// connector and client, and every setup signs the same user in.
-	var clients []Client
+	var clients []dextest.Client
 	for w := range s.concurrency {
-		clients = append(clients, Client{ID: fmt.Sprintf("load-%d", w), Name: "Load", Secret: "load-secret-" + strconv.Itoa(w), RedirectURIs: []string{RPRedirect}})
+		clients = append(clients, dextest.Client{ID: fmt.Sprintf("load-%d", w), Name: "Load", Secret: "load-secret-" + strconv.Itoa(w), RedirectURIs: []string{RPRedirect}})
 	}
 	var setups []*loadSetup
 	for _, c := range []struct {
 		name string
-		conn ConnectorFunc
+		conn dextest.ConnectorFunc
 	}{
 		{"spectrocloud", p.SpectroCloud("spectrocloud", nil)},
 		{"oidc", p.OIDC("oidc")},
-		{"mockCallback", MockCallback("mock")},
+		{"mockCallback", dextest.MockCallback("mock", "Mock")},
 	} {
 		dex := StartDex(t, DexConfig{
-			Connectors: []ConnectorFunc{c.conn}, Clients: clients, Storage: loadStorage(t, storage),
+			Connectors: []dextest.ConnectorFunc{c.conn}, Clients: clients, Storage: loadStorage(t, storage),
 			Expiry:   map[string]any{"refreshTokens": map[string]any{"reuseInterval": "5s"}},
 			LogLevel: "info", LogFormat: "json", LogOutput: io.Discard,
 		})

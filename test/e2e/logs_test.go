@@ -67,7 +67,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 			p.AddUser("jane@example.com", "admins")
 			e := newEnvFor(t, p, DexConfig{
 				LogLevel: tt.level, LogFormat: tt.format, NewLogger: tt.newLogger,
-				Connectors: []ConnectorFunc{p.SpectroCloud(connectorID, nil)},
+				Connectors: []dextest.ConnectorFunc{p.SpectroCloud(connectorID, nil)},
 			})
 			runFlow(t, e, sec)
 

@@ -29,7 +29,7 @@ func testMetrics(t *testing.T, bin string) {
 	}
 	httpAddr, telemetryAddr := harness.FreeAddr(t), harness.FreeAddr(t)
 	issuer := "http://" + httpAddr + "/dex"
-	cfg := DexConfig{Telemetry: true, LogLevel: "info", Connectors: []ConnectorFunc{p.SpectroCloud(id, map[string]any{"upstreamTimeout": "2s"})}}
+	cfg := DexConfig{Telemetry: true, LogLevel: "info", Connectors: []dextest.ConnectorFunc{p.SpectroCloud(id, map[string]any{"upstreamTimeout": "2s"})}}
 	StartProcess(t, bin, cfg.WriteConfig(t, issuer, httpAddr, telemetryAddr), issuer, telemetryAddr)
 	rp, err := dextest.NewRelyingParty(ctx, issuer, ClientID, ClientSecret, RPRedirect)
 	require.NoError(t, err)

@@ -59,7 +59,7 @@ func testFleet(t *testing.T, storage func(t *testing.T) map[string]any) {
 	p := StartPalette(t)
 	start := func(expiry map[string]any) *Fleet {
 		return StartFleet(t, bin, DexConfig{
-			Connectors: []ConnectorFunc{p.SpectroCloud("spectrocloud", nil)},
+			Connectors: []dextest.ConnectorFunc{p.SpectroCloud("spectrocloud", nil)},
 			Storage:    storage(t),
 			Expiry:     expiry,
 			LogLevel:   "info",

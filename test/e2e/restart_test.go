@@ -60,7 +60,7 @@ func testSIGKILLMidSignIn(t *testing.T, bin string, storage map[string]any, chec
 	cfg := DexConfig{
 		Storage:    storage,
 		Telemetry:  true,
-		Connectors: []ConnectorFunc{p.SpectroCloud(connectorID, map[string]any{"upstreamTimeout": "1m"})},
+		Connectors: []dextest.ConnectorFunc{p.SpectroCloud(connectorID, map[string]any{"upstreamTimeout": "1m"})},
 	}
 	configFile := cfg.WriteConfig(t, issuer, httpAddr, telemetryAddr)
 	proc := StartProcess(t, bin, configFile, issuer, telemetryAddr)

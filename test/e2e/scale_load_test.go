@@ -65,12 +65,12 @@ func refreshAtScale(t *testing.T, s loadSettings, kind string, small, large int)
 	p.Tenant.SetAutoLogin("load@example.com")
 	transport := &http.Transport{MaxIdleConnsPerHost: 2 * s.concurrency, IdleConnTimeout: time.Minute}
 	t.Cleanup(transport.CloseIdleConnections)
-	var clients []Client
+	var clients []dextest.Client
 	for w := range s.concurrency {
-		clients = append(clients, Client{ID: fmt.Sprintf("load-%d", w), Name: "Load", Secret: "load-secret-" + strconv.Itoa(w), RedirectURIs: []string{RPRedirect}})
+		clients = append(clients, dextest.Client{ID: fmt.Sprintf("load-%d", w), Name: "Load", Secret: "load-secret-" + strconv.Itoa(w), RedirectURIs: []string{RPRedirect}})
 	}
 	dex := StartDex(t, DexConfig{
-		Connectors: []ConnectorFunc{p.SpectroCloud("spectrocloud", nil)}, Clients: clients, Storage: loadStorage(t, kind),
+		Connectors: []dextest.ConnectorFunc{p.SpectroCloud("spectrocloud", nil)}, Clients: clients, Storage: loadStorage(t, kind),
 		LogLevel: "info", LogFormat: "json", LogOutput: io.Discard,
 	})
 	rps := make([]*dextest.RelyingParty, len(clients))

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // jwksGate holds Palette's key endpoint: while it is closed, requests for
@@ -77,7 +78,7 @@ func TestSlowPaletteHoldsNothing(t *testing.T) {
 	// Palette may take its time: the refresh waits for the key as long as
 	// the test holds it.
 	f := StartFleet(t, bin, DexConfig{
-		Connectors: []ConnectorFunc{p.SpectroCloud("spectrocloud", map[string]any{"upstreamTimeout": "2m"})},
+		Connectors: []dextest.ConnectorFunc{p.SpectroCloud("spectrocloud", map[string]any{"upstreamTimeout": "2m"})},
 		Storage:    SQLiteStorage(filepath.Join(t.TempDir(), "dex.db")),
 		LogLevel:   "info",
 	}, 2)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // benchTenant is the tenant size the documentation quotes: 10,000 users,
@@ -26,7 +27,7 @@ func benchPalette(b *testing.B) *spectrotest.Server {
 	b.Helper()
 	srv := spectrotest.NewServer()
 	b.Cleanup(srv.Close)
-	tenant := srv.AddTenant("5f7c0a1b2c3d4e5f6a7b8c9d")
+	tenant := srv.AddTenant(dextest.TenantUID)
 	tenant.AddAPIKey(benchKey)
 	for i := range benchUsers {
 		tenant.AddUser(spectrotest.User{Sub: fmt.Sprintf("%024x", i), Email: fmt.Sprintf("user%05d@example.com", i),

@@ -15,10 +15,11 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/directory"
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 const (
-	testTenant = "5f7c0a1b2c3d4e5f6a7b8c9d"
+	testTenant = dextest.TenantUID
 	testKey    = "palette-api-key-0123456789abcdef"
 )
 

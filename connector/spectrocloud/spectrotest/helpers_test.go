@@ -17,7 +17,7 @@ import (
 )
 
 const (
-	testTenantUID = "5f7c0a1b2c3d4e5f6a7b8c9d"
+	testTenantUID = dextest.TenantUID
 	testClientID  = "dex"
 	testSecret    = "s3cret:with/odd+chars %"
 	testRedirect  = "https://dex.example.com/callback"
