@@ -178,18 +178,12 @@ func (rc *ResolverConfig) validate(key string) []error {
 			errs = append(errs, err)
 		}
 	case ClaimResolver:
-		if strings.TrimSpace(rc.Claim) == "" {
-			errs = append(errs, fmt.Errorf("%s.claim: required for resolver %s (the name of an ID token claim)", key, rc.Resolver))
-		}
-		rc.rejectEmailOptions(notAnOption)
+		rc.ownOption(key, "claim", rc.Claim, "the name of an ID token claim", &errs, notAnOption)
 		if rc.Expression != "" {
 			notAnOption("expression")
 		}
 	case ExpressionResolver:
-		if strings.TrimSpace(rc.Expression) == "" {
-			errs = append(errs, fmt.Errorf("%s.expression: required for resolver %s (a CEL expression over claims)", key, rc.Resolver))
-		}
-		rc.rejectEmailOptions(notAnOption)
+		rc.ownOption(key, "expression", rc.Expression, "a CEL expression over claims", &errs, notAnOption)
 		if rc.Claim != "" {
 			notAnOption("claim")
 		}
@@ -201,9 +195,13 @@ func (rc *ResolverConfig) validate(key string) []error {
 	return errs
 }
 
-// rejectEmailOptions reports the email resolvers' options on a resolver that
-// does not take them.
-func (rc *ResolverConfig) rejectEmailOptions(notAnOption func(string)) {
+// ownOption checks a resolver that takes one option of its own, value
+// (what describes it): it is required (an error added to errs), and the
+// email resolvers' options are reported as not the resolver's.
+func (rc *ResolverConfig) ownOption(key, option, value, what string, errs *[]error, notAnOption func(string)) {
+	if strings.TrimSpace(value) == "" {
+		*errs = append(*errs, fmt.Errorf("%s.%s: required for resolver %s (%s)", key, option, rc.Resolver, what))
+	}
 	if rc.AllowedDomains != nil {
 		notAnOption("allowedDomains")
 	}

@@ -53,10 +53,9 @@ func ConnectorTypes() []string {
 // Type and expanding environment variables in it.
 func (c *Connector) UnmarshalJSON(b []byte) error {
 	var raw struct {
-		Type   string          `json:"type"`
-		Name   string          `json:"name"`
-		ID     string          `json:"id"`
-		Config json.RawMessage `json:"config"`
+		typedBlock
+		Name string `json:"name"`
+		ID   string `json:"id"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return fmt.Errorf("parse connector: %w", err)
@@ -66,16 +65,9 @@ func (c *Connector) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("connector %q: unknown connector type %q (supported: %s)",
 			raw.ID, raw.Type, strings.Join(ConnectorTypes(), ", "))
 	}
-	var unset []UnsetVar
-	if len(raw.Config) != 0 {
-		data, u, err := expandConfigBlock(raw.Config)
-		unset = u
-		if err != nil {
-			return fmt.Errorf("connector %q: %w", raw.ID, err)
-		}
-		if err := json.Unmarshal(data, cfg); err != nil {
-			return explainUnset(fmt.Errorf("connector %q: parse connector config: %w", raw.ID, err), unset)
-		}
+	unset, err := decodeBlock(raw.Config, cfg, fmt.Sprintf("connector %q", raw.ID), fmt.Sprintf("connector %q: parse connector config", raw.ID))
+	if err != nil {
+		return err
 	}
 	*c = Connector{Type: raw.Type, Name: raw.Name, ID: raw.ID, Config: cfg, UnsetEnv: unset}
 	return nil

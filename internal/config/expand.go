@@ -104,6 +104,48 @@ func unsetVarWarnings(section string, unset []UnsetVar) []Warning {
 	return out
 }
 
+// typedBlock is a section of a type and its configuration: storage,
+// signer, a connector.
+type typedBlock struct {
+	Type   string          `json:"type"`
+	Config json.RawMessage `json:"config"`
+}
+
+// decodeTypedBlock decodes section (storage, signer), a typedBlock: the
+// configuration's type from newConfig, which knows the supported types, and
+// the block decoded into it (decodeBlock).
+func decodeTypedBlock[C any](b []byte, section string, newConfig func(string) (C, bool), supported string) (string, C, []UnsetVar, error) {
+	var raw typedBlock
+	var cfg C
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return "", cfg, nil, fmt.Errorf("parse %s: %w", section, err)
+	}
+	cfg, ok := newConfig(raw.Type)
+	if !ok {
+		return "", cfg, nil, fmt.Errorf("unknown %s type %q (supported: %s)", section, raw.Type, supported)
+	}
+	unset, err := decodeBlock(raw.Config, cfg, fmt.Sprintf("%s %q", section, raw.Type), fmt.Sprintf("parse %s config (type %q)", section, raw.Type))
+	return raw.Type, cfg, unset, err
+}
+
+// decodeBlock expands the environment variables of a configuration block,
+// as Dex does, and decodes it into cfg; an empty block leaves cfg as it is.
+// An error starts with where (expanding) or parse (decoding), and names the
+// variables that are not set.
+func decodeBlock(raw json.RawMessage, cfg any, where, parse string) ([]UnsetVar, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	data, unset, err := expandConfigBlock(raw)
+	if err != nil {
+		return unset, fmt.Errorf("%s: %w", where, err)
+	}
+	if err := json.Unmarshal(data, cfg); err != nil {
+		return unset, explainUnset(fmt.Errorf("%s: %w", parse, err), unset)
+	}
+	return unset, nil
+}
+
 // explainUnset adds to err, an error about a config block, which of the
 // block's variables are not set.
 func explainUnset(err error, unset []UnsetVar) error {

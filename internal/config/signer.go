@@ -1,9 +1,6 @@
 package config
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/dexidp/dex/server/signer"
 )
 
@@ -36,28 +33,10 @@ func NewSignerConfig(typ string) (any, bool) {
 // UnmarshalJSON decodes the signer section, choosing the type of Config
 // from Type and expanding environment variables in it.
 func (s *Signer) UnmarshalJSON(b []byte) error {
-	var raw struct {
-		Type   string          `json:"type"`
-		Config json.RawMessage `json:"config"`
+	typ, cfg, unset, err := decodeTypedBlock(b, "signer", NewSignerConfig, "local, vault")
+	if err != nil {
+		return err
 	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return fmt.Errorf("parse signer: %w", err)
-	}
-	cfg, ok := NewSignerConfig(raw.Type)
-	if !ok {
-		return fmt.Errorf("unknown signer type %q (supported: local, vault)", raw.Type)
-	}
-	var unset []UnsetVar
-	if len(raw.Config) != 0 {
-		data, u, err := expandConfigBlock(raw.Config)
-		unset = u
-		if err != nil {
-			return fmt.Errorf("signer %q: %w", raw.Type, err)
-		}
-		if err := json.Unmarshal(data, cfg); err != nil {
-			return explainUnset(fmt.Errorf("parse signer config (type %q): %w", raw.Type, err), unset)
-		}
-	}
-	*s = Signer{Type: raw.Type, Config: cfg, UnsetEnv: unset}
+	*s = Signer{Type: typ, Config: cfg, UnsetEnv: unset}
 	return nil
 }

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"strings"
 
@@ -84,28 +82,10 @@ func NewStorageConfig(typ string) (StorageConfig, bool) {
 // UnmarshalJSON decodes the storage section, choosing the type of Config
 // from Type and expanding environment variables in it.
 func (s *Storage) UnmarshalJSON(b []byte) error {
-	var raw struct {
-		Type   string          `json:"type"`
-		Config json.RawMessage `json:"config"`
+	typ, cfg, unset, err := decodeTypedBlock(b, "storage", NewStorageConfig, strings.Join(StorageTypes(), ", "))
+	if err != nil {
+		return err
 	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return fmt.Errorf("parse storage: %w", err)
-	}
-	cfg, ok := NewStorageConfig(raw.Type)
-	if !ok {
-		return fmt.Errorf("unknown storage type %q (supported: %s)", raw.Type, strings.Join(StorageTypes(), ", "))
-	}
-	var unset []UnsetVar
-	if len(raw.Config) != 0 {
-		data, u, err := expandConfigBlock(raw.Config)
-		unset = u
-		if err != nil {
-			return fmt.Errorf("storage %q: %w", raw.Type, err)
-		}
-		if err := json.Unmarshal(data, cfg); err != nil {
-			return explainUnset(fmt.Errorf("parse storage config (type %q): %w", raw.Type, err), unset)
-		}
-	}
-	*s = Storage{Type: raw.Type, Config: cfg, UnsetEnv: unset}
+	*s = Storage{Type: typ, Config: cfg, UnsetEnv: unset}
 	return nil
 }

@@ -64,22 +64,15 @@ func (l *connectorLookup) get(ctx context.Context, id string) (connector.Connect
 	return nil, nil
 }
 
-// lifetime returns the connector for id if it tells when its sign-ins end.
-func (l *connectorLookup) lifetime(ctx context.Context, id string) (connhook.Lifetime, error) {
+// lookupAs returns the connector for id if it implements T, a hook of
+// connhook (Lifetime: it tells when its sign-ins end; RefreshPreparer: it
+// prepares its refreshes), and T's zero value if it does not.
+func lookupAs[T any](ctx context.Context, l *connectorLookup, id string) (T, error) {
+	var none T
 	c, err := l.get(ctx, id)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	lt, _ := c.(connhook.Lifetime)
-	return lt, nil
-}
-
-// preparer returns the connector for id if it prepares its refreshes.
-func (l *connectorLookup) preparer(ctx context.Context, id string) (connhook.RefreshPreparer, error) {
-	c, err := l.get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	p, _ := c.(connhook.RefreshPreparer)
-	return p, nil
+	hook, _ := c.(T)
+	return hook, nil
 }

@@ -144,7 +144,7 @@ func storedSignInEnd(ctx context.Context, route lifetimeRoute, r *http.Request, 
 	default:
 		return time.Time{}, false, nil
 	}
-	lt, err := conns.lifetime(ctx, connID)
+	lt, err := lookupAs[connhook.Lifetime](ctx, conns, connID)
 	if err != nil || lt == nil {
 		return time.Time{}, false, err
 	}

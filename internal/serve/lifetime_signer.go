@@ -65,7 +65,7 @@ func (s *lifetimeSigner) capExpiry(ctx context.Context, payload []byte) ([]byte,
 	if connID == "" {
 		return payload, nil // no connector: an identity without an upstream sign-in
 	}
-	lt, err := s.conns.lifetime(ctx, connID)
+	lt, err := lookupAs[connhook.Lifetime](ctx, s.conns, connID)
 	if err != nil {
 		return nil, fmt.Errorf("token lifetime: %w", err)
 	}

@@ -57,64 +57,42 @@ type memoStorage struct {
 }
 
 func (s memoStorage) GetRefresh(ctx context.Context, id string) (storage.RefreshToken, error) {
-	m := memoFrom(ctx)
-	if m == nil {
-		return s.Storage.GetRefresh(ctx, id)
-	}
-	m.mu.Lock()
-	r, ok := m.refresh[id]
-	m.mu.Unlock()
-	if ok {
-		return cloneRefresh(r), nil
-	}
-	r, err := s.Storage.GetRefresh(ctx, id)
-	if err == nil {
-		m.mu.Lock()
-		m.refresh[id] = cloneRefresh(r)
-		m.mu.Unlock()
-	}
-	return r, err
+	return memoized(ctx, func(m *readMemo) map[string]storage.RefreshToken { return m.refresh }, id, cloneRefresh,
+		func() (storage.RefreshToken, error) { return s.Storage.GetRefresh(ctx, id) })
 }
 
 func (s memoStorage) GetOfflineSessions(ctx context.Context, userID, connID string) (storage.OfflineSessions, error) {
-	m := memoFrom(ctx)
-	if m == nil {
-		return s.Storage.GetOfflineSessions(ctx, userID, connID)
-	}
-	key := sessionKey{userID, connID}
-	m.mu.Lock()
-	o, ok := m.sessions[key]
-	m.mu.Unlock()
-	if ok {
-		return cloneSessions(o), nil
-	}
-	o, err := s.Storage.GetOfflineSessions(ctx, userID, connID)
-	if err == nil {
-		m.mu.Lock()
-		m.sessions[key] = cloneSessions(o)
-		m.mu.Unlock()
-	}
-	return o, err
+	return memoized(ctx, func(m *readMemo) map[sessionKey]storage.OfflineSessions { return m.sessions }, sessionKey{userID, connID}, cloneSessions,
+		func() (storage.OfflineSessions, error) { return s.Storage.GetOfflineSessions(ctx, userID, connID) })
 }
 
 func (s memoStorage) GetAuthCode(ctx context.Context, id string) (storage.AuthCode, error) {
+	return memoized(ctx, func(m *readMemo) map[string]storage.AuthCode { return m.codes }, id, cloneCode,
+		func() (storage.AuthCode, error) { return s.Storage.GetAuthCode(ctx, id) })
+}
+
+// memoized reads the object at key with read, through the request's
+// readMemo when it has one: a copy of what the request read before, or
+// read's answer, a copy of which it keeps. pick is the memo's map of the
+// object's kind.
+func memoized[K comparable, V any](ctx context.Context, pick func(*readMemo) map[K]V, key K, clone func(V) V, read func() (V, error)) (V, error) {
 	m := memoFrom(ctx)
 	if m == nil {
-		return s.Storage.GetAuthCode(ctx, id)
+		return read()
 	}
 	m.mu.Lock()
-	c, ok := m.codes[id]
+	v, ok := pick(m)[key]
 	m.mu.Unlock()
 	if ok {
-		return cloneCode(c), nil
+		return clone(v), nil
 	}
-	c, err := s.Storage.GetAuthCode(ctx, id)
+	v, err := read()
 	if err == nil {
 		m.mu.Lock()
-		m.codes[id] = cloneCode(c)
+		pick(m)[key] = clone(v)
 		m.mu.Unlock()
 	}
-	return c, err
+	return v, err
 }
 
 // forget drops what the request read of an object it writes.

@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/dexidp/dex/storage"
+
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 )
 
 // prepareRefreshes lets a connector do the network work of a refresh before
@@ -41,7 +43,7 @@ func prepareRefreshes(next http.Handler, store storage.Storage, conns *connector
 // refresh on, or ctx when it prepares nothing or its data cannot be read
 // (Dex then answers as it would).
 func prepareRefresh(ctx context.Context, store storage.Storage, conns *connectorLookup, stored storage.RefreshToken, logger *slog.Logger) context.Context {
-	p, err := conns.preparer(ctx, stored.ConnectorID)
+	p, err := lookupAs[connhook.RefreshPreparer](ctx, conns, stored.ConnectorID)
 	if err != nil || p == nil {
 		if err != nil {
 			logger.DebugContext(ctx, "refresh not prepared", "connector_id", stored.ConnectorID, "err", err)

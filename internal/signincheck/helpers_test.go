@@ -18,6 +18,7 @@ import (
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
+	serveharness "github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 const (
@@ -66,23 +67,13 @@ func newHarness(t *testing.T, r receipt) *harness {
 	t.Cleanup(palette.Close)
 	h := &harness{t: t, palette: palette, receipt: r, redirect: remoteURI}
 	if r == viaListener {
-		h.redirect = "http://" + freeLoopbackAddr(t) + "/dex/callback"
+		h.redirect = "http://" + serveharness.FreeAddr(t) + "/dex/callback"
 	}
 	h.tenant = palette.AddTenant(dextest.TenantUID)
 	h.tenant.AddClient(spectrotest.Client{ID: clientID, Secret: clientSecret, RedirectURIs: []string{h.redirect}})
 	h.tenant.AddUser(jane)
 	h.tenant.SetAutoLogin(jane.Email)
 	return h
-}
-
-// freeLoopbackAddr returns a 127.0.0.1 address no one listens on.
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
 }
 
 func (h *harness) config() *config.Config {

@@ -11,13 +11,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	serveharness "github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 // The listener answers only a GET of redirectURI's path, takes the first
 // one that carries the sign-in's state, and shows a page that does not echo
 // the code.
 func TestReceiverListener(t *testing.T) {
-	redirect, err := url.Parse("http://" + freeLoopbackAddr(t) + "/dex/callback")
+	redirect, err := url.Parse("http://" + serveharness.FreeAddr(t) + "/dex/callback")
 	require.NoError(t, err)
 	r := newReceiver(redirect, "s", strings.NewReader(""))
 	t.Cleanup(r.close)

@@ -124,18 +124,14 @@ func (t *Tenant) DeleteUser(login string) bool {
 // them out as if they never existed (false, the default). Which of the two
 // Palette does is not known.
 func (t *Tenant) SetListDeletedUsers(list bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.directory.listDeleted = list
+	set(t, &t.directory.listDeleted, list)
 }
 
 // SetSubjectIsUID sets whether a user's metadata.uid in the user and team
 // API is the sub of the user's ID tokens (true, the default) or another
 // value (false). Which of the two Palette does is not known.
 func (t *Tenant) SetSubjectIsUID(same bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.directory.distinctUID = !same
+	set(t, &t.directory.distinctUID, !same)
 }
 
 // AddTeam creates a team without members; a team a user's Groups name

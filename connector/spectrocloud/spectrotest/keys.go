@@ -48,24 +48,22 @@ func (t *Tenant) RotateKey() (kid string) {
 // can still sign tokens minted WithKey, as a leaked key would. Unknown IDs
 // are ignored.
 func (t *Tenant) RemoveKey(kid string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, k := range t.keys {
-		if k.kid == kid {
-			k.published = false
-		}
-	}
+	t.setPublished(kid, false)
 }
 
 // RepublishKey publishes a key withdrawn by RemoveKey again, as a key set
 // served from a stale cache in front of Palette would. Unknown IDs are
 // ignored.
 func (t *Tenant) RepublishKey(kid string) {
+	t.setPublished(kid, true)
+}
+
+func (t *Tenant) setPublished(kid string, published bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, k := range t.keys {
 		if k.kid == kid {
-			k.published = true
+			k.published = published
 		}
 	}
 }

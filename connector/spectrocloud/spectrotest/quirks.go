@@ -69,13 +69,7 @@ func (q *quirks) advertisedAuthMethods() []string {
 // client_secret_post only, like the one the Backstage module is known to
 // work with.
 func (t *Tenant) SetTokenAuthMethods(methods ...string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(methods) == 0 {
-		t.quirks.authMethods = nil
-		return
-	}
-	t.quirks.authMethods = slices.Clone(methods)
+	set(t, &t.quirks.authMethods, methodList(methods))
 }
 
 // SetAdvertisedTokenAuthMethods makes the discovery document advertise
@@ -86,13 +80,15 @@ func (t *Tenant) SetTokenAuthMethods(methods ...string) {
 // advertises what the endpoint accepts. SetAdvertiseTokenAuthMethods(false)
 // still leaves the field out.
 func (t *Tenant) SetAdvertisedTokenAuthMethods(methods ...string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	set(t, &t.quirks.advertisedMethods, methodList(methods))
+}
+
+// methodList is a copy of methods, nil (the default) when there are none.
+func methodList(methods []string) []string {
 	if len(methods) == 0 {
-		t.quirks.advertisedMethods = nil
-		return
+		return nil
 	}
-	t.quirks.advertisedMethods = slices.Clone(methods)
+	return slices.Clone(methods)
 }
 
 // BasicRefusal is how a token endpoint that does not accept
@@ -121,9 +117,7 @@ const (
 // client_secret_basic refuses a Basic header (default RefuseBasicFirst).
 // It has no effect while the endpoint accepts client_secret_basic.
 func (t *Tenant) SetBasicRefusal(r BasicRefusal) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.quirks.basicRefusal = r
+	set(t, &t.quirks.basicRefusal, r)
 }
 
 // SetSchemaShapedDiscovery serves (true) the discovery document in the shape
@@ -137,9 +131,7 @@ func (t *Tenant) SetBasicRefusal(r BasicRefusal) {
 // does not serve the userinfo and registration endpoints it names (their
 // paths are not known).
 func (t *Tenant) SetSchemaShapedDiscovery(enabled bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.quirks.schemaDiscovery = enabled
+	set(t, &t.quirks.schemaDiscovery, enabled)
 }
 
 // SetTokenType sets the token_type of the token endpoint's answers; "" (the
@@ -147,27 +139,21 @@ func (t *Tenant) SetSchemaShapedDiscovery(enabled bool) {
 // published API schema has none. SetTokenType("Bearer") answers as most
 // OAuth servers do.
 func (t *Tenant) SetTokenType(tokenType string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.quirks.tokenType = tokenType
+	set(t, &t.quirks.tokenType, tokenType)
 }
 
 // SetAdvertiseTokenAuthMethods sets whether the discovery document carries
 // token_endpoint_auth_methods_supported (default true). Without it, a client
 // cannot know the methods in advance and has to try.
 func (t *Tenant) SetAdvertiseTokenAuthMethods(advertise bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.quirks.hideAuthMethods = !advertise
+	set(t, &t.quirks.hideAuthMethods, !advertise)
 }
 
 // SetGroupsAsString makes the ID tokens of users in exactly one team carry
 // "groups" as a string rather than a list of one, as some providers send
 // single-valued attributes (default false: always a list).
 func (t *Tenant) SetGroupsAsString(enabled bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.quirks.groupsAsString = enabled
+	set(t, &t.quirks.groupsAsString, enabled)
 }
 
 // CodeRedemptions returns how many authorization_code token requests got

@@ -191,32 +191,24 @@ func (t *Tenant) Users() []User {
 // in immediately, redirecting to the client with a code, as if the browser
 // already had a Palette session. The empty string shows the sign-in page again.
 func (t *Tenant) SetAutoLogin(email string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.autoLogin = email
+	set(t, &t.autoLogin, email)
 }
 
 // SetDiscovery publishes (true, the default) or withdraws (false: 404) the
 // discovery document.
 func (t *Tenant) SetDiscovery(enabled bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.discovery = enabled
+	set(t, &t.discovery, enabled)
 }
 
 // SetIDTokenLifetime sets how long issued ID tokens are valid (exp - iat).
 // Also the access token's expires_in and the session token's lifetime.
 func (t *Tenant) SetIDTokenLifetime(d time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.idTokenLifetime = d
+	set(t, &t.idTokenLifetime, d)
 }
 
 // SetCodeLifetime sets how long an authorization code can be redeemed.
 func (t *Tenant) SetCodeLifetime(d time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.codeLifetime = d
+	set(t, &t.codeLifetime, d)
 }
 
 // SetNow injects the clock used for iat, exp and the expiry of codes and
@@ -225,17 +217,13 @@ func (t *Tenant) SetNow(now func() time.Time) {
 	if now == nil {
 		now = time.Now
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.now = now
+	set(t, &t.now, now)
 }
 
 // SetEchoNonce sets whether the nonce of the authorization request is put into
 // the ID token (default true).
 func (t *Tenant) SetEchoNonce(echo bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.echoNonce = echo
+	set(t, &t.echoNonce, echo)
 }
 
 // SetPKCE sets whether code_challenge is honoured (default true; methods S256
@@ -243,17 +231,13 @@ func (t *Tenant) SetEchoNonce(echo bool) {
 // ignores code_challenge, code_challenge_method and code_verifier. It applies
 // to authorization requests made after the call.
 func (t *Tenant) SetPKCE(enabled bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.pkce = enabled
+	set(t, &t.pkce, enabled)
 }
 
 // SetJWKSMaxAge sets the "Cache-Control: max-age" of the JWKS response, in
 // whole seconds; 0 (the default) sends no Cache-Control header.
 func (t *Tenant) SetJWKSMaxAge(d time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.jwksMaxAge = d
+	set(t, &t.jwksMaxAge, d)
 }
 
 // EnableStandardRefreshGrant makes the refresh_token grant work like a
@@ -263,9 +247,7 @@ func (t *Tenant) SetJWKSMaxAge(d time.Duration) {
 // that a generic OIDC connector can be compared against the emulator. Off by
 // default: the refresh_token grant fails with 400 invalid_grant, as Palette's.
 func (t *Tenant) EnableStandardRefreshGrant(enabled bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.standardRefresh = enabled
+	set(t, &t.standardRefresh, enabled)
 }
 
 // SetIDTokenHook sets a function that may change the claims of every ID token
@@ -273,18 +255,14 @@ func (t *Tenant) EnableStandardRefreshGrant(enabled bool) {
 // missing email, iat in the future, an expired token...). nil removes it. The
 // hook runs without the tenant's lock held, so it may call the tenant.
 func (t *Tenant) SetIDTokenHook(hook func(claims map[string]any)) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.idTokenHook = hook
+	set(t, &t.idTokenHook, hook)
 }
 
 // SetIDTokenMint sets the options used to sign every ID token the token
 // endpoint issues (for example WithAlg("none"), WithKeyID("unknown") or
 // WithForeignKey()); no options restores normal RS256 tokens.
 func (t *Tenant) SetIDTokenMint(opts ...MintOption) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.idTokenMint = slices.Clone(opts)
+	set(t, &t.idTokenMint, slices.Clone(opts))
 }
 
 // Claims returns the claim set the token endpoint would issue for this user and
@@ -416,4 +394,12 @@ func setIfNotEmpty(claims map[string]any, name, value string) {
 	if value != "" {
 		claims[name] = value
 	}
+}
+
+// set stores v in *field, a field of t, under t's lock: the body of the
+// tenant's setters.
+func set[T any](t *Tenant, field *T, v T) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	*field = v
 }
