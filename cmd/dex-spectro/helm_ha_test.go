@@ -1,23 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/yaml"
 
 	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
-	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 // chartSelector is the chart's dex.selectorLabels for a release named dex:
@@ -46,22 +39,11 @@ type haValues struct {
 	Config map[string]any `json:"config"`
 }
 
-func readHAValues(t *testing.T) (haValues, map[string]any) {
-	t.Helper()
-	data, err := os.ReadFile("../../examples/helm/values-ha.yaml")
-	require.NoError(t, err)
-	var v haValues
-	require.NoError(t, yaml.Unmarshal(data, &v))
-	var raw map[string]any
-	require.NoError(t, yaml.Unmarshal(data, &raw))
-	return v, raw
-}
-
 // The HA values use only the chart's keys and run two replicas that a
 // drain or an upgrade never takes down together, on shared storage, with
 // a reuse interval for clients that refresh at once.
 func TestHelmHAValues(t *testing.T) {
-	v, raw := readHAValues(t)
+	v, raw := readValues[haValues](t, "values-ha.yaml")
 	for key := range raw {
 		assert.Contains(t, chartValueKeys, key, "the chart has no value %q", key)
 	}
@@ -90,7 +72,7 @@ func TestHelmHAValues(t *testing.T) {
 // emulated Palette console.
 func TestHelmHAValuesServe(t *testing.T) {
 	db := dextest.NewPostgres(t)
-	v, _ := readHAValues(t)
+	v, _ := readValues[haValues](t, "values-ha.yaml")
 	palette := spectrotest.NewServer()
 	t.Cleanup(palette.Close)
 
@@ -98,40 +80,15 @@ func TestHelmHAValuesServe(t *testing.T) {
 	storage := cfg["storage"].(map[string]any)["config"].(map[string]any)
 	storage["port"], storage["database"], storage["user"] = db.Port, db.Database, db.User
 	storage["ssl"] = map[string]any{"mode": db.SSLMode}
-	conn := cfg["connectors"].([]any)[0].(map[string]any)["config"].(map[string]any)
+	conn := valuesConnector(cfg)
 	palette.AddTenant(conn["tenant"].(string))
 	conn["consoleURL"] = palette.URL
-	out, err := yaml.Marshal(cfg)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yaml"), out, 0o600))
 
 	var keys []string
-	for replica := range v.ReplicaCount {
-		addrs := map[string]string{}
-		addr := func(port string) string {
-			if addrs[port] == "" {
-				addrs[port] = harness.FreeAddr(t)
-			}
-			return addrs[port]
-		}
-		args := chartArgs(false, false, addr)
-		args[len(args)-1] = filepath.Join(dir, "config.yaml")
-		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = append(os.Environ(), runMainEnv+"=1", "TMPDIR="+t.TempDir(),
-			"POSTGRES_HOST="+db.Host, "POSTGRES_PASSWORD="+db.Password,
+	for range v.ReplicaCount {
+		srv := startChart(t, cfg, false, false, "POSTGRES_HOST="+db.Host, "POSTGRES_PASSWORD="+db.Password,
 			"SPECTROCLOUD_CLIENT_ID=dex", "SPECTROCLOUD_CLIENT_SECRET=secret", "BACKSTAGE_CLIENT_SECRET=backstage-secret")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		require.NoError(t, cmd.Start())
-		t.Cleanup(func() { _ = cmd.Process.Kill() })
-
-		telemetry := "http://" + addrs["telemetry"]
-		require.Eventually(t, func() bool { return get(t, telemetry+chartReadiness) == http.StatusOK },
-			30*time.Second, 20*time.Millisecond, "replica %d: readiness probe; stderr:\n%s", replica, &stderr)
-		assert.Equal(t, http.StatusOK, get(t, telemetry+chartLiveness), "replica %d: liveness probe", replica)
-
-		web := "http://" + addrs["http"]
+		web := "http://" + srv.addrs["http"]
 		var discovery struct {
 			Issuer  string `json:"issuer"`
 			JWKSURI string `json:"jwks_uri"`
@@ -139,7 +96,7 @@ func TestHelmHAValuesServe(t *testing.T) {
 		require.NoError(t, json.Unmarshal(getBody(t, web+"/.well-known/openid-configuration"), &discovery))
 		assert.Equal(t, cfg["issuer"], discovery.Issuer)
 		keys = append(keys, string(getBody(t, web+"/keys")))
-		t.Cleanup(func() { stopWithSIGTERM(t, cmd, &stderr, "replica") })
+		t.Cleanup(func() { stopWithSIGTERM(t, srv.cmd, srv.stderr, "replica") })
 	}
 	assert.Equal(t, keys[0], keys[1], "the replicas sign with the keys they share in the database")
 }

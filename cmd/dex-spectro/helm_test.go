@@ -92,21 +92,72 @@ type helmValues struct {
 	Config map[string]any `json:"config"`
 }
 
-func readHelmValues(t *testing.T) (helmValues, map[string]any) {
+// readValues reads a values file of examples/helm into the part the tests
+// read, v, and as a whole.
+func readValues[V any](t *testing.T, file string) (V, map[string]any) {
 	t.Helper()
-	data, err := os.ReadFile("../../examples/helm/values.yaml")
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "helm", file))
 	require.NoError(t, err)
-	var v helmValues
+	var v V
 	require.NoError(t, yaml.Unmarshal(data, &v))
 	var raw map[string]any
 	require.NoError(t, yaml.Unmarshal(data, &raw))
 	return v, raw
 }
 
+// valuesConnector is the configuration of the values' config's first
+// connector, which the tests point at an emulated Palette console.
+func valuesConnector(cfg map[string]any) map[string]any {
+	return cfg["connectors"].([]any)[0].(map[string]any)["config"].(map[string]any)
+}
+
+// chartServer is the binary serving a values file's config as the chart
+// runs it.
+type chartServer struct {
+	// addrs are the addresses of the chart's ports, by name.
+	addrs  map[string]string
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+}
+
+// startChart writes cfg as the chart writes it and starts the binary with
+// the chart's args, loopback addresses for the chart's ports (which may be
+// taken on a test machine) and env; it returns once the chart's readiness
+// and liveness probes pass. The process is killed when the test ends.
+func startChart(t *testing.T, cfg map[string]any, https, grpc bool, env ...string) *chartServer {
+	t.Helper()
+	out, err := yaml.Marshal(cfg)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(path, out, 0o600))
+
+	s := &chartServer{addrs: map[string]string{}, stderr: &bytes.Buffer{}}
+	addr := func(port string) string {
+		if s.addrs[port] == "" {
+			s.addrs[port] = harness.FreeAddr(t)
+		}
+		return s.addrs[port]
+	}
+	args := chartArgs(https, grpc, addr)
+	require.Equal(t, chartConfigFile, args[len(args)-1])
+	args[len(args)-1] = path
+	s.cmd = exec.Command(os.Args[0], args...)
+	s.cmd.Env = append(append(os.Environ(), runMainEnv+"=1", "TMPDIR="+t.TempDir()), env...)
+	s.cmd.Stderr = s.stderr
+	require.NoError(t, s.cmd.Start())
+	t.Cleanup(func() { _ = s.cmd.Process.Kill() })
+
+	telemetry := "http://" + s.addrs["telemetry"]
+	require.Eventually(t, func() bool { return get(t, telemetry+chartReadiness) == http.StatusOK },
+		30*time.Second, 20*time.Millisecond, "readiness probe; stderr:\n%s", s.stderr)
+	assert.Equal(t, http.StatusOK, get(t, telemetry+chartLiveness), "liveness probe")
+	return s
+}
+
 // The values use only keys the chart reads, change the image, take secrets
 // from envFrom, and leave args, ports and probes to the chart.
 func TestHelmValuesFollowTheChart(t *testing.T) {
-	v, raw := readHelmValues(t)
+	v, raw := readValues[helmValues](t, "values.yaml")
 	for key := range raw {
 		assert.Contains(t, chartValueKeys, key, "the chart has no value %q", key)
 	}
@@ -141,7 +192,7 @@ func TestHelmValuesFollowTheChart(t *testing.T) {
 // The chart's args select `dex serve`, with its flags and the config file
 // where the chart mounts it.
 func TestHelmChartArgs(t *testing.T) {
-	v, _ := readHelmValues(t)
+	v, _ := readValues[helmValues](t, "values.yaml")
 	for _, tt := range []struct{ https, grpc bool }{{false, false}, {true, true}, {v.HTTPS.Enabled, v.GRPC.Enabled}} {
 		args := chartArgs(tt.https, tt.grpc, chartAddr)
 		root := newRootCommand(&bytes.Buffer{}, &bytes.Buffer{})
@@ -169,46 +220,21 @@ func TestHelmChartArgs(t *testing.T) {
 // may be taken here), and, as there is no cluster, memory storage and an
 // emulated Palette console in place of Kubernetes and Palette.
 func TestHelmValuesServe(t *testing.T) {
-	v, _ := readHelmValues(t)
+	v, _ := readValues[helmValues](t, "values.yaml")
 	palette := spectrotest.NewServer()
 	t.Cleanup(palette.Close)
 
 	cfg := v.Config
 	cfg["storage"] = map[string]any{"type": "memory"}
-	conn := cfg["connectors"].([]any)[0].(map[string]any)["config"].(map[string]any)
+	conn := valuesConnector(cfg)
 	tenant := palette.AddTenant(conn["tenant"].(string))
 	conn["consoleURL"] = palette.URL
-	out, err := yaml.Marshal(cfg)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yaml"), out, 0o600))
-
-	addrs := map[string]string{}
-	addr := func(port string) string {
-		if addrs[port] == "" {
-			addrs[port] = harness.FreeAddr(t)
-		}
-		return addrs[port]
-	}
-	args := chartArgs(v.HTTPS.Enabled, v.GRPC.Enabled, addr)
-	require.Equal(t, chartConfigFile, args[len(args)-1])
-	args[len(args)-1] = filepath.Join(dir, "config.yaml")
 
 	const secret = "client-secret-from-envFrom"
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1", "TMPDIR="+t.TempDir(),
+	srv := startChart(t, cfg, v.HTTPS.Enabled, v.GRPC.Enabled,
 		"SPECTROCLOUD_CLIENT_ID=dex", "SPECTROCLOUD_CLIENT_SECRET="+secret, "BACKSTAGE_CLIENT_SECRET=backstage-secret")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
-	telemetry := "http://" + addrs["telemetry"]
-	require.Eventually(t, func() bool { return get(t, telemetry+chartReadiness) == http.StatusOK },
-		30*time.Second, 20*time.Millisecond, "readiness probe; stderr:\n%s", &stderr)
-	assert.Equal(t, http.StatusOK, get(t, telemetry+chartLiveness), "liveness probe")
-
-	resp, err := http.Get("http://" + addrs["http"] + "/.well-known/openid-configuration")
+	resp, err := http.Get("http://" + srv.addrs["http"] + "/.well-known/openid-configuration")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -219,9 +245,9 @@ func TestHelmValuesServe(t *testing.T) {
 	assert.Equal(t, cfg["issuer"], discovery.Issuer)
 	assert.Positive(t, tenant.Requests(spectrotest.EndpointDiscovery), "the spectrocloud connector opened against the tenant")
 
-	stopWithSIGTERM(t, cmd, &stderr, "the server")
-	assert.NotContains(t, stderr.String(), secret)
-	assert.False(t, slices.ContainsFunc(strings.Split(stderr.String(), "\n"), func(l string) bool {
+	stopWithSIGTERM(t, srv.cmd, srv.stderr, "the server")
+	assert.NotContains(t, srv.stderr.String(), secret)
+	assert.False(t, slices.ContainsFunc(strings.Split(srv.stderr.String(), "\n"), func(l string) bool {
 		return strings.Contains(l, "level=WARN")
-	}), "the example draws no warning; stderr:\n%s", stderr.String())
+	}), "the example draws no warning; stderr:\n%s", srv.stderr.String())
 }

@@ -152,10 +152,7 @@ func TestKeyRotation(t *testing.T) {
 
 func TestKeysFailStatic(t *testing.T) {
 	f := newFixture(t)
-	f.tenant.SetJWKSMaxAge(5 * time.Minute)
-	c := f.open()
-	session, err := f.login(c, allScopes)
-	require.NoError(t, err)
+	c, session := f.signedIn(5 * time.Minute)
 
 	// Palette goes down after the keys' lifetime: refresh keeps working on
 	// the cached keys, and retries are spaced.
@@ -171,7 +168,7 @@ func TestKeysFailStatic(t *testing.T) {
 
 	f.tenant.ClearFaults()
 	f.clock.Advance(minRefetchInterval)
-	_, err = c.Refresh(context.Background(), allScopes, session)
+	_, err := c.Refresh(context.Background(), allScopes, session)
 	require.NoError(t, err)
 	assert.Equal(t, 2, f.tenant.Requests(spectrotest.EndpointJWKS), "recovers when Palette is back")
 }

@@ -67,24 +67,12 @@ func (f *fixture) upstreamRequests() int {
 	return n
 }
 
-func benchCallback(b *testing.B, f *fixture, c benchConnector) (connector.Identity, error) {
-	authURL, connData, err := c.LoginURL(allScopes, testRedirectURI, testState)
-	if err != nil {
-		return connector.Identity{}, err
-	}
-	cb, err := f.tenant.Authorize(context.Background(), authURL)
-	if err != nil {
-		return connector.Identity{}, err
-	}
-	return c.HandleCallback(allScopes, connData, httptest.NewRequest(http.MethodGet, cb.String(), nil))
-}
-
 func BenchmarkRefresh(b *testing.B) {
 	for _, name := range []string{"dex-oidc", "spectrocloud"} {
 		b.Run(name, func(b *testing.B) {
 			f := benchFixture(b) // a fresh tenant each, so that no state carries over
 			c := f.connectors(b)[name]
-			id, err := benchCallback(b, f, c)
+			id, err := signInOnce(f, c)
 			require.NoError(b, err)
 			f.tenant.ResetRequests()
 			b.ReportAllocs()
@@ -162,7 +150,7 @@ func BenchmarkSignInChain(b *testing.B) {
 // emulator that precedes each one is not counted. It reports the requests
 // made to the emulator per operation.
 func timeCallbacks(b *testing.B, f *fixture, c benchConnector) {
-	_, err := benchCallback(b, f, c) // warm discovery and keys
+	_, err := signInOnce(f, c) // warm discovery and keys
 	require.NoError(b, err)
 	f.tenant.ResetRequests()
 	b.ReportAllocs()

@@ -97,6 +97,18 @@ func (f *fixture) systemClock() *fixture {
 	return f
 }
 
+// signedIn opens a connector and signs jane in through it, Palette's key
+// set declaring itself valid for maxAge; it returns the connector and the
+// session Dex would store.
+func (f *fixture) signedIn(maxAge time.Duration) (*spectroConnector, connector.Identity) {
+	f.t.Helper()
+	f.tenant.SetJWKSMaxAge(maxAge)
+	c := f.open()
+	session, err := f.login(c, allScopes)
+	require.NoError(f.t, err)
+	return c, session
+}
+
 // authorize runs LoginURL and the emulator's authorization endpoint, and
 // returns the callback request Palette's redirect leads to, with connData.
 func (f *fixture) authorize(c *spectroConnector, s connector.Scopes) (*http.Request, []byte) {

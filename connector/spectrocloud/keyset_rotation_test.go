@@ -120,16 +120,13 @@ func TestUnknownKeyAfterAFailedRefetchIsAPassingFault(t *testing.T) {
 func TestWithdrawnKeyEndsSessionsWithinTheDeclaredMaxAge(t *testing.T) {
 	t.Run("our clock", func(t *testing.T) {
 		f := newFixture(t)
-		f.tenant.SetJWKSMaxAge(2 * time.Second)
-		c := f.open()
-		session, err := f.login(c, allScopes)
-		require.NoError(t, err)
+		c, session := f.signedIn(2 * time.Second)
 		kid := f.tenant.SigningKeyID()
 		f.tenant.RotateKey()
 		f.tenant.RemoveKey(kid)
 
 		f.clock.Advance(time.Second)
-		_, err = c.Refresh(context.Background(), allScopes, session)
+		_, err := c.Refresh(context.Background(), allScopes, session)
 		require.NoError(t, err, "within max-age the cached keys answer")
 		f.clock.Advance(2 * time.Second)
 		_, err = c.Refresh(context.Background(), allScopes, session)
@@ -138,10 +135,7 @@ func TestWithdrawnKeyEndsSessionsWithinTheDeclaredMaxAge(t *testing.T) {
 	})
 	t.Run("the emulator's clock", func(t *testing.T) {
 		f := newFixture(t).systemClock()
-		f.tenant.SetJWKSMaxAge(time.Second)
-		c := f.open()
-		session, err := f.login(c, allScopes)
-		require.NoError(t, err)
+		c, session := f.signedIn(time.Second)
 		withdrawnAt := time.Now()
 		kid := f.tenant.SigningKeyID()
 		f.tenant.RotateKey()

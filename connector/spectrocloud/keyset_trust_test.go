@@ -21,10 +21,7 @@ import (
 // while refresh keeps serving its sessions within jwksMaxStale.
 func TestOutageAfterWithdrawalThroughTokenExchange(t *testing.T) {
 	f := newFixture(t)
-	f.tenant.SetJWKSMaxAge(5 * time.Minute)
-	c := f.open()
-	session, err := f.login(c, allScopes) // fetches the keys: the leaked key only
-	require.NoError(t, err)
+	c, session := f.signedIn(5 * time.Minute) // fetches the keys: the leaked key only
 	leaked := f.tenant.SigningKeyID()
 
 	f.tenant.RotateKey()
@@ -32,7 +29,7 @@ func TestOutageAfterWithdrawalThroughTokenExchange(t *testing.T) {
 	f.tenant.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Status: http.StatusServiceUnavailable})
 	forged := f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, ""), spectrotest.WithKey(leaked))
 
-	_, err = c.TokenIdentity(context.Background(), tokenTypeIDToken, forged)
+	_, err := c.TokenIdentity(context.Background(), tokenTypeIDToken, forged)
 	require.NoError(t, err, "within the keys' declared lifetime the replica cannot know of the withdrawal")
 
 	f.clock.Advance(5 * time.Minute)
@@ -53,17 +50,14 @@ func TestOutageAfterWithdrawalThroughTokenExchange(t *testing.T) {
 // serves it again (a key set from a stale cache).
 func TestWithdrawnKeyNeverVerifiesAgain(t *testing.T) {
 	f := newFixture(t)
-	f.tenant.SetJWKSMaxAge(5 * time.Minute)
-	c := f.open()
-	session, err := f.login(c, allScopes)
-	require.NoError(t, err)
+	c, session := f.signedIn(5 * time.Minute)
 	leaked := f.tenant.SigningKeyID()
 	forged := f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, ""), spectrotest.WithKey(leaked))
 
 	f.tenant.RotateKey()
 	f.tenant.RemoveKey(leaked)
 	f.clock.Advance(5 * time.Minute)
-	_, err = c.Refresh(context.Background(), allScopes, session)
+	_, err := c.Refresh(context.Background(), allScopes, session)
 	var again *SignInAgainError
 	require.ErrorAs(t, err, &again, "the refetch shows the key withdrawn")
 	assert.Contains(t, err.Error(), "Palette withdrew its signing key with ID")
@@ -106,14 +100,11 @@ func TestStaleKeysServeRefreshForJWKSMaxStale(t *testing.T) {
 			if maxStale != "" {
 				bound = time.Hour
 			}
-			f.tenant.SetJWKSMaxAge(5 * time.Minute)
-			c := f.open()
-			session, err := f.login(c, allScopes)
-			require.NoError(t, err)
+			c, session := f.signedIn(5 * time.Minute)
 
 			f.tenant.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Status: http.StatusServiceUnavailable})
 			f.clock.Advance(5 * time.Minute)
-			_, err = c.Refresh(context.Background(), allScopes, session)
+			_, err := c.Refresh(context.Background(), allScopes, session)
 			require.NoError(t, err, "stale, within jwksMaxStale")
 			assert.Contains(t, f.logs.String(), "keeping the previous keys")
 			f.clock.Advance(bound - time.Second)
@@ -141,10 +132,7 @@ func TestStaleKeysServeRefreshForJWKSMaxStale(t *testing.T) {
 // The same bound on the emulator's real time, with a short jwksMaxStale.
 func TestStaleKeysBoundOnTheRealClock(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.JWKSMaxStale = "1s" }).systemClock()
-	f.tenant.SetJWKSMaxAge(time.Second)
-	c := f.open()
-	session, err := f.login(c, allScopes)
-	require.NoError(t, err)
+	c, session := f.signedIn(time.Second)
 	failingSince := time.Now()
 	f.tenant.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Status: http.StatusServiceUnavailable})
 

@@ -28,14 +28,7 @@ func TestPreparedRefreshSendsNoRequest(t *testing.T) {
 			Catalog:   &resolver.CatalogConfig{BaseURL: cat.srv.URL, Token: "catalog-token"},
 		}
 	})
-	replica := f.open()
-	_, err := f.login(replica, allScopes) // the replica knows the current key
-	require.NoError(t, err)
-
-	// Palette rotates; the user signs in on another replica.
-	f.tenant.RotateKey()
-	id, err := f.login(f.open(), allScopes)
-	require.NoError(t, err)
+	replica, id := staleReplica(t, f)
 	jwks, catalogRequests := f.tenant.Requests(spectrotest.EndpointJWKS), cat.requests
 	f.clock.Advance(2 * resolver.DefaultCatalogCacheTTL) // the catalog's answers expire
 
@@ -64,12 +57,7 @@ func TestPreparedRefreshSendsNoRequest(t *testing.T) {
 // answers at once with a passing failure that keeps the session.
 func TestPreparedRefreshNeverWaits(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.UpstreamTimeout = "1m" }).systemClock()
-	replica := f.open()
-	_, err := f.login(replica, allScopes)
-	require.NoError(t, err)
-	f.tenant.RotateKey()
-	id, err := f.login(f.open(), allScopes)
-	require.NoError(t, err)
+	replica, id := staleReplica(t, f)
 
 	f.tenant.SetFault(spectrotest.EndpointJWKS, spectrotest.Fault{Delay: time.Hour})
 	prepareCtx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -82,6 +70,7 @@ func TestPreparedRefreshNeverWaits(t *testing.T) {
 		_, err := replica.Refresh(ctx, allScopes, id)
 		done <- err
 	}()
+	var err error
 	select {
 	case err = <-done:
 	case <-time.After(30 * time.Second):
@@ -98,14 +87,24 @@ func TestPreparedRefreshNeverWaits(t *testing.T) {
 // Dex does.
 func TestUnpreparedRefreshFetches(t *testing.T) {
 	f := newFixture(t)
+	replica, id := staleReplica(t, f)
+	jwks := f.tenant.Requests(spectrotest.EndpointJWKS)
+	_, err := replica.Refresh(context.Background(), connector.Scopes{Groups: true}, id)
+	require.NoError(t, err)
+	assert.Equal(t, jwks+1, f.tenant.Requests(spectrotest.EndpointJWKS))
+}
+
+// staleReplica opens a replica that knows Palette's current key (a user
+// signed in through it); then Palette rotates its key, and the user signs
+// in on another replica, whose session (returned) the replica cannot
+// verify without fetching the new key.
+func staleReplica(t *testing.T, f *fixture) (*spectroConnector, connector.Identity) {
+	t.Helper()
 	replica := f.open()
 	_, err := f.login(replica, allScopes)
 	require.NoError(t, err)
 	f.tenant.RotateKey()
 	id, err := f.login(f.open(), allScopes)
 	require.NoError(t, err)
-	jwks := f.tenant.Requests(spectrotest.EndpointJWKS)
-	_, err = replica.Refresh(context.Background(), connector.Scopes{Groups: true}, id)
-	require.NoError(t, err)
-	assert.Equal(t, jwks+1, f.tenant.Requests(spectrotest.EndpointJWKS))
+	return replica, id
 }

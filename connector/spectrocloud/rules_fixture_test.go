@@ -85,9 +85,10 @@ func ruleClaims(f *fixture) map[string]any {
 	return f.tenant.Claims(jane, testClientID, strings.Repeat("n", 22))
 }
 
-// signInOnce runs a whole sign-in and returns the first error of LoginURL,
-// the emulated browser or HandleCallback.
-func signInOnce(f *fixture, c *spectroConnector) (connector.Identity, error) {
+// signInOnce runs a whole sign-in through c (ours, or Dex's oidc connector
+// in a benchmark) and returns the first error of LoginURL, the emulated
+// browser or HandleCallback.
+func signInOnce(f *fixture, c connector.CallbackConnector) (connector.Identity, error) {
 	authURL, connData, err := c.LoginURL(allScopes, testRedirectURI, testState)
 	if err != nil {
 		return connector.Identity{}, err

@@ -10,17 +10,26 @@ import (
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
-const exchangeBase = `
-issuer: http://127.0.0.1:5556/dex
-web:
-  http: 127.0.0.1:5556
-storage:
-  type: memory
-connectors:
-- type: mockCallback
-  id: mock
-  name: Mock
-`
+// warningsOf loads cfg and returns its warnings of topic, all of them when
+// topic is empty.
+func warningsOf(t *testing.T, cfg dextest.DexConfig, topic string) []config.Warning {
+	t.Helper()
+	cfg.Issuer, cfg.HTTP = "http://127.0.0.1:5556/dex", "127.0.0.1:5556"
+	yaml, err := cfg.YAML()
+	require.NoError(t, err)
+	loaded, _, err := config.Load(yaml, config.Options{Strict: true})
+	require.NoError(t, err)
+	var warnings []config.Warning
+	for _, w := range loaded.Warnings() {
+		if topic == "" || w.Topic == topic {
+			warnings = append(warnings, w)
+		}
+	}
+	return warnings
+}
+
+// mock is a configuration with Dex's mock connector.
+var mock = dextest.DexConfig{Connectors: []dextest.ConnectorFunc{dextest.MockCallback("mock", "Mock")}}
 
 // Token exchange through a public client needs no secret: a configuration
 // that allows both is warned about, naming the clients.
@@ -41,14 +50,7 @@ func TestTokenExchangeWarning(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, _, err := config.Load([]byte(exchangeBase+tt.yaml), config.Options{Strict: true})
-			require.NoError(t, err)
-			var warnings []config.Warning
-			for _, w := range cfg.Warnings() {
-				if w.Topic == config.TopicTokenExchange {
-					warnings = append(warnings, w)
-				}
-			}
+			warnings := warningsOf(t, mock.With(tt.yaml), config.TopicTokenExchange)
 			if len(tt.want) == 0 {
 				assert.Empty(t, warnings)
 				return
@@ -64,20 +66,12 @@ func TestTokenExchangeWarning(t *testing.T) {
 // Warnings come in one order, each with its topic (serve's log message):
 // the refresh token policy's first, then token exchange's.
 func TestWarningsTopics(t *testing.T) {
-	cfg, _, err := config.Load([]byte(exchangeBase+`- type: spectrocloud
-  id: palette
-  name: Palette
-  config:
-    tenant: `+dextest.TenantUID+`
-    clientID: dex
-    clientSecret: dex-secret
-    redirectURI: http://127.0.0.1:5556/dex/callback
-staticClients:
-- {id: kubectl, name: kubectl, public: true}
-`), config.Options{Strict: true})
-	require.NoError(t, err)
+	cfg := dextest.DexConfig{
+		Clients:    []dextest.Client{{ID: "kubectl", Name: "kubectl", Public: true}},
+		Connectors: []dextest.ConnectorFunc{dextest.SpectroCloud("palette", "https://palette.example.com", dextest.TenantUID, nil)},
+	}
 	var topics, starts []string
-	for _, w := range cfg.Warnings() {
+	for _, w := range warningsOf(t, cfg, "") {
 		topics = append(topics, w.Topic)
 		starts = append(starts, w.Message[:min(len(w.Message), 44)])
 	}

@@ -167,12 +167,6 @@ func signInToDevice(t *testing.T, d *harness.Dex, da *oauth2.DeviceAuthResponse)
 	return b, callback
 }
 
-func passwordBrowser() *dextest.Browser {
-	b := dextest.NewBrowser()
-	b.Connector, b.Login, b.Password = "Email", "jane@example.com", "s3cret-pass"
-	return b
-}
-
 func mustParse(t *testing.T, raw string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(raw)

@@ -104,6 +104,13 @@ func lifetimeConfig(consoleURL string, extra ...string) dextest.DexConfig {
 	}.With("expiry: {idTokens: 1h}")
 }
 
+// passwordBrowser signs Jane in through the password database (passwordDB).
+func passwordBrowser() *dextest.Browser {
+	b := dextest.NewBrowser()
+	b.Connector, b.Login, b.Password = "Email", "jane@example.com", "s3cret-pass"
+	return b
+}
+
 // startDex serves cfg (harness.Start); with addr empty it listens on a free
 // port of 127.0.0.1.
 func startDex(t *testing.T, cfg dextest.DexConfig, addr string, opts ...serve.Option) *harness.Dex {

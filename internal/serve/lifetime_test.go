@@ -144,23 +144,30 @@ func TestDexTokensEndWithThePaletteSignIn(t *testing.T) {
 	assert.LessOrEqual(t, resp.ExpiresIn, int64(20), "token exchange: expires_in")
 }
 
-// A code whose Palette sign-in ended before it is redeemed yields no token.
-func TestCodeRedeemedAfterThePaletteSignInEnded(t *testing.T) {
+// endedCode is Dex's server on its own clock, and a code of Backstage's whose
+// Palette sign-in (of 40 s) has ended on that clock: the code itself is
+// still within its 30 minutes.
+func endedCode(t *testing.T) (*harness.Dex, string) {
+	t.Helper()
 	ctx := context.Background()
 	l := listen(t)
 	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
 	tenant.SetIDTokenLifetime(40 * time.Second) // the code itself lasts 30 minutes
 	var dexClock dextest.Clock
 	dex := harness.Start(t, lifetimeConfig(palette.URL), l, serve.WithClock(dexClock.Now))
-
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
 	require.NoError(t, err)
 	callback, err := dextest.NewBrowser().Authorize(ctx, rp.OAuth2.AuthCodeURL("state-0123456789"), rpRedirect)
 	require.NoError(t, err)
 	code := callback.Query().Get("code")
 	require.NotEmpty(t, code)
-
 	dexClock.AdvanceTo(exps.last(t))
+	return dex, code
+}
+
+// A code whose Palette sign-in ended before it is redeemed yields no token.
+func TestCodeRedeemedAfterThePaletteSignInEnded(t *testing.T) {
+	dex, code := endedCode(t)
 	status, body := postToken(t, dex.Issuer, "backstage", "backstage-secret", url.Values{
 		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {rpRedirect}})
 	assert.Equal(t, http.StatusBadRequest, status)
@@ -395,19 +402,7 @@ func postApproval(t *testing.T, b *dextest.Browser, approval *url.URL, form url.
 // only to the client the code was issued to, once Dex has authenticated it:
 // anyone else learns nothing about the code.
 func TestEndedCodeAnsweredAfterClientAuthentication(t *testing.T) {
-	ctx := context.Background()
-	l := listen(t)
-	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
-	tenant.SetIDTokenLifetime(40 * time.Second) // the code itself lasts 30 minutes
-	var dexClock dextest.Clock
-	dex := harness.Start(t, lifetimeConfig(palette.URL), l, serve.WithClock(dexClock.Now))
-	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
-	require.NoError(t, err)
-	callback, err := dextest.NewBrowser().Authorize(ctx, rp.OAuth2.AuthCodeURL("state-0123456789"), rpRedirect)
-	require.NoError(t, err)
-	code := callback.Query().Get("code")
-	require.NotEmpty(t, code)
-	dexClock.AdvanceTo(exps.last(t))
+	dex, code := endedCode(t)
 
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {rpRedirect}}
 	tests := []struct {

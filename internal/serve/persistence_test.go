@@ -20,8 +20,7 @@ func TestRefreshAfterRestartOnSQLite(t *testing.T) {
 	first := startDex(t, template, "")
 	rp, err := dextest.NewRelyingParty(ctx, first.Issuer, "app", "app-secret", rpRedirect)
 	require.NoError(t, err)
-	b := dextest.NewBrowser()
-	b.Connector, b.Login, b.Password = "Email", "jane@example.com", "s3cret-pass"
+	b := passwordBrowser()
 	signedIn, err := rp.SignIn(ctx, b)
 	require.NoError(t, err)
 	require.NotEmpty(t, signedIn.OAuth2.RefreshToken)

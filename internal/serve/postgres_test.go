@@ -28,8 +28,7 @@ func TestTwoServersShareAPostgresDatabase(t *testing.T) {
 
 	rp, err := dextest.NewRelyingParty(ctx, first.Issuer, "app", "app-secret", rpRedirect)
 	require.NoError(t, err)
-	b := dextest.NewBrowser()
-	b.Connector, b.Login, b.Password = "Email", "jane@example.com", "s3cret-pass"
+	b := passwordBrowser()
 	signedIn, err := rp.SignIn(ctx, b)
 	require.NoError(t, err)
 

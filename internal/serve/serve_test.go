@@ -68,8 +68,7 @@ func TestServe(t *testing.T) {
 			require.NoError(t, err)
 
 			t.Run("password login, then refresh", func(t *testing.T) {
-				b := dextest.NewBrowser()
-				b.Connector, b.Login, b.Password = "Email", "jane@example.com", "s3cret-pass"
+				b := passwordBrowser()
 				tokens, err := rp.SignIn(ctx, b)
 				require.NoError(t, err)
 				assert.Equal(t, "jane@example.com", tokens.Claims.Email)
