@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dex-spectro/dex-spectro/internal/config"
-	"github.com/dex-spectro/dex-spectro/internal/connectors"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
@@ -198,7 +197,6 @@ func TestRenderArgs(t *testing.T) {
 // environment, and with the connector's variables to a spectrocloud
 // connector whose secret stays out of the rendered file.
 func TestDockerConfig(t *testing.T) {
-	require.NoError(t, connectors.Register(nil))
 	src, err := os.ReadFile("../../docker/config.docker.yaml")
 	require.NoError(t, err)
 

@@ -41,13 +41,8 @@ type directoryDex struct {
 // and the directory's API key.
 func directoryPalette(t *testing.T, l net.Listener) (*spectrotest.Server, *spectrotest.Tenant) {
 	t.Helper()
-	palette := spectrotest.NewServer()
-	t.Cleanup(palette.Close)
-	tenant := palette.AddTenant(dextest.TenantUID)
-	issuer := "http://" + l.Addr().String() + "/dex"
-	tenant.AddClient(spectrotest.Client{ID: "dex", Secret: "dex-secret", RedirectURIs: []string{issuer + "/callback"}})
-	tenant.AddUser(spectrotest.User{Sub: "64a1b2c3d4e5f60718293a4b", Email: "jane@example.com", GivenName: "Jane", Groups: []string{"platform", "admins"}})
-	tenant.SetAutoLogin("jane@example.com")
+	palette, tenant := paletteFor(t, "http://"+l.Addr().String()+"/dex",
+		spectrotest.User{Sub: "64a1b2c3d4e5f60718293a4b", Email: "jane@example.com", GivenName: "Jane", Groups: []string{"platform", "admins"}})
 	tenant.AddAPIKey(directoryAPIKey)
 	return palette, tenant
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dex-spectro/dex-spectro/connector/spectrocloud/spectrotest"
 	"github.com/dex-spectro/dex-spectro/internal/config"
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
@@ -109,6 +110,21 @@ func passwordBrowser() *dextest.Browser {
 	b := dextest.NewBrowser()
 	b.Connector, b.Login, b.Password = "Email", "jane@example.com", "s3cret-pass"
 	return b
+}
+
+// paletteFor is an emulated Palette console with the tenant
+// dextest.TenantUID, whose OAuth client for a Dex at dexIssuer is
+// dextest.PaletteClientID, and user, who is signed in to Palette (the
+// tenant's auto-login). The console stops when the test ends.
+func paletteFor(t *testing.T, dexIssuer string, user spectrotest.User) (*spectrotest.Server, *spectrotest.Tenant) {
+	t.Helper()
+	palette := spectrotest.NewServer()
+	t.Cleanup(palette.Close)
+	tenant := palette.AddTenant(dextest.TenantUID)
+	tenant.AddClient(spectrotest.Client{ID: dextest.PaletteClientID, Secret: dextest.PaletteClientSecret, RedirectURIs: []string{dexIssuer + "/callback"}})
+	tenant.AddUser(user)
+	tenant.SetAutoLogin(user.Email)
+	return palette, tenant
 }
 
 // startDex serves cfg (harness.Start); with addr empty it listens on a free

@@ -55,12 +55,7 @@ func (p *paletteExps) last(t *testing.T) time.Time {
 // lifetimePalette is an emulated tenant for a Dex at dexIssuer, with jane.
 func lifetimePalette(t *testing.T, dexIssuer string) (*spectrotest.Server, *spectrotest.Tenant, *paletteExps) {
 	t.Helper()
-	palette := spectrotest.NewServer()
-	t.Cleanup(palette.Close)
-	tenant := palette.AddTenant(dextest.TenantUID)
-	tenant.AddClient(spectrotest.Client{ID: "dex", Secret: "dex-secret", RedirectURIs: []string{dexIssuer + "/callback"}})
-	tenant.AddUser(spectrotest.User{Email: "jane@example.com", GivenName: "Jane", FamilyName: "Doe", Groups: []string{"platform"}})
-	tenant.SetAutoLogin("jane@example.com")
+	palette, tenant := paletteFor(t, dexIssuer, spectrotest.User{Email: "jane@example.com", GivenName: "Jane", FamilyName: "Doe", Groups: []string{"platform"}})
 	exps := &paletteExps{}
 	tenant.SetIDTokenHook(exps.hook)
 	return palette, tenant, exps

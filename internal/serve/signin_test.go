@@ -67,14 +67,9 @@ func TestSignInResolvedAgainstTheCatalog(t *testing.T) {
 	catalogSrv := httptest.NewServer(cat)
 	t.Cleanup(catalogSrv.Close)
 
-	palette := spectrotest.NewServer()
-	t.Cleanup(palette.Close)
-	tenant := palette.AddTenant(dextest.TenantUID)
 	l := listen(t)
-	dexIssuer := "http://" + l.Addr().String() + "/dex"
-	tenant.AddClient(spectrotest.Client{ID: "dex", Secret: "dex-secret", RedirectURIs: []string{dexIssuer + "/callback"}})
-	tenant.AddUser(spectrotest.User{Email: "jane@example.com", GivenName: "Jane", FamilyName: "Doe", Groups: []string{"admins"}})
-	tenant.SetAutoLogin("jane@example.com")
+	palette, _ := paletteFor(t, "http://"+l.Addr().String()+"/dex",
+		spectrotest.User{Email: "jane@example.com", GivenName: "Jane", FamilyName: "Doe", Groups: []string{"admins"}})
 
 	var clock dextest.Clock // the server's, and so its connector's
 	dex := harness.Start(t, spectroConfig(palette.URL, signIn(catalogSrv.URL)), l, serve.WithClock(clock.Now))

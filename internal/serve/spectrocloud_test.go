@@ -27,21 +27,15 @@ import (
 // verifies Dex's ID token; refreshing never calls Palette's token endpoint.
 func TestSpectroCloudEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	palette := spectrotest.NewServer()
-	t.Cleanup(palette.Close)
-	tenant := palette.AddTenant(dextest.TenantUID)
-
 	l := listen(t)
 	dexIssuer := "http://" + l.Addr().String() + "/dex"
-	tenant.AddClient(spectrotest.Client{ID: "dex", Secret: "dex-secret", RedirectURIs: []string{dexIssuer + "/callback"}})
-	tenant.AddUser(spectrotest.User{
+	palette, tenant := paletteFor(t, dexIssuer, spectrotest.User{
 		Email:      "jane@example.com",
 		GivenName:  "Jane",
 		FamilyName: "Doe",
 		Groups:     []string{"platform", "admins"},
 		Claims:     map[string]any{"preferred_username": "jdoe", "tenant": "acme"},
 	})
-	tenant.SetAutoLogin("jane@example.com")
 
 	var clock dextest.Clock // the server's, and so its connector's
 	dex := harness.Start(t, spectroConfig(palette.URL), l, serve.WithClock(clock.Now))
