@@ -83,21 +83,28 @@ func (t *Tenant) EnableUser(login string) bool {
 }
 
 func (t *Tenant) setDisabled(login string, disabled bool) bool {
+	return t.updateUser(login, func(key string) {
+		if !disabled {
+			delete(t.directory.disabled, key)
+			return
+		}
+		if t.directory.disabled == nil {
+			t.directory.disabled = make(map[string]bool)
+		}
+		t.directory.disabled[key] = true
+	})
+}
+
+// updateUser calls f, under the tenant's lock, with the key of the user
+// with this email (or subject), and reports whether there was one.
+func (t *Tenant) updateUser(login string, f func(key string)) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	u, ok := t.findUserLocked(login)
-	if !ok {
-		return false
+	if ok {
+		f(userKey(u))
 	}
-	if t.directory.disabled == nil {
-		t.directory.disabled = make(map[string]bool)
-	}
-	if disabled {
-		t.directory.disabled[userKey(u)] = true
-	} else {
-		delete(t.directory.disabled, userKey(u))
-	}
-	return true
+	return ok
 }
 
 // DeleteUser deletes the user with this email (or subject): the user can no
@@ -106,17 +113,12 @@ func (t *Tenant) setDisabled(login string, disabled bool) bool {
 // (SetListDeletedUsers). It reports whether the user existed.
 func (t *Tenant) DeleteUser(login string) bool {
 	now := t.clock()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	u, ok := t.findUserLocked(login)
-	if !ok {
-		return false
-	}
-	if t.directory.deleted == nil {
-		t.directory.deleted = make(map[string]time.Time)
-	}
-	t.directory.deleted[userKey(u)] = now.UTC().Truncate(time.Second)
-	return true
+	return t.updateUser(login, func(key string) {
+		if t.directory.deleted == nil {
+			t.directory.deleted = make(map[string]time.Time)
+		}
+		t.directory.deleted[key] = now.UTC().Truncate(time.Second)
+	})
 }
 
 // SetListDeletedUsers sets whether the user API still lists deleted users,
