@@ -1,14 +1,3 @@
-// Package dextest holds what the project's tests share. It drives a running
-// Dex server the way a person and an OIDC relying party do: a Browser that
-// keeps cookies, follows redirects and fills in Dex's login and approval
-// pages, and a RelyingParty built on golang.org/x/oauth2 and go-oidc. Clock
-// is the one fake clock of the tests, Postgres a database of a test's own,
-// and CA a certificate authority for servers on 127.0.0.1. Subpackage
-// harness starts dex-spectro itself in the test's process, etcdtest an
-// etcd server, and kubetest kube-apiserver.
-//
-// The package imports nothing of this module, so that the tests of every
-// package, the connector's and the resolver's included, can use it.
 package dextest
 
 import (
