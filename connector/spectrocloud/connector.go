@@ -22,8 +22,8 @@
 // Time follows one rule. Every instant the connector compares with a time
 // Palette gave or with a time it kept (a token's exp, iat and nbf, the
 // lifetime and refetch interval of cached keys, discovery and catalog
-// answers, the age of the directory's copy) comes from one clock: the
-// clock of the server that opens the connector (connhook.Clock), the
+// answers, the age of the directory's copy) comes from one clock: the one
+// the server that opens the connector gives it (connhook.Clock), the
 // system's in production, a test's when the test moves it. Every duration
 // the connector measures (request latencies in metrics and logs, the time a
 // directory read took) is wall time, from time.Now and time.Since, so that

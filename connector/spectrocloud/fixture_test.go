@@ -80,7 +80,7 @@ func (f *fixture) open() *spectroConnector {
 }
 
 // logger is the logger a server hands the connector: it logs to h (nil:
-// debug text into f.logs) and carries the server's clock, f.now
+// debug text into f.logs) and carries the connectors' clock, f.now
 // (connhook.Clock).
 func (f *fixture) logger(h slog.Handler) *slog.Logger {
 	if h == nil {

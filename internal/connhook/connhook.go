@@ -11,7 +11,7 @@
 //     new sign-in (RecordFailure);
 //   - finds the connector Dex opened for an ID in a Hub, which Dex's
 //     connector factories fill as Dex opens connectors, and through which
-//     the connectors read the server's clock (Clock);
+//     the connectors read the clock the server gives them (Clock);
 //   - asks a connector that implements Lifetime when the sign-in behind
 //     stored connector data ends, and one that implements RefreshPreparer to
 //     do its network work for a refresh before Dex opens the transaction.

@@ -12,7 +12,7 @@ import (
 )
 
 // Hub holds the connectors Dex opened for one server, by connector ID, and
-// the server's clock. Dex keeps its own map of connectors unexported; a Hub
+// the clock the server gives them. Dex keeps its own map of connectors unexported; a Hub
 // sees the same connectors because Dex opens every connector through
 // server.ConnectorsConfig with the server's logger: Track wraps each factory
 // there, and the logger from Hub.Logger tells the wrapped Open which Hub to
@@ -24,8 +24,8 @@ type Hub struct {
 	now   func() time.Time
 }
 
-// NewHub returns an empty Hub for a server whose clock is now; nil means
-// the system clock.
+// NewHub returns an empty Hub for a server whose connectors' clock is now;
+// nil means the system clock.
 func NewHub(now func() time.Time) *Hub {
 	return &Hub{conns: make(map[string]connector.Connector), now: now}
 }
@@ -66,10 +66,10 @@ func (h hubHandler) WithGroup(name string) slog.Handler {
 
 func (h hubHandler) Handle(ctx context.Context, r slog.Record) error { return h.Handler.Handle(ctx, r) }
 
-// Clock returns the clock of the server whose logger l is (Hub.Logger), for
-// the connectors it opens to check token times against: a server moved by
-// a test's clock moves its connectors with it. It is time.Now without a
-// Hub, or for a server on the system clock.
+// Clock returns the clock that the server whose logger l is (Hub.Logger)
+// gives the connectors it opens to check token times against, so that a
+// test moves the clock of one server's connectors. It is time.Now without a
+// Hub, or for a server that gives none.
 func Clock(l *slog.Logger) func() time.Time {
 	if h := hubFrom(l); h != nil && h.now != nil {
 		return h.now

@@ -165,7 +165,7 @@ func (d *Demo) run(ctx context.Context, out io.Writer) error {
 		serve.WithShutdownTimeout(shutdownTimeout),
 	}
 	if d.clockSet {
-		dexOpts = append(dexOpts, serve.WithClock(d.opts.Now))
+		dexOpts = append(dexOpts, serve.WithClock(d.opts.Now), serve.WithConnectorClock(d.opts.Now))
 	}
 	dex, err := serve.New(runCtx, d.cfg, dexOpts...)
 	if err != nil {

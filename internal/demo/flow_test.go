@@ -105,7 +105,7 @@ func TestRefreshRenewsDexTokenWithoutPalette(t *testing.T) {
 }
 
 func TestRefreshAfterPaletteExpiryAsksToSignInAgain(t *testing.T) {
-	clock := &dextest.Clock{} // Dex's, and so its connector's
+	clock := &dextest.Clock{} // Dex's and its connector's
 	opts := testOptions(t)
 	opts.Now = clock.Now
 	urls := startDemo(t, opts)

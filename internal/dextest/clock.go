@@ -10,10 +10,11 @@ import (
 //
 //   - Its zero value follows the system clock, moved by the offset that
 //     Advance, AdvanceTo and Set give it. It stands in for the clock of a
-//     server a test starts and of the connectors that server opens
-//     (serve.WithClock), which also run timers and talk to peers on real
-//     time, so that a test can take a Palette ID token past its expiry, or a
-//     key set past its refetch interval, without waiting.
+//     server a test starts or of the connectors that server opens
+//     (serve.WithClock, serve.WithConnectorClock), which also run timers
+//     and talk to peers on real time, so that a test can take a Palette ID
+//     token past its expiry, or a key set past its refetch interval, without
+//     waiting.
 //   - NewClock returns a clock that stands still at a given time and moves
 //     only when Advance, AdvanceTo or Set move it, for code whose only
 //     notion of time is the clock it is given.

@@ -10,8 +10,9 @@
 //     page, Dex's login and approval pages), RelyingParty an OIDC
 //     application signing in with it.
 //   - Clock is the one fake clock. A test that moves time gives its server
-//     a Clock of its own (serve.WithClock), which the connectors that
-//     server opens follow: no clock is shared by a whole test process.
+//     a Clock of its own, for Dex (serve.WithClock) or for the connectors
+//     the server opens (serve.WithConnectorClock): no clock is shared by a
+//     whole test process.
 //   - LogBuffer is the one log sink safe for concurrent writes.
 //   - NewPostgres is a database of a test's own, NewCA a certificate
 //     authority for servers on 127.0.0.1.

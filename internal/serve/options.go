@@ -36,7 +36,7 @@ type options struct {
 	listeners       map[Listener]net.Listener
 	shutdownTimeout time.Duration
 	now             func() time.Time
-	clock           func() time.Time // WithClock's; nil: the connectors use the system clock
+	connectorClock  func() time.Time // nil: the connectors use the system clock
 }
 
 func newOptions(opts []Option) options {
@@ -77,9 +77,16 @@ func WithShutdownTimeout(d time.Duration) Option {
 	return func(o *options) { o.shutdownTimeout = d }
 }
 
-// WithClock sets the server's clock: the one Dex uses for token lifetimes
-// and expiry, and the one its connectors check token times against
-// (connhook.Clock).
+// WithClock sets the clock Dex uses for token lifetimes and expiry.
 func WithClock(now func() time.Time) Option {
-	return func(o *options) { o.now, o.clock = now, now }
+	return func(o *options) { o.now = now }
+}
+
+// WithConnectorClock sets the clock the connectors the server opens check
+// token times against (connhook.Clock); by default the system clock. A test
+// moves it to take a Palette ID token past its expiry, or a key set past its
+// refetch interval, without waiting; with WithClock it can move Dex and the
+// connectors apart, as a test of clock skew does.
+func WithConnectorClock(now func() time.Time) Option {
+	return func(o *options) { o.connectorClock = now }
 }

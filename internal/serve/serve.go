@@ -165,7 +165,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 	sc.PrometheusRegistry = reg
 	// Dex opens its connectors with the logger it is given; through it the
 	// server finds them (connhook.Hub).
-	hub := connhook.NewHub(o.clock)
+	hub := connhook.NewHub(o.connectorClock)
 	sc.Logger = hub.Logger(logger)
 	conns := newConnectorLookup(hub, store)
 

@@ -71,8 +71,8 @@ func TestSignInResolvedAgainstTheCatalog(t *testing.T) {
 	palette, _ := paletteFor(t, "http://"+l.Addr().String()+"/dex",
 		spectrotest.User{Email: "jane@example.com", GivenName: "Jane", FamilyName: "Doe", Groups: []string{"admins"}})
 
-	var clock dextest.Clock // the server's, and so its connector's
-	dex := harness.Start(t, spectroConfig(palette.URL, signIn(catalogSrv.URL)), l, serve.WithClock(clock.Now))
+	var clock dextest.Clock // the connector's
+	dex := harness.Start(t, spectroConfig(palette.URL, signIn(catalogSrv.URL)), l, serve.WithConnectorClock(clock.Now))
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
 	require.NoError(t, err)

@@ -37,8 +37,8 @@ func TestSpectroCloudEndToEnd(t *testing.T) {
 		Claims:     map[string]any{"preferred_username": "jdoe", "tenant": "acme"},
 	})
 
-	var clock dextest.Clock // the server's, and so its connector's
-	dex := harness.Start(t, spectroConfig(palette.URL), l, serve.WithClock(clock.Now))
+	var clock dextest.Clock // the connector's
+	dex := harness.Start(t, spectroConfig(palette.URL), l, serve.WithConnectorClock(clock.Now))
 	require.Equal(t, dexIssuer, dex.Issuer)
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)

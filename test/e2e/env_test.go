@@ -17,7 +17,7 @@ const connectorID = "spectrocloud"
 // refetchInterval is the connector's minimum spacing of JWKS fetches
 // triggered by unknown key IDs (minRefetchInterval in
 // connector/spectrocloud/keyset.go). Tests that need a second refetch move
-// the server's clock, which its connectors follow, past it.
+// the connectors' clock (serve.WithConnectorClock) past it.
 const refetchInterval = 10 * time.Second
 
 // env is an emulated Palette tenant, dex-spectro in-process with a

@@ -155,12 +155,12 @@ func TestSignInWhilePaletteIsDown(t *testing.T) {
 // fail on Dex's error page until Palette is back, then succeed without a
 // restart.
 func TestSignInAfterPaletteWasDownAtStart(t *testing.T) {
-	var clock dextest.Clock // the server's, and so its connector's
+	var clock dextest.Clock // the connector's
 	p := StartPalette(t)
 	p.AddUser("jane@example.com")
 	p.Stop()
 	e := newEnvFor(t, p, DexConfig{Connectors: []dextest.ConnectorFunc{p.SpectroCloud(connectorID, map[string]any{"upstreamTimeout": "1s"})}},
-		serve.WithClock(clock.Now))
+		serve.WithConnectorClock(clock.Now))
 	assert.Contains(t, e.dex.Logs.String(), "palette discovery failed; it will be retried at the first sign-in")
 
 	start := time.Now()
@@ -186,8 +186,8 @@ func TestSignInAfterPaletteWasDownAtStart(t *testing.T) {
 // refetch shows the old key withdrawn, its sessions end and their users
 // must sign in again.
 func TestKeyRotation(t *testing.T) {
-	var clock dextest.Clock // the server's, and so its connector's
-	e := newEnv(t, nil, serve.WithClock(clock.Now))
+	var clock dextest.Clock // the connector's
+	e := newEnv(t, nil, serve.WithConnectorClock(clock.Now))
 	p := e.palette
 	for _, u := range []string{"alice", "bob", "carol", "dave", "erin"} {
 		p.AddUser(u + "@example.com")

@@ -5,7 +5,7 @@
 // the test ends (Start, Serve). Main is the TestMain of every package whose
 // tests load a configuration.
 //
-//	dex := harness.Start(t, dextest.DexConfig{...}, nil, serve.WithClock(clock.Now))
+//	dex := harness.Start(t, dextest.DexConfig{...}, nil, serve.WithConnectorClock(clock.Now))
 //	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "app", "secret", redirectURI)
 //
 // It is kept apart from package dextest because it imports internal/serve,

@@ -17,7 +17,7 @@ import (
 // own), then runs the tests and exits with their status.
 //
 // It sets no clock: a test that moves the connectors' clock gives its
-// server one (serve.WithClock), which the connectors that server opens
+// server one (serve.WithConnectorClock), which the connectors that server opens
 // follow.
 func Main(m *testing.M) {
 	if err := connectors.Register(prometheus.NewRegistry()); err != nil {
