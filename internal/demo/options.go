@@ -46,8 +46,7 @@ type Options struct {
 	// discards them.
 	Logger *slog.Logger
 	// Now, when set, is the clock of Dex, of its connector and of the demo
-	// app, for tests.
-	// The emulated Palette and the connector always use the real time.
+	// app, for tests. The emulated Palette always uses the real time.
 	Now func() time.Time
 }
 
