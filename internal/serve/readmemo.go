@@ -3,7 +3,6 @@ package serve
 import (
 	"context"
 	"net/http"
-	"slices"
 	"sync"
 
 	"github.com/dexidp/dex/storage"
@@ -16,7 +15,11 @@ import (
 // adds no read to storage. Dex's checks there are a first look: it decides
 // again inside its storage transaction, on the object as it is then, so a
 // value read a moment earlier in the same request is as good as one read a
-// moment later. A write through the request to an object forgets it.
+// moment later. A write through the request to an object forgets it. The
+// memo hands out what storage handed it, as storage would have: Dex's
+// memory storage shares an offline session's map of refresh tokens with
+// every reader, and so does the memo (a copy would read that map while
+// another request writes it).
 
 // readMemo holds the objects one request has read.
 type readMemo struct {
@@ -65,12 +68,12 @@ func (s memoStorage) GetRefresh(ctx context.Context, id string) (storage.Refresh
 	r, ok := m.refresh[id]
 	m.mu.Unlock()
 	if ok {
-		return cloneRefresh(r), nil
+		return r, nil
 	}
 	r, err := s.Storage.GetRefresh(ctx, id)
 	if err == nil {
 		m.mu.Lock()
-		m.refresh[id] = cloneRefresh(r)
+		m.refresh[id] = r
 		m.mu.Unlock()
 	}
 	return r, err
@@ -86,12 +89,12 @@ func (s memoStorage) GetOfflineSessions(ctx context.Context, userID, connID stri
 	o, ok := m.sessions[key]
 	m.mu.Unlock()
 	if ok {
-		return cloneSessions(o), nil
+		return o, nil
 	}
 	o, err := s.Storage.GetOfflineSessions(ctx, userID, connID)
 	if err == nil {
 		m.mu.Lock()
-		m.sessions[key] = cloneSessions(o)
+		m.sessions[key] = o
 		m.mu.Unlock()
 	}
 	return o, err
@@ -106,12 +109,12 @@ func (s memoStorage) GetAuthCode(ctx context.Context, id string) (storage.AuthCo
 	c, ok := m.codes[id]
 	m.mu.Unlock()
 	if ok {
-		return cloneCode(c), nil
+		return c, nil
 	}
 	c, err := s.Storage.GetAuthCode(ctx, id)
 	if err == nil {
 		m.mu.Lock()
-		m.codes[id] = cloneCode(c)
+		m.codes[id] = c
 		m.mu.Unlock()
 	}
 	return c, err
@@ -168,34 +171,4 @@ func (s memoStorage) CreateAuthCode(ctx context.Context, c storage.AuthCode) err
 func (s memoStorage) DeleteAuthCode(ctx context.Context, id string) error {
 	forget(ctx, authCodes, id)
 	return s.Storage.DeleteAuthCode(ctx, id)
-}
-
-// The clones keep one reader's changes to what it got from another's.
-
-func cloneRefresh(r storage.RefreshToken) storage.RefreshToken {
-	r.Scopes = slices.Clone(r.Scopes)
-	r.ConnectorData = slices.Clone(r.ConnectorData)
-	r.Claims.Groups = slices.Clone(r.Claims.Groups)
-	return r
-}
-
-func cloneSessions(o storage.OfflineSessions) storage.OfflineSessions {
-	refs := make(map[string]*storage.RefreshTokenRef, len(o.Refresh))
-	for client, ref := range o.Refresh {
-		if ref != nil {
-			c := *ref
-			ref = &c
-		}
-		refs[client] = ref
-	}
-	o.Refresh = refs
-	o.ConnectorData = slices.Clone(o.ConnectorData)
-	return o
-}
-
-func cloneCode(c storage.AuthCode) storage.AuthCode {
-	c.Scopes = slices.Clone(c.Scopes)
-	c.ConnectorData = slices.Clone(c.ConnectorData)
-	c.Claims.Groups = slices.Clone(c.Claims.Groups)
-	return c
 }
