@@ -31,7 +31,6 @@ func (r *retrying) CreatePassword(ctx context.Context, p storage.Password) error
 	return r.do(ctx, "CreatePassword", func() error { return r.Storage.CreatePassword(ctx, p) })
 }
 
-
 func (r *retrying) CreateConnector(ctx context.Context, c storage.Connector) error {
 	return r.do(ctx, "CreateConnector", func() error { return r.Storage.CreateConnector(ctx, c) })
 }
