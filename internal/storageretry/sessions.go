@@ -51,3 +51,30 @@ func (r *retrying) CreateOfflineSessions(ctx context.Context, s storage.OfflineS
 	}
 	return nil
 }
+
+// UpdateOfflineSessions updates a user's offline session, retried on
+// conflicts, with the updater given a copy of the session's map of refresh
+// token references (copy on write). Dex's memory storage hands every reader
+// the map it keeps, and Dex's updaters write into the map they are given:
+// a sign-in adding its client's reference while another request of the
+// same user reads the map ends the process ("concurrent map read and map
+// write"), in stock Dex too. With the copy, the map a reader holds is never
+// written; storages that decode the session afresh pay a copy of a few
+// entries.
+func (r *retrying) UpdateOfflineSessions(ctx context.Context, userID, connID string, updater func(storage.OfflineSessions) (storage.OfflineSessions, error)) error {
+	onCopy := func(old storage.OfflineSessions) (storage.OfflineSessions, error) {
+		refs := make(map[string]*storage.RefreshTokenRef, len(old.Refresh))
+		for client, ref := range old.Refresh {
+			if ref != nil {
+				c := *ref
+				ref = &c
+			}
+			refs[client] = ref
+		}
+		old.Refresh = refs
+		return updater(old)
+	}
+	return r.update(ctx, "UpdateOfflineSessions", userID+"|"+connID, func() error {
+		return r.Storage.UpdateOfflineSessions(ctx, userID, connID, onCopy)
+	})
+}

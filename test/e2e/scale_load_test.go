@@ -4,9 +4,12 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -81,8 +84,16 @@ func newScaleSetup(t *testing.T, s loadSettings, kind string, sessions int) *sca
 	for w := range s.concurrency {
 		clients = append(clients, Client{ID: fmt.Sprintf("load-%d", w), Name: "Load", Secret: "load-secret-" + strconv.Itoa(w), RedirectURIs: []string{RPRedirect}})
 	}
+	var db *dextest.Postgres
+	var storageSection map[string]any
+	if kind == "postgres" {
+		pg := dextest.NewPostgres(t)
+		db, storageSection = &pg, pg.Storage()
+	} else {
+		storageSection = loadStorage(t, kind)
+	}
 	dex := StartDex(t, DexConfig{
-		Connectors: []ConnectorFunc{p.SpectroCloud("spectrocloud", nil)}, Clients: clients, Storage: loadStorage(t, kind),
+		Connectors: []ConnectorFunc{p.SpectroCloud("spectrocloud", nil)}, Clients: clients, Storage: storageSection,
 		LogLevel: "info", LogFormat: "json", LogOutput: io.Discard,
 	})
 	su := &scaleSetup{kind: kind, rps: make([]*dextest.RelyingParty, len(clients)), tokens: make([]string, len(clients))}
@@ -104,6 +115,11 @@ func newScaleSetup(t *testing.T, s loadSettings, kind string, sessions int) *sca
 	require.NoError(t, err)
 	start := time.Now()
 	seedSessions(t, store, 0, sessions-len(clients), sess.ConnectorData)
+	if db != nil {
+		// What autovacuum does after the tables grew: fresh statistics for
+		// the planner.
+		analyze(t, *db)
+	}
 	su.fill = time.Since(start)
 	return su
 }
@@ -121,6 +137,17 @@ func (su *scaleSetup) round(t *testing.T, s loadSettings) float64 {
 	})
 	require.Zero(t, r.errs, "%s: %v", su.kind, r.firstErr)
 	return r.perSecond()
+}
+
+// analyze updates the planner's statistics of the database.
+func analyze(t *testing.T, p dextest.Postgres) {
+	dsn := (&url.URL{Scheme: "postgres", User: url.UserPassword(p.User, p.Password), Host: net.JoinHostPort(p.Host, strconv.Itoa(p.Port)),
+		Path: "/" + p.Database, RawQuery: "sslmode=" + p.SSLMode}).String()
+	db, err := sql.Open("postgres", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec("ANALYZE")
+	require.NoError(t, err)
 }
 
 // seedSessions stores the sessions of users from to to: a refresh token and
