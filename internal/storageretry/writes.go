@@ -91,7 +91,6 @@ func (r *retrying) UpdatePassword(ctx context.Context, email string, updater fun
 	return r.update(ctx, "UpdatePassword", email, func() error { return r.Storage.UpdatePassword(ctx, email, updater) })
 }
 
-
 func (r *retrying) UpdateConnector(ctx context.Context, id string, updater func(storage.Connector) (storage.Connector, error)) error {
 	return r.update(ctx, "UpdateConnector", id, func() error { return r.Storage.UpdateConnector(ctx, id, updater) })
 }
