@@ -50,15 +50,19 @@ func (s *lifetimeSigner) Sign(ctx context.Context, payload []byte) (string, erro
 }
 
 func (s *lifetimeSigner) capExpiry(ctx context.Context, payload []byte) ([]byte, error) {
-	var claims map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		return nil, fmt.Errorf("token lifetime: the payload is not a JSON object: %w", err)
+	// Only sub and exp are read; the whole payload is decoded and encoded
+	// again only when exp must change.
+	var head struct {
+		Sub *string `json:"sub"`
+		Exp *int64  `json:"exp"`
 	}
-	var sub string
-	if err := json.Unmarshal(claims["sub"], &sub); err != nil {
+	if err := json.Unmarshal(payload, &head); err != nil {
+		return nil, fmt.Errorf("token lifetime: the payload is not a JSON object with a string sub and a numeric exp: %w", err)
+	}
+	if head.Sub == nil {
 		return nil, errors.New("token lifetime: the payload has no subject")
 	}
-	userID, connID, err := s.subjects.decode(sub)
+	userID, connID, err := s.subjects.decode(*head.Sub)
 	if err != nil {
 		return nil, fmt.Errorf("token lifetime: the subject is %w", err)
 	}
@@ -79,11 +83,14 @@ func (s *lifetimeSigner) capExpiry(ctx context.Context, payload []byte) ([]byte,
 	if !end.After(s.now()) {
 		return nil, refuseToSign(ctx, fmt.Sprintf("the SpectroCloud sign-in expired at %s: sign in again", end.UTC().Format(time.RFC3339)), nil)
 	}
-	var exp int64
-	if err := json.Unmarshal(claims["exp"], &exp); err != nil {
+	if head.Exp == nil {
 		return nil, errors.New("token lifetime: the payload has no numeric exp")
 	}
-	if limit := end.Unix(); limit < exp {
+	if limit := end.Unix(); limit < *head.Exp {
+		var claims map[string]json.RawMessage
+		if err := json.Unmarshal(payload, &claims); err != nil {
+			return nil, fmt.Errorf("token lifetime: the payload is not a JSON object: %w", err)
+		}
 		claims["exp"] = json.RawMessage(fmt.Sprint(limit))
 		return json.Marshal(claims)
 	}

@@ -3,7 +3,6 @@ package serve
 import (
 	"context"
 	"net/http"
-	"slices"
 	"sync"
 
 	"github.com/dexidp/dex/storage"
@@ -16,7 +15,11 @@ import (
 // adds no read to storage. Dex's checks there are a first look: it decides
 // again inside its storage transaction, on the object as it is then, so a
 // value read a moment earlier in the same request is as good as one read a
-// moment later. A write through the request to an object forgets it.
+// moment later. A write through the request to an object forgets it. The
+// memo hands out what storage handed it, as storage would have: Dex's
+// memory storage shares an offline session's map of refresh tokens with
+// every reader, and so does the memo (a copy would read that map while
+// another request writes it).
 
 // readMemo holds the objects one request has read.
 type readMemo struct {
@@ -57,25 +60,21 @@ type memoStorage struct {
 }
 
 func (s memoStorage) GetRefresh(ctx context.Context, id string) (storage.RefreshToken, error) {
-	return memoized(ctx, func(m *readMemo) map[string]storage.RefreshToken { return m.refresh }, id, cloneRefresh,
-		func() (storage.RefreshToken, error) { return s.Storage.GetRefresh(ctx, id) })
+	return memoized(ctx, refreshes, id, func() (storage.RefreshToken, error) { return s.Storage.GetRefresh(ctx, id) })
 }
 
 func (s memoStorage) GetOfflineSessions(ctx context.Context, userID, connID string) (storage.OfflineSessions, error) {
-	return memoized(ctx, func(m *readMemo) map[sessionKey]storage.OfflineSessions { return m.sessions }, sessionKey{userID, connID}, cloneSessions,
-		func() (storage.OfflineSessions, error) { return s.Storage.GetOfflineSessions(ctx, userID, connID) })
+	return memoized(ctx, sessionsOf, sessionKey{userID, connID}, func() (storage.OfflineSessions, error) { return s.Storage.GetOfflineSessions(ctx, userID, connID) })
 }
 
 func (s memoStorage) GetAuthCode(ctx context.Context, id string) (storage.AuthCode, error) {
-	return memoized(ctx, func(m *readMemo) map[string]storage.AuthCode { return m.codes }, id, cloneCode,
-		func() (storage.AuthCode, error) { return s.Storage.GetAuthCode(ctx, id) })
+	return memoized(ctx, authCodes, id, func() (storage.AuthCode, error) { return s.Storage.GetAuthCode(ctx, id) })
 }
 
 // memoized reads the object at key with read, through the request's
-// readMemo when it has one: a copy of what the request read before, or
-// read's answer, a copy of which it keeps. pick is the memo's map of the
-// object's kind.
-func memoized[K comparable, V any](ctx context.Context, pick func(*readMemo) map[K]V, key K, clone func(V) V, read func() (V, error)) (V, error) {
+// readMemo when it has one: what the request read before, or read's
+// answer, which it keeps. pick is the memo's map of the object's kind.
+func memoized[K comparable, V any](ctx context.Context, pick func(*readMemo) map[K]V, key K, read func() (V, error)) (V, error) {
 	m := memoFrom(ctx)
 	if m == nil {
 		return read()
@@ -84,12 +83,12 @@ func memoized[K comparable, V any](ctx context.Context, pick func(*readMemo) map
 	v, ok := pick(m)[key]
 	m.mu.Unlock()
 	if ok {
-		return clone(v), nil
+		return v, nil
 	}
 	v, err := read()
 	if err == nil {
 		m.mu.Lock()
-		pick(m)[key] = clone(v)
+		pick(m)[key] = v
 		m.mu.Unlock()
 	}
 	return v, err
@@ -146,34 +145,4 @@ func (s memoStorage) CreateAuthCode(ctx context.Context, c storage.AuthCode) err
 func (s memoStorage) DeleteAuthCode(ctx context.Context, id string) error {
 	forget(ctx, authCodes, id)
 	return s.Storage.DeleteAuthCode(ctx, id)
-}
-
-// The clones keep one reader's changes to what it got from another's.
-
-func cloneRefresh(r storage.RefreshToken) storage.RefreshToken {
-	r.Scopes = slices.Clone(r.Scopes)
-	r.ConnectorData = slices.Clone(r.ConnectorData)
-	r.Claims.Groups = slices.Clone(r.Claims.Groups)
-	return r
-}
-
-func cloneSessions(o storage.OfflineSessions) storage.OfflineSessions {
-	refs := make(map[string]*storage.RefreshTokenRef, len(o.Refresh))
-	for client, ref := range o.Refresh {
-		if ref != nil {
-			c := *ref
-			ref = &c
-		}
-		refs[client] = ref
-	}
-	o.Refresh = refs
-	o.ConnectorData = slices.Clone(o.ConnectorData)
-	return o
-}
-
-func cloneCode(c storage.AuthCode) storage.AuthCode {
-	c.Scopes = slices.Clone(c.Scopes)
-	c.ConnectorData = slices.Clone(c.ConnectorData)
-	c.Claims.Groups = slices.Clone(c.Claims.Groups)
-	return c
 }

@@ -156,6 +156,9 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 			logger.Error("close storage", "err", err)
 		}
 	})
+	if err := waitForCustomResources(ctx, cfg, store, logger); err != nil {
+		return nil, err
+	}
 
 	sc, err := serverConfig(cfg, logger, o.now)
 	if err != nil {

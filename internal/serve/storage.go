@@ -1,8 +1,10 @@
 package serve
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/dexidp/dex/server"
 	"github.com/dexidp/dex/storage"
@@ -54,4 +56,38 @@ func openStorage(cfg *config.Config, logger *slog.Logger, conflicts *conflictMet
 	}
 	s = storage.WithStaticConnectors(s, connectors)
 	return s, backend.Close, nil
+}
+
+// crdWait bounds how long a server on Kubernetes storage waits, at
+// start-up, for kube-apiserver to serve Dex's custom resources.
+const crdWait = time.Minute
+
+// waitForCustomResources waits until Dex's kubernetes storage can list
+// connectors. On a cluster without Dex's CustomResourceDefinitions, the
+// storage creates them when it opens, and kube-apiserver serves them a
+// moment later: until then a list answers 404, or 429 "storage is
+// (re)initializing", and Dex, which lists connectors as it starts, would
+// exit and leave the first pod to the kubelet's restart. Other storage
+// types are not waited for.
+func waitForCustomResources(ctx context.Context, cfg *config.Config, s storage.Storage, logger *slog.Logger) error {
+	if cfg.Storage.Type != "kubernetes" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, crdWait)
+	defer cancel()
+	for logged := false; ; {
+		_, err := s.ListConnectors(ctx)
+		if err == nil {
+			return nil
+		}
+		if !logged {
+			logger.Info("waiting for kube-apiserver to serve Dex's custom resources", "err", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("initialize storage (kubernetes): Dex's custom resources are not served after %s: %w", crdWait, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }

@@ -31,10 +31,6 @@ func (r *retrying) CreatePassword(ctx context.Context, p storage.Password) error
 	return r.do(ctx, "CreatePassword", func() error { return r.Storage.CreatePassword(ctx, p) })
 }
 
-func (r *retrying) CreateOfflineSessions(ctx context.Context, s storage.OfflineSessions) error {
-	return r.do(ctx, "CreateOfflineSessions", func() error { return r.Storage.CreateOfflineSessions(ctx, s) })
-}
-
 func (r *retrying) CreateConnector(ctx context.Context, c storage.Connector) error {
 	return r.do(ctx, "CreateConnector", func() error { return r.Storage.CreateConnector(ctx, c) })
 }
@@ -93,10 +89,6 @@ func (r *retrying) UpdateRefreshToken(ctx context.Context, id string, updater fu
 
 func (r *retrying) UpdatePassword(ctx context.Context, email string, updater func(storage.Password) (storage.Password, error)) error {
 	return r.update(ctx, "UpdatePassword", email, func() error { return r.Storage.UpdatePassword(ctx, email, updater) })
-}
-
-func (r *retrying) UpdateOfflineSessions(ctx context.Context, userID, connID string, updater func(storage.OfflineSessions) (storage.OfflineSessions, error)) error {
-	return r.update(ctx, "UpdateOfflineSessions", userID+"|"+connID, func() error { return r.Storage.UpdateOfflineSessions(ctx, userID, connID, updater) })
 }
 
 func (r *retrying) UpdateConnector(ctx context.Context, id string, updater func(storage.Connector) (storage.Connector, error)) error {

@@ -187,7 +187,6 @@ func runLoad(t *testing.T, s loadSettings, storage string) {
 	} {
 		dex := StartDex(t, DexConfig{
 			Connectors: []dextest.ConnectorFunc{c.conn}, Clients: clients, Storage: loadStorage(t, storage),
-			Expiry:   map[string]any{"refreshTokens": map[string]any{"reuseInterval": "5s"}},
 			LogLevel: "info", LogFormat: "json", LogOutput: io.Discard,
 		})
 		su := &loadSetup{name: c.name, dex: dex, refresh: make([]string, s.concurrency)}

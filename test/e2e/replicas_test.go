@@ -57,9 +57,14 @@ func TestFleetOnEtcd(t *testing.T) {
 func testFleet(t *testing.T, storage func(t *testing.T) map[string]any) {
 	bin := BuildBinary(t)
 	p := StartPalette(t)
+	clients := []dextest.Client{{ID: ClientID, Name: "Application", Secret: ClientSecret, RedirectURIs: []string{RPRedirect}}}
+	for i := range 8 {
+		clients = append(clients, dextest.Client{ID: fmt.Sprintf("client-%d", i), Name: "Client", Secret: fmt.Sprintf("client-secret-%d", i), RedirectURIs: []string{RPRedirect}})
+	}
 	start := func(expiry map[string]any) *Fleet {
 		return StartFleet(t, bin, DexConfig{
 			Connectors: []dextest.ConnectorFunc{p.SpectroCloud("spectrocloud", nil)},
+			Clients:    clients,
 			Storage:    storage(t),
 			Expiry:     expiry,
 			LogLevel:   "info",
@@ -146,6 +151,34 @@ func testFleet(t *testing.T, storage func(t *testing.T) map[string]any) {
 			_, err := u.rp.Refresh(ctx, rt)
 			require.NoError(t, err, "the new refresh token works")
 		}
+	})
+
+	t.Run("one user's first sign-ins from eight clients at once", func(t *testing.T) {
+		// Dex creates the user's offline session at the first sign-in:
+		// eight of them at once, on both replicas, all find none.
+		p.AddUser("first@example.com")
+		var mu sync.Mutex
+		var failures []error
+		var wg sync.WaitGroup
+		for _, c := range clients[1:] {
+			rp, err := dextest.NewRelyingParty(ctx, f.Issuer, c.ID, c.Secret, RPRedirect)
+			require.NoError(t, err)
+			rp.HTTPClient = &http.Client{Transport: base, Timeout: time.Minute}
+			agent := NewAgent("first@example.com", base)
+			wg.Go(func() {
+				signedIn, err := rp.SignIn(ctx, agent)
+				if err == nil {
+					_, err = rp.Refresh(ctx, signedIn.OAuth2.RefreshToken)
+				}
+				if err != nil {
+					mu.Lock()
+					failures = append(failures, err)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		require.Empty(t, failures, "every client signs in and refreshes")
 	})
 
 	t.Run("distinct users at once", func(t *testing.T) {
