@@ -14,21 +14,18 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/dexidp/dex/storage"
 	"github.com/dexidp/dex/storage/memory"
+
+	"github.com/dex-spectro/dex-spectro/internal/sessions"
 )
 
 // encodeDexPair encodes a refresh token (ID, secret) or an ID token's
-// subject (user ID, connector ID) as Dex v2.45.1 hands it out.
+// subject (user ID, connector ID) as Dex v2.45.1 hands it out: both are the
+// same two-field message, which sessions.Subject encodes.
 func encodeDexPair(id, secret string) string {
-	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendString(b, id)
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	b = protowire.AppendString(b, secret)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return sessions.Subject(id, secret)
 }
 
 func refreshStore(t *testing.T) storage.Storage {

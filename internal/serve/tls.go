@@ -158,18 +158,16 @@ func (r *tlsReloader) loop() {
 		case <-r.stop:
 			return
 		case <-r.signals:
-			r.logger.Debug("reloading TLS files", "reason", "SIGHUP")
-			r.reload()
+			r.reload("SIGHUP")
 		case ev, ok := <-r.watcher.Events:
-			if !ok {
+			switch {
+			case !ok:
 				return
-			}
-			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Write) || ev.Has(fsnotify.Rename) {
+			case ev.Has(fsnotify.Create) || ev.Has(fsnotify.Write) || ev.Has(fsnotify.Rename):
 				timer.Reset(reloadDelay)
 			}
 		case <-timer.C:
-			r.logger.Debug("reloading TLS files", "reason", "files changed")
-			r.reload()
+			r.reload("files changed")
 		case err, ok := <-r.watcher.Errors:
 			if !ok {
 				return
@@ -179,7 +177,8 @@ func (r *tlsReloader) loop() {
 	}
 }
 
-func (r *tlsReloader) reload() {
+func (r *tlsReloader) reload(reason string) {
+	r.logger.Debug("reloading TLS files", "reason", reason)
 	cfg, err := loadTLS(r.certFile, r.keyFile, r.caFile, r.base)
 	if err != nil {
 		r.logger.Warn("reloading TLS files failed, keeping the previous ones", "err", err)

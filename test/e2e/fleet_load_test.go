@@ -142,31 +142,29 @@ func signInAndRefresh(ctx context.Context, u *fleetUser, n int, l *errorList) {
 }
 
 func eightUsers(ctx context.Context, t *testing.T, f *Fleet, p *Palette, setup string) (int, []error) {
-	var l errorList
-	var wg sync.WaitGroup
-	for w := range 8 {
+	return eightClients(ctx, t, f, 8, func(w int) string {
 		login := fmt.Sprintf("user-%d-%s@example.com", w, slug(setup))
 		p.AddUser(login, "team")
-		u := fleetClient(t, f, dextest.Client{ID: fmt.Sprintf("client-%d", w), Secret: fmt.Sprintf("client-secret-%d", w)}, login, nil)
-		wg.Go(func() {
-			for range 8 {
-				signInAndRefresh(ctx, u, 4, &l)
-			}
-		})
-	}
-	wg.Wait()
-	return l.ops, l.errs
+		return login
+	})
 }
 
 func oneUserEightClients(ctx context.Context, t *testing.T, f *Fleet, p *Palette, setup string) (int, []error) {
 	login := "shared-" + slug(setup) + "@example.com"
 	p.AddUser(login, "team")
+	return eightClients(ctx, t, f, 4, func(int) string { return login })
+}
+
+// eightClients has clients client-0 to client-7 sign their users in
+// (login(w) for client w) at once, rounds times each, refreshing 4 times
+// after each sign-in.
+func eightClients(ctx context.Context, t *testing.T, f *Fleet, rounds int, login func(w int) string) (int, []error) {
 	var l errorList
 	var wg sync.WaitGroup
 	for w := range 8 {
-		u := fleetClient(t, f, dextest.Client{ID: fmt.Sprintf("client-%d", w), Secret: fmt.Sprintf("client-secret-%d", w)}, login, nil)
+		u := fleetClient(t, f, dextest.Client{ID: fmt.Sprintf("client-%d", w), Secret: fmt.Sprintf("client-secret-%d", w)}, login(w), nil)
 		wg.Go(func() {
-			for range 4 {
+			for range rounds {
 				signInAndRefresh(ctx, u, 4, &l)
 			}
 		})

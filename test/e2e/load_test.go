@@ -224,13 +224,7 @@ func runLoad(t *testing.T, s loadSettings, storage string) {
 		}
 		for _, su := range order {
 			var r phaseResult
-			runPhase(ctx, s, &r, s.refreshes, func(w int) error {
-				refreshed, err := su.rps[w].Refresh(ctx, su.refresh[w])
-				if err == nil {
-					su.refresh[w] = refreshed.OAuth2.RefreshToken
-				}
-				return err
-			})
+			refreshPhase(ctx, s, &r, su.rps, su.refresh)
 			su.refrs.add(&r)
 			su.rounds[round][1] = r.perSecond()
 		}
@@ -321,6 +315,18 @@ func runLoad(t *testing.T, s loadSettings, storage string) {
 	if s.enforce && len(missed) > 0 {
 		t.Errorf("throughput targets missed: %s", strings.Join(missed, "; "))
 	}
+}
+
+// refreshPhase runs s.refreshes refreshes: worker w refreshes tokens[w]
+// with rps[w] and keeps the refresh token it gets in its place.
+func refreshPhase(ctx context.Context, s loadSettings, r *phaseResult, rps []*dextest.RelyingParty, tokens []string) {
+	runPhase(ctx, s, r, s.refreshes, func(w int) error {
+		refreshed, err := rps[w].Refresh(ctx, tokens[w])
+		if err == nil {
+			tokens[w] = refreshed.OAuth2.RefreshToken
+		}
+		return err
+	})
 }
 
 // runPhase runs n operations on s.concurrency workers (worker w always

@@ -128,13 +128,7 @@ func newScaleSetup(t *testing.T, s loadSettings, kind string, sessions int) *sca
 func (su *scaleSetup) round(t *testing.T, s loadSettings) float64 {
 	ctx := context.Background()
 	var r phaseResult
-	runPhase(ctx, s, &r, s.refreshes, func(w int) error {
-		refreshed, err := su.rps[w].Refresh(ctx, su.tokens[w])
-		if err == nil {
-			su.tokens[w] = refreshed.OAuth2.RefreshToken
-		}
-		return err
-	})
+	refreshPhase(ctx, s, &r, su.rps, su.tokens)
 	require.Zero(t, r.errs, "%s: %v", su.kind, r.firstErr)
 	return r.perSecond()
 }

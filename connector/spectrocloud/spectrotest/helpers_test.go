@@ -208,24 +208,37 @@ func (e testError) Error() string { return string(e) }
 
 const errNoKey = testError("no published key for kid")
 
+// requireGrantedIf requires that the token endpoint granted the request
+// (ok) or refused it with invalid_grant.
+func requireGrantedIf(t *testing.T, ok bool, res tokenResult) {
+	t.Helper()
+	if ok {
+		require.Equal(t, http.StatusOK, res.status, "body: %v", res.body)
+		return
+	}
+	requireOAuthError(t, res, http.StatusBadRequest, "invalid_grant")
+}
+
 // header decodes a compact JWT's header without verifying anything.
 func header(t *testing.T, raw string) map[string]any {
 	t.Helper()
-	parts := strings.Split(raw, ".")
-	require.Len(t, parts, 3)
-	var h map[string]any
-	require.NoError(t, decodeSegment(parts[0], &h))
-	return h
+	return segment(t, raw, 0)
 }
 
 // payload decodes a compact JWT's claims without verifying anything.
 func payload(t *testing.T, raw string) map[string]any {
 	t.Helper()
+	return segment(t, raw, 1)
+}
+
+// segment decodes the JSON of a compact JWT's i-th segment.
+func segment(t *testing.T, raw string, i int) map[string]any {
+	t.Helper()
 	parts := strings.Split(raw, ".")
 	require.Len(t, parts, 3)
-	var c map[string]any
-	require.NoError(t, decodeSegment(parts[1], &c))
-	return c
+	var v map[string]any
+	require.NoError(t, decodeSegment(parts[i], &v))
+	return v
 }
 
 // newFakeClock returns a settable clock for SetNow.

@@ -61,15 +61,25 @@ func (t *Tenant) sessionTokenID(tok string) (string, bool) {
 
 // issueCode records a grant and returns its authorization code.
 func (t *Tenant) issueCode(g codeGrant, userUID string) string {
-	now := t.clock()
-	t.mu.Lock()
-	g.expires = now.Add(t.codeLifetime)
 	g.sessionID = randomHex(12)
+	return t.issue(&t.codeLifetime, g.sessionID, userUID, func(jti string, expires time.Time) {
+		g.expires = expires
+		t.codes[jti] = &g
+	})
+}
+
+// issue records a grant with store, under t.mu, by a new jti and the
+// instant it expires, lifetime (read under t.mu) from now, and returns its
+// session token.
+func (t *Tenant) issue(lifetime *time.Duration, sessionID, userUID string, store func(jti string, expires time.Time)) string {
+	now := t.clock()
 	jti := randomHex(16)
+	t.mu.Lock()
+	expires := now.Add(*lifetime)
 	t.pruneLocked(now)
-	t.codes[jti] = &g
+	store(jti, expires)
 	t.mu.Unlock()
-	return t.sessionToken(jti, g.sessionID, userUID, now, g.expires)
+	return t.sessionToken(jti, sessionID, userUID, now, expires)
 }
 
 // redeemCode verifies and consumes an authorization code: whatever the
@@ -99,14 +109,10 @@ func (t *Tenant) redeemCode(code string) (codeGrant, *oauthError) {
 // issueRefreshToken records a session and returns its session token, handed
 // out as refresh_token.
 func (t *Tenant) issueRefreshToken(g refreshGrant, userUID string) string {
-	now := t.clock()
-	t.mu.Lock()
-	g.expires = now.Add(t.idTokenLifetime)
-	jti := randomHex(16)
-	t.pruneLocked(now)
-	t.refreshes[jti] = &g
-	t.mu.Unlock()
-	return t.sessionToken(jti, g.sessionID, userUID, now, g.expires)
+	return t.issue(&t.idTokenLifetime, g.sessionID, userUID, func(jti string, expires time.Time) {
+		g.expires = expires
+		t.refreshes[jti] = &g
+	})
 }
 
 // redeemRefreshToken verifies a refresh token issued by this tenant to
