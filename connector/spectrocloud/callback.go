@@ -142,19 +142,19 @@ func describeTokenError(err error) error {
 		return errResponseTooLarge
 	}
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-		return errors.New("Palette did not answer in time")
+		return &describedError{msg: "Palette did not answer in time", err: err}
 	}
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return errors.New("Palette could not be reached (connection refused)")
+		return &describedError{msg: "Palette could not be reached (connection refused)", err: err}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
-		return errors.New("Palette could not be reached (the connection was closed)")
+		return &describedError{msg: "Palette could not be reached (the connection was closed)", err: err}
 	}
 	msg := err.Error()
 	if strings.Contains(msg, "server closed idle connection") {
 		// net/http's error for a kept-alive connection that Palette closed
 		// as the request went out; it has no exported type.
-		return errors.New("Palette could not be reached (the connection was closed)")
+		return &describedError{msg: "Palette could not be reached (the connection was closed)", err: err}
 	}
 	if strings.Contains(msg, "oauth2: cannot parse json") || strings.Contains(msg, "oauth2: cannot parse response") {
 		return errors.New("the answer is not a valid token response")
@@ -162,8 +162,19 @@ func describeTokenError(err error) error {
 	if strings.Contains(msg, "server response missing access_token") {
 		return errors.New("the answer has no access_token")
 	}
-	return fmt.Errorf("request failed: %s", printable(msg, 200))
+	return &describedError{msg: "request failed: " + printable(msg, 200), err: err}
 }
+
+// describedError is a failed token request told in a message of its own,
+// which keeps the failure it describes for errors.Is and errors.As (a
+// timeout, a refused connection) without printing it.
+type describedError struct {
+	msg string
+	err error
+}
+
+func (e *describedError) Error() string { return e.msg }
+func (e *describedError) Unwrap() error { return e.err }
 
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }

@@ -1,6 +1,7 @@
 package spectrocloud
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/url"
@@ -11,23 +12,33 @@ import (
 )
 
 // Transport failures at the token endpoint are named for what they are, not
-// as Go's error texts with the request URL.
+// as Go's error texts with the request URL; the failure stays in the error's
+// chain, for errors.Is and errors.As.
 func TestDescribeTokenErrorTransport(t *testing.T) {
 	post := func(err error) error {
 		return &url.Error{Op: "Post", URL: "https://palette/v1/oidc/tenant/x/token", Err: err}
 	}
+	handshake := errors.New("tls: handshake failure")
+	closedIdle := errors.New("http: server closed idle connection")
 	for name, tt := range map[string]struct {
-		err  error
-		want string
+		err   error
+		want  string
+		cause error
 	}{
-		"refused":                {post(syscall.ECONNREFUSED), "Palette could not be reached (connection refused)"},
-		"reset":                  {post(syscall.ECONNRESET), "Palette could not be reached (the connection was closed)"},
-		"EOF":                    {post(io.ErrUnexpectedEOF), "Palette could not be reached (the connection was closed)"},
-		"kept-alive conn closed": {post(errors.New("http: server closed idle connection")), "Palette could not be reached (the connection was closed)"},
-		"something else":         {post(errors.New("tls: handshake failure")), "request failed: "},
+		"refused":                {post(syscall.ECONNREFUSED), "Palette could not be reached (connection refused)", syscall.ECONNREFUSED},
+		"reset":                  {post(syscall.ECONNRESET), "Palette could not be reached (the connection was closed)", syscall.ECONNRESET},
+		"EOF":                    {post(io.ErrUnexpectedEOF), "Palette could not be reached (the connection was closed)", io.ErrUnexpectedEOF},
+		"kept-alive conn closed": {post(closedIdle), "Palette could not be reached (the connection was closed)", closedIdle},
+		"timeout":                {post(context.DeadlineExceeded), "Palette did not answer in time", context.DeadlineExceeded},
+		"something else":         {post(handshake), "request failed: ", handshake},
 	} {
 		t.Run(name, func(t *testing.T) {
-			assert.Contains(t, describeTokenError(tt.err).Error(), tt.want)
+			err := describeTokenError(tt.err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.ErrorIs(t, err, tt.cause)
+			if name != "something else" {
+				assert.NotContains(t, err.Error(), "palette/v1", "the message names the failure, not the request")
+			}
 		})
 	}
 }
