@@ -240,25 +240,57 @@ func (b *Browser) do(ctx context.Context, method string, u *url.URL, form url.Va
 // Do sends one request, with form (if not nil) as its url-encoded body, and
 // returns the response with its body read (at most 1 MiB) and closed.
 func Do(ctx context.Context, client *http.Client, method string, u *url.URL, form url.Values) (*http.Response, string, error) {
+	req, err := newRequest(ctx, method, u.String(), form)
+	if err != nil {
+		return nil, "", err
+	}
+	return send(client, req)
+}
+
+// PostToken posts form to the token endpoint of the Dex at issuer, as the
+// confidential client clientID (client_secret_basic), and returns the
+// answer's status and body (at most 1 MiB).
+func PostToken(ctx context.Context, client *http.Client, issuer, clientID, clientSecret string, form url.Values) (int, string, error) {
+	req, err := newRequest(ctx, http.MethodPost, issuer+"/token", form)
+	if err != nil {
+		return 0, "", err
+	}
+	req.SetBasicAuth(clientID, clientSecret)
+	resp, body, err := send(client, req)
+	if err != nil {
+		return 0, "", err
+	}
+	return resp.StatusCode, body, nil
+}
+
+// newRequest builds a request with form (if not nil) as its url-encoded
+// body.
+func newRequest(ctx context.Context, method, rawURL string, form url.Values) (*http.Request, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, body)
 	if err != nil {
-		return nil, "", fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return req, nil
+}
+
+// send sends req and returns the response with its body read (at most
+// 1 MiB) and closed.
+func send(client *http.Client, req *http.Request) (*http.Response, string, error) {
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
+		return nil, "", fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, "", fmt.Errorf("read %s: %w", u.Redacted(), err)
+		return nil, "", fmt.Errorf("read %s: %w", req.URL.Redacted(), err)
 	}
 	return resp, string(data), nil
 }

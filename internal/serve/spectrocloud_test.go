@@ -3,10 +3,8 @@ package serve_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -125,16 +123,9 @@ func tokenExchangeForm(paletteToken, scope string) url.Values {
 // postToken posts a form to Dex's token endpoint with client credentials.
 func postToken(t *testing.T, issuer, clientID, secret string, form url.Values) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, issuer+"/token", strings.NewReader(form.Encode()))
+	status, body, err := dextest.PostToken(context.Background(), http.DefaultClient, issuer, clientID, secret, form)
 	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(clientID, secret)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(body)
+	return status, body
 }
 
 // serve names the environment variable behind a value that start-up refuses.

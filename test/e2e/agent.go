@@ -3,10 +3,8 @@ package e2e
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -38,19 +36,7 @@ func TokenExchange(ctx context.Context, client *http.Client, issuer, connectorID
 		"connector_id":         {connectorID},
 		"scope":                {"openid email"},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, issuer+"/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(ClientID, ClientSecret)
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, string(body), err
+	return dextest.PostToken(ctx, client, issuer, ClientID, ClientSecret, form)
 }
 
 // RetrieveError returns the OAuth error of a failed token request.

@@ -3,10 +3,8 @@ package interop
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -57,18 +55,11 @@ func (st *stack) exchange(t *testing.T, connectorID, subjectToken string) (int, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.Issuer+"/token", strings.NewReader(form.Encode()))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(backstageClient, backstageSecret)
-	resp, err := st.HTTP.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	status, body, err := dextest.PostToken(ctx, st.HTTP, st.Issuer, backstageClient, backstageSecret, form)
 	require.NoError(t, err)
 	var out exchangeResponse
-	require.NoError(t, json.Unmarshal(body, &out), "token endpoint answered %s", body)
-	return resp.StatusCode, out
+	require.NoError(t, json.Unmarshal([]byte(body), &out), "token endpoint answered %s", body)
+	return status, out
 }
 
 // Two Palette tenants behind one Dex, each with its own spectrocloud

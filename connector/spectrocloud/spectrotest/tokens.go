@@ -85,25 +85,37 @@ func (t *Tenant) issue(lifetime *time.Duration, sessionID, userUID string, store
 // redeemCode verifies and consumes an authorization code: whatever the
 // outcome of the token request, a code is good for one attempt only.
 func (t *Tenant) redeemCode(code string) (codeGrant, *oauthError) {
-	jti, ok := t.sessionTokenID(code)
+	var g codeGrant
+	err := t.redeem(code, "authorization code", func(jti string, now time.Time) *oauthError {
+		c, ok := t.codes[jti]
+		if !ok {
+			return invalidGrant("the authorization code is invalid or has expired")
+		}
+		if c.used {
+			return invalidGrant("the authorization code has already been used")
+		}
+		c.used = true
+		if !now.Before(c.expires) {
+			return invalidGrant("the authorization code has expired")
+		}
+		g = *c
+		return nil
+	})
+	return g, err
+}
+
+// redeem verifies the signature of a session token handed back (a code or
+// a refresh token, named what) and runs use with its jti and the time,
+// under t.mu.
+func (t *Tenant) redeem(tok, what string, use func(jti string, now time.Time) *oauthError) *oauthError {
+	jti, ok := t.sessionTokenID(tok)
 	if !ok {
-		return codeGrant{}, invalidGrant("the authorization code is invalid")
+		return invalidGrant("the " + what + " is invalid")
 	}
 	now := t.clock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	g, ok := t.codes[jti]
-	if !ok {
-		return codeGrant{}, invalidGrant("the authorization code is invalid or has expired")
-	}
-	if g.used {
-		return codeGrant{}, invalidGrant("the authorization code has already been used")
-	}
-	g.used = true
-	if !now.Before(g.expires) {
-		return codeGrant{}, invalidGrant("the authorization code has expired")
-	}
-	return *g, nil
+	return use(jti, now)
 }
 
 // issueRefreshToken records a session and returns its session token, handed
@@ -118,21 +130,19 @@ func (t *Tenant) issueRefreshToken(g refreshGrant, userUID string) string {
 // redeemRefreshToken verifies a refresh token issued by this tenant to
 // clientID (standard refresh mode only).
 func (t *Tenant) redeemRefreshToken(tok, clientID string) (refreshGrant, *oauthError) {
-	jti, ok := t.sessionTokenID(tok)
-	if !ok {
-		return refreshGrant{}, invalidGrant("the refresh token is invalid")
-	}
-	now := t.clock()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	g, ok := t.refreshes[jti]
-	if !ok || !now.Before(g.expires) {
-		return refreshGrant{}, invalidGrant("the refresh token is invalid or has expired")
-	}
-	if g.clientID != clientID {
-		return refreshGrant{}, invalidGrant("the refresh token was issued to another client")
-	}
-	return *g, nil
+	var g refreshGrant
+	err := t.redeem(tok, "refresh token", func(jti string, now time.Time) *oauthError {
+		r, ok := t.refreshes[jti]
+		if !ok || !now.Before(r.expires) {
+			return invalidGrant("the refresh token is invalid or has expired")
+		}
+		if r.clientID != clientID {
+			return invalidGrant("the refresh token was issued to another client")
+		}
+		g = *r
+		return nil
+	})
+	return g, err
 }
 
 // minPruneSize is the number of remembered grants below which expired ones
