@@ -86,11 +86,6 @@ func TestDemoRunsUntilCancelled(t *testing.T) {
 	assert.Empty(t, stderr.String(), "nothing is logged at the default level when all is well")
 
 	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("the demo did not stop")
-	}
+	dextest.RequireReturns(t, done, 15*time.Second, "the demo")
 	assert.Contains(t, stdout.String(), "dex-spectro demo stopped.")
 }

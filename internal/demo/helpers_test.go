@@ -35,12 +35,7 @@ func startDemo(t *testing.T, opts Options) URLs {
 	go func() { done <- d.Run(ctx, out) }()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(15 * time.Second):
-			t.Error("the demo did not stop within 15s")
-		}
+		dextest.RequireReturns(t, done, 15*time.Second, "the demo")
 	})
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "Press Ctrl-C") }, 10*time.Second, 10*time.Millisecond)
 	return d.URLs()

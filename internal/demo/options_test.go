@@ -145,12 +145,7 @@ func TestRunPrintsURLAndStopsOnCancel(t *testing.T) {
 	assert.Contains(t, string(d.Config()), "issuer: \""+urls.Issuer+"\"", "the configuration names the bound ports")
 
 	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("Run did not return after cancel")
-	}
+	dextest.RequireReturns(t, done, 15*time.Second, "Run after cancel")
 	assert.Contains(t, out.String(), "dex-spectro demo stopped.")
 
 	// Every port is free again.

@@ -61,6 +61,14 @@ func lifetimePalette(t *testing.T, dexIssuer string) (*spectrotest.Server, *spec
 	return palette, tenant, exps
 }
 
+// startLifetime serves lifetimeConfig at /dex in front of a lifetimePalette.
+func startLifetime(t *testing.T) (*harness.Dex, *spectrotest.Tenant, *paletteExps) {
+	t.Helper()
+	l := listen(t)
+	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+	return harness.Start(t, lifetimeConfig(palette.URL), l), tenant, exps
+}
+
 // tokenExpiries are the expiries a token response states.
 type tokenExpiries struct {
 	idToken, accessToken, expiresIn time.Time
@@ -99,10 +107,8 @@ func assertEndsAt(t *testing.T, tok *oauth2.Token, end time.Time, msg string) {
 // behind them: at the code exchange, at refresh and at token exchange.
 func TestDexTokensEndWithThePaletteSignIn(t *testing.T) {
 	ctx := context.Background()
-	l := listen(t)
-	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+	dex, tenant, exps := startLifetime(t)
 	tenant.SetIDTokenLifetime(40 * time.Second)
-	dex := harness.Start(t, lifetimeConfig(palette.URL), l)
 
 	rp, err := dextest.NewRelyingParty(ctx, dex.Issuer, "backstage", "backstage-secret", rpRedirect)
 	require.NoError(t, err)
@@ -219,9 +225,7 @@ func startReplica(t *testing.T, cfg dextest.DexConfig) string {
 // newest Palette sign-in, made through Backstage.
 func TestSessionsAcrossClients(t *testing.T) {
 	ctx := context.Background()
-	l := listen(t)
-	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
-	dex := harness.Start(t, lifetimeConfig(palette.URL), l)
+	dex, tenant, exps := startLifetime(t)
 
 	kubelogin, err := dextest.NewRelyingParty(ctx, dex.Issuer, "kubelogin", "kubelogin-secret", rpRedirect)
 	require.NoError(t, err)
@@ -288,10 +292,8 @@ func TestImplicitFlowTokensEndWithThePaletteSignIn(t *testing.T) {
 // poll, end with the Palette sign-in too, and so does the poll's expires_in.
 func TestDeviceFlowTokensEndWithThePaletteSignIn(t *testing.T) {
 	ctx := context.Background()
-	l := listen(t)
-	palette, tenant, exps := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
+	dex, tenant, exps := startLifetime(t)
 	tenant.SetIDTokenLifetime(40 * time.Second)
-	dex := harness.Start(t, lifetimeConfig(palette.URL), l)
 
 	dc := newDeviceClient(t, dex.Issuer, "kubectl", "")
 	da := dc.start(t)

@@ -121,11 +121,7 @@ func postToken(t *testing.T, f *fixture, style authStyle, id, secret string, for
 
 func doToken(t *testing.T, f *fixture, req *http.Request) tokenResult {
 	t.Helper()
-	res, err := f.srv.Client().Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
+	res, raw := do(t, f, req)
 	var body map[string]any
 	require.NoError(t, json.Unmarshal(raw, &body), "body: %s", raw)
 	return tokenResult{status: res.StatusCode, header: res.Header, body: body}
@@ -158,7 +154,16 @@ func cloneValues(v url.Values) url.Values {
 
 func get(t *testing.T, f *fixture, u string) (*http.Response, []byte) {
 	t.Helper()
-	res, err := f.srv.Client().Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	require.NoError(t, err)
+	return do(t, f, req)
+}
+
+// do sends req with the test server's client and returns the response
+// with its body read and closed.
+func do(t *testing.T, f *fixture, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	res, err := f.srv.Client().Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
