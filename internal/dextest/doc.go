@@ -8,7 +8,8 @@
 //     client. No test writes YAML with placeholders to replace.
 //   - Browser is the user's browser (cookies, redirects, Palette's sign-in
 //     page, Dex's login and approval pages), RelyingParty an OIDC
-//     application signing in with it.
+//     application signing in with it; PostToken is a raw request to Dex's
+//     token endpoint as a confidential client.
 //   - Clock is the one fake clock. A test that moves time gives its server
 //     a Clock of its own, for Dex (serve.WithClock) or for the connectors
 //     the server opens (serve.WithConnectorClock): no clock is shared by a
@@ -16,6 +17,7 @@
 //   - LogBuffer is the one log sink safe for concurrent writes.
 //   - NewPostgres is a database of a test's own, NewCA a certificate
 //     authority for servers on 127.0.0.1.
+//   - RequireReturns waits, with a bound, for a stopped run to return.
 //
 // Subpackage harness runs dex-spectro itself in the test's process
 // (harness.Start serves a DexConfig), and its Main is the TestMain of every
