@@ -47,7 +47,7 @@ const (
 
 	prodConnector = "palette-prod"
 	prodName      = "SpectroCloud (production)"
-	prodTenantUID = "5f7c0a1b2c3d4e5f6a7b8c9d"
+	prodTenantUID = dextest.TenantUID // as examples/config.yaml
 	labConnector  = "palette-lab"
 	labName       = "SpectroCloud (lab)"
 	labTenantUID  = "64a1b2c3d4e5f60718293a4b"
