@@ -76,8 +76,13 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 	if err := tok.checkNonce(ls.Nonce, c.s.insecureAllowMissingNonce); err != nil {
 		return connector.Identity{}, err
 	}
-	id, err := c.identityFrom(ctx, s, tok, raw)
+	id, err := c.identityFrom(ctx, s, tok)
 	if err != nil {
+		return connector.Identity{}, err
+	}
+	// Dex stores the sign-in's token as the session's connector data, for
+	// Refresh.
+	if id.ConnectorData, err = encodeSession(raw); err != nil {
 		return connector.Identity{}, err
 	}
 	connhook.RecordSignInEnd(ctx, tok.expiry)

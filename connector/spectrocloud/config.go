@@ -429,13 +429,18 @@ func contains(list []string, s string) bool {
 }
 
 // CheckAPIConfig implements connhook.APIConfigChecker: a connector created
-// or updated through Dex's gRPC API may not read signIn.catalog.tokenFile,
-// since Dex would read that file on its host and send its content to
-// signIn.catalog.baseURL, which the API's caller chooses.
+// or updated through Dex's gRPC API may not name a file for Dex to read on
+// its host and send to an address the API's caller chooses:
+// signIn.catalog.tokenFile (sent to signIn.catalog.baseURL) and
+// directory.apiKeyFile (sent to directory.apiURL).
 func (c *Config) CheckAPIConfig() error {
 	if c.SignIn != nil && c.SignIn.Catalog != nil && c.SignIn.Catalog.TokenFile != "" {
 		return errors.New("signIn.catalog.tokenFile is refused through the gRPC API, since Dex would send that file of its host to signIn.catalog.baseURL: " +
 			"give signIn.catalog.token, or define the connector in the config file")
+	}
+	if c.Directory != nil && c.Directory.APIKeyFile != "" {
+		return errors.New("directory.apiKeyFile is refused through the gRPC API, since Dex would send that file of its host to directory.apiURL: " +
+			"give directory.apiKey, or define the connector in the config file")
 	}
 	return nil
 }

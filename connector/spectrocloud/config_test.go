@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -379,3 +381,91 @@ func TestInsecureEnableGroups(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Every string key of the configuration whose name ends in File names a
+// file Dex reads on its host; through the gRPC API, the caller also
+// chooses where its content goes, so CheckAPIConfig refuses each of them.
+// The walk finds keys added later, in nested blocks too.
+func TestCheckAPIConfigRefusesEveryFileKey(t *testing.T) {
+	var found []string
+	walkFileKeys(reflect.TypeFor[Config](), "", nil, func(key string, path []int) {
+		found = append(found, key)
+		var c Config
+		setStringAt(reflect.ValueOf(&c).Elem(), path, "/etc/dex/secret")
+		err := c.CheckAPIConfig()
+		if assert.Error(t, err, "%s set, yet accepted through the gRPC API", key) {
+			assert.Contains(t, err.Error(), key[strings.LastIndex(key, ".")+1:], "the refusal names the key")
+		}
+	})
+	assert.Subset(t, found, []string{"signIn.catalog.tokenFile", "directory.apiKeyFile"}, "the walk reaches the known keys")
+
+	c := validConfig()
+	c.Directory = &DirectoryConfig{APIKey: "key"}
+	c.SignIn = &resolver.Config{Catalog: &resolver.CatalogConfig{BaseURL: "https://catalog.example", Token: "token"}}
+	assert.NoError(t, c.CheckAPIConfig(), "keys given as values are accepted")
+}
+
+// walkFileKeys calls found with the JSON path and field index path of every
+// string field under t whose JSON name ends in "file", ignoring case. It
+// goes through structs, pointers, slices and arrays.
+func walkFileKeys(t reflect.Type, prefix string, path []int, found func(key string, path []int)) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		at := append(append([]int(nil), path...), i)
+		if f.Anonymous && f.Tag.Get("json") == "" && f.Type.Kind() != reflect.String {
+			walkFileKeys(f.Type, prefix, at, found) // its keys are the parent's, as encoding/json reads them
+			continue
+		}
+		key := prefix + name
+		if f.Type.Kind() == reflect.String && strings.HasSuffix(strings.ToLower(name), "file") {
+			found(key, at)
+			continue
+		}
+		walkFileKeys(f.Type, key+".", at, found)
+	}
+}
+
+// setStringAt sets the string field at the index path under v, allocating
+// the pointers and a first element of the slices on the way.
+func setStringAt(v reflect.Value, path []int, s string) {
+	for _, i := range path {
+		v = allocElem(v).Field(i)
+	}
+	v.SetString(s)
+}
+
+// allocElem follows pointers, allocating nil ones, and takes the first element
+// of slices and arrays, making a slice of one when empty.
+func allocElem(v reflect.Value) reflect.Value {
+	for {
+		switch v.Kind() {
+		case reflect.Pointer:
+			if v.IsNil() {
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		case reflect.Slice:
+			if v.Len() == 0 {
+				v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+			}
+			v = v.Index(0)
+		case reflect.Array:
+			v = v.Index(0)
+		default:
+			return v
+		}
+	}
+}

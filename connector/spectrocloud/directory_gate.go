@@ -31,7 +31,10 @@ const (
 // directory refuses: the user is disabled, deleted, absent, or cannot be
 // told apart from another; or the directory has not been read for longer
 // than maxStaleness (Stale), with whenStale: refuse. All but the stale one
-// are final: the user cannot sign in again until Palette changes.
+// are final: the user cannot sign in again until Palette changes. Its
+// message is shown to users, so it names neither Palette's API nor a file
+// of Dex's host: why the reads fail is in the log (reading Palette's
+// directory failed).
 type DirectoryRefusal struct {
 	// Reason is one of the Refused* constants.
 	Reason string
@@ -40,8 +43,6 @@ type DirectoryRefusal struct {
 	Age time.Duration
 	// MaxStaleness is directory.maxStaleness (Stale only).
 	MaxStaleness time.Duration
-	// Last is the error of the last read (Stale only).
-	Last error
 }
 
 func (e *DirectoryRefusal) Error() string {
@@ -59,9 +60,6 @@ func (e *DirectoryRefusal) Error() string {
 	if e.Age > 0 {
 		msg = fmt.Sprintf("spectrocloud: Palette's directory was last read %s ago, longer than directory.maxStaleness (%s), so the user cannot be checked: try again later",
 			e.Age.Round(time.Second), e.MaxStaleness)
-	}
-	if e.Last != nil {
-		msg += " (last read: " + e.Last.Error() + ")"
 	}
 	return msg
 }
@@ -156,12 +154,12 @@ func reportSync(metrics *connectorMetrics, logger *slog.Logger, api string, s *d
 	}
 }
 
-// snapshot returns the copy in force and the error of the last read.
-func (g *directoryGate) snapshot() (*directory.Snapshot, error) {
+// snapshot returns the copy in force.
+func (g *directoryGate) snapshot() *directory.Snapshot {
 	if g.runner == nil {
-		return g.installed.Load(), nil
+		return g.installed.Load()
 	}
-	return g.runner.Snapshot(), g.runner.LastError()
+	return g.runner.Snapshot()
 }
 
 // decide checks the user of id (from claims, the verified token's) against
@@ -185,13 +183,13 @@ func (g *directoryGate) decide(ctx context.Context, claims map[string]any, id *c
 }
 
 func (g *directoryGate) match(claims map[string]any, id *connector.Identity, rules *claimRules) (*directoryMatch, error) {
-	snap, last := g.snapshot()
+	snap := g.snapshot()
 	now := g.now()
 	if snap == nil || now.Sub(snap.Taken) > g.s.maxStaleness {
 		if g.s.whenStale == whenStaleTokenOnly {
 			return &directoryMatch{DirectoryMatch: probe.DirectoryMatch{TokenOnly: true}}, nil
 		}
-		r := &DirectoryRefusal{Reason: RefusedStale, MaxStaleness: g.s.maxStaleness, Last: last}
+		r := &DirectoryRefusal{Reason: RefusedStale, MaxStaleness: g.s.maxStaleness}
 		if snap != nil {
 			r.Age = now.Sub(snap.Taken)
 		}

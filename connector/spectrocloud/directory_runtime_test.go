@@ -3,6 +3,7 @@ package spectrocloud
 import (
 	"errors"
 	"net/http"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -99,6 +100,7 @@ func TestDirectoryRealTimeAPIDown(t *testing.T) {
 	assert.Equal(t, RefusedStale, refusal.Reason)
 	assert.False(t, isFinal(err))
 	assert.GreaterOrEqual(t, took, 4*time.Second, "the last copy served until maxStaleness (4s)")
+	assert.NotContains(t, publicError(err).Error(), "/v1/", "why the reads fail is in the log only")
 	t.Logf("Palette's API down: sessions kept for %s after the last read (maxStaleness 4s)", took.Round(time.Millisecond))
 
 	f.tenant.ClearFaults()
@@ -133,4 +135,30 @@ func TestDirectorySyncStopsWithTheConnector(t *testing.T) {
 			t.Fatal(errors.New("the sync still runs although its connector is garbage"))
 		}
 	}
+}
+
+// The refusal of a directory that cannot be read is shown to users (Dex's
+// error page, invalid_grant): it does not say why the reads fail, which
+// can name the API key file of Dex's host or Palette's API.
+func TestDirectoryRefusalHidesTheReadError(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "palette-api-key")
+	f := newFixture(t, withDirectory(func(d *DirectoryConfig) {
+		d.APIKey, d.APIKeyFile = "", keyFile
+		d.SyncInterval, d.MaxStaleness = "1s", "4s"
+	})).systemClock()
+	c := f.open()
+	t.Cleanup(c.dir.runner.Stop)
+	require.Eventually(t, func() bool { return c.dir.runner.LastError() != nil }, 10*time.Second, 10*time.Millisecond, "a failed read")
+	last := c.dir.runner.LastError()
+	require.ErrorContains(t, last, keyFile)
+
+	_, err := refreshJane(t, f, c)
+	var refusal *DirectoryRefusal
+	require.ErrorAs(t, err, &refusal)
+	assert.Equal(t, RefusedStale, refusal.Reason)
+	shown := publicError(err).Error()
+	assert.Equal(t, "spectrocloud: Palette's directory has not been read yet, so the user cannot be checked: try again in a moment", shown)
+	assert.NotContains(t, shown, last.Error())
+	assert.NotContains(t, shown, keyFile)
+	assert.Contains(t, f.logs.String(), keyFile, "the log says why")
 }

@@ -14,8 +14,10 @@ import (
 
 // identityFrom maps a verified token to a Dex identity: claims, then the
 // sign-in resolvers, then allowedGroups. Groups are returned only when the
-// client asked for them; allowedGroups is enforced either way.
-func (c *spectroConnector) identityFrom(ctx context.Context, s connector.Scopes, tok *idToken, raw string) (connector.Identity, error) {
+// client asked for them; allowedGroups is enforced either way. The identity
+// carries no ConnectorData: a sign-in and a token exchange add the token
+// (encodeSession), a refresh returns none.
+func (c *spectroConnector) identityFrom(ctx context.Context, s connector.Scopes, tok *idToken) (connector.Identity, error) {
 	id, err := c.s.claims.identity(tok.claims)
 	if err != nil {
 		return connector.Identity{}, err
@@ -56,9 +58,6 @@ func (c *spectroConnector) identityFrom(ctx context.Context, s connector.Scopes,
 	}
 	if !s.Groups {
 		id.Groups = nil
-	}
-	if id.ConnectorData, err = encodeSession(raw); err != nil {
-		return connector.Identity{}, err
 	}
 	return id, nil
 }

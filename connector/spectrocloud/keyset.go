@@ -337,20 +337,12 @@ func (k *keySet) startFetchLocked(now time.Time) <-chan struct{} {
 	return done
 }
 
-// acceptLocked takes the keys of a successful fetch: the previous keys it
-// lacks are withdrawn, and keys seen withdrawn before are left out, with a
-// warning. It fails when no key is left.
+// acceptLocked takes the keys of a successful fetch: keys seen withdrawn
+// before are left out, with a warning, and the previous keys the fetch
+// lacks are withdrawn. It fails when no key is left, and then records
+// nothing: a stale answer holding only withdrawn keys withdraws none of the
+// current ones.
 func (k *keySet) acceptLocked(fetched []jose.JSONWebKey) ([]jose.JSONWebKey, error) {
-	now := k.now()
-	for _, old := range k.keys {
-		if !containsKey(fetched, old) {
-			k.withdrawn.add(old)
-			if len(matchKeys(fetched, old.KeyID)) == 0 {
-				k.absent.add(old.KeyID, now)
-			}
-			k.logger.Info("palette withdrew a signing key; tokens it signed are refused from now on", "kid", old.KeyID)
-		}
-	}
 	kept := make([]jose.JSONWebKey, 0, len(fetched))
 	for _, key := range fetched {
 		if k.withdrawn.has(key) {
@@ -361,6 +353,16 @@ func (k *keySet) acceptLocked(fetched []jose.JSONWebKey) ([]jose.JSONWebKey, err
 	}
 	if len(kept) == 0 {
 		return nil, errors.New("every key in Palette's key set was withdrawn earlier")
+	}
+	now := k.now()
+	for _, old := range k.keys {
+		if !containsKey(fetched, old) {
+			k.withdrawn.add(old)
+			if len(matchKeys(fetched, old.KeyID)) == 0 {
+				k.absent.add(old.KeyID, now)
+			}
+			k.logger.Info("palette withdrew a signing key; tokens it signed are refused from now on", "kid", old.KeyID)
+		}
 	}
 	return kept, nil
 }

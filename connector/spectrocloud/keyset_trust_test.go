@@ -3,6 +3,7 @@ package spectrocloud
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,6 +88,42 @@ func TestWithdrawnKeyNeverVerifiesAgain(t *testing.T) {
 	// The other keys of that fetch are used.
 	_, err = f.login(c, allScopes)
 	require.NoError(t, err)
+}
+
+// A stale answer holding only a key withdrawn earlier is refused, and
+// withdraws nothing: the current key, which that answer lacks, still
+// verifies, and the next answer serving it is accepted.
+func TestStaleKeySetOfWithdrawnKeysWithdrawsNothing(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.signedIn(5 * time.Minute)
+	k1 := f.tenant.SigningKeyID()
+	k2 := f.tenant.RotateKey()
+	f.tenant.RemoveKey(k1)
+	f.clock.Advance(5 * time.Minute)
+	_, err := f.login(c, allScopes)
+	require.NoError(t, err, "the fetch of {K2} withdraws K1")
+	require.Contains(t, f.logs.String(), "palette withdrew a signing key")
+
+	// A cache in front of Palette serves the old set, {K1}.
+	f.tenant.RemoveKey(k2)
+	f.tenant.RepublishKey(k1)
+	f.clock.Advance(5 * time.Minute)
+	_, err = f.login(c, allScopes)
+	require.NoError(t, err, "K2 keeps verifying while the refused answer stands")
+	assert.Contains(t, f.logs.String(), "every key in Palette's key set was withdrawn earlier", "the answer {K1} is refused")
+
+	f.tenant.RemoveKey(k1)
+	f.tenant.RepublishKey(k2)
+	f.clock.Advance(minRefetchInterval)
+	fetched := strings.Count(f.logs.String(), "palette signing keys fetched")
+	f.tenant.ResetRequests()
+	_, err = f.login(c, allScopes)
+	require.NoError(t, err, "K2 verifies")
+	assert.Equal(t, 1, f.tenant.Requests(spectrotest.EndpointJWKS), "the key set was fetched again")
+	assert.Equal(t, fetched+1, strings.Count(f.logs.String(), "palette signing keys fetched"), "the answer {K2} is accepted")
+	assert.Equal(t, 1, strings.Count(f.logs.String(), "palette withdrew a signing key"), "only K1 was ever withdrawn")
+	_, err = c.TokenIdentity(context.Background(), tokenTypeIDToken, f.tenant.MintIDToken(f.tenant.Claims(jane, testClientID, ""), spectrotest.WithKey(k2)))
+	require.NoError(t, err, "token exchange, which never uses stale keys, verifies K2")
 }
 
 // Stale keys serve refresh for jwksMaxStale past their declared lifetime

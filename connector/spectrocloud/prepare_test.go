@@ -83,6 +83,43 @@ func TestPreparedRefreshNeverWaits(t *testing.T) {
 	assert.False(t, final, "the session is kept")
 }
 
+// Refresh on a prepared context does not wait on discovery either, in real
+// time: on a replica whose endpoints are not resolved yet, with Palette's
+// discovery hanging, preparing gives up with its caller, and the refresh
+// answers at once with a passing failure while the resolution runs beside.
+func TestPreparedRefreshNeverWaitsOnDiscovery(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.UpstreamTimeout = "1m" }).systemClock()
+	id, err := f.login(f.open(), allScopes)
+	require.NoError(t, err)
+	f.tenant.SetFault(spectrotest.EndpointDiscovery, spectrotest.Fault{Delay: time.Hour})
+	replica, err := f.cfg.open("spectrocloud", f.logger(nil)) // Open would wait for discovery
+	require.NoError(t, err)
+
+	prepareCtx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	ctx := context.WithoutCancel(replica.PrepareRefresh(prepareCtx, id.ConnectorData))
+
+	done := make(chan error, 1)
+	ctx, rec := connhook.WithRecorder(ctx)
+	start := time.Now()
+	go func() {
+		_, err := replica.Refresh(ctx, allScopes, id)
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Refresh waited on Palette's discovery")
+	}
+	assert.Less(t, time.Since(start), 5*time.Second, "answered at once, not after discovery (up to upstreamTimeout, 1m)")
+	var upstream *UpstreamError
+	require.ErrorAs(t, err, &upstream, "a passing failure")
+	assert.Equal(t, "discovery", upstream.Endpoint)
+	assert.False(t, isFinal(err))
+	_, final := rec.Failure()
+	assert.False(t, final, "the session is kept")
+}
+
 // Without PrepareRefresh, Refresh fetches what it needs, as a connector in
 // Dex does.
 func TestUnpreparedRefreshFetches(t *testing.T) {

@@ -61,18 +61,17 @@ func (c *spectroConnector) refresh(ctx context.Context, s connector.Scopes, conn
 		}
 		return connector.Identity{}, time.Time{}, err
 	}
-	id, err := c.identityFrom(ctx, s, tok, raw)
+	// The identity carries no connector data. Dex keeps one offline session
+	// per user and connector, shared by all clients, and overwrites its
+	// connector data with what Refresh returns. The token just verified is
+	// never newer than the one stored there, so returning it would let a
+	// client's refresh replace the user's newest sign-in with an older one.
+	// Returning none leaves the session holding the latest sign-in, which
+	// every refresh token follows after its first refresh.
+	id, err := c.identityFrom(ctx, s, tok)
 	if err != nil {
 		return connector.Identity{}, time.Time{}, err
 	}
-	// Dex keeps one offline session per user and connector, shared by all
-	// clients, and overwrites its connector data with what Refresh returns.
-	// The token just verified is never newer than the one stored there, so
-	// returning it would let a client's refresh replace the user's newest
-	// sign-in with an older one. Returning none leaves the session holding
-	// the latest sign-in, which every refresh token follows after its first
-	// refresh.
-	id.ConnectorData = nil
 	return id, tok.expiry, nil
 }
 
@@ -121,8 +120,11 @@ func (c *spectroConnector) tokenIdentity(ctx context.Context, subjectTokenType, 
 	if err != nil {
 		return connector.Identity{}, err
 	}
-	id, err := c.identityFrom(ctx, connector.Scopes{Groups: true}, tok, subjectToken)
+	id, err := c.identityFrom(ctx, connector.Scopes{Groups: true}, tok)
 	if err != nil {
+		return connector.Identity{}, err
+	}
+	if id.ConnectorData, err = encodeSession(subjectToken); err != nil {
 		return connector.Identity{}, err
 	}
 	connhook.RecordSignInEnd(ctx, tok.expiry)

@@ -97,34 +97,39 @@ func TestGRPCAPIWithClientCA(t *testing.T) {
 	require.Error(t, err)
 }
 
-// bearerCapture is a Backstage catalog that records the bearer tokens it
-// is sent and knows no user.
-type bearerCapture struct {
-	mu      sync.Mutex
-	bearers []string
+// credentialCapture records the credential every request carries in
+// header (without a "Bearer " prefix) and answers with an empty list: a
+// Backstage catalog that knows no user (header Authorization), or Palette's
+// API with no user (header ApiKey).
+type credentialCapture struct {
+	header string
+	mu     sync.Mutex
+	sent   []string
 }
 
-func (c *bearerCapture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (c *credentialCapture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	c.bearers = append(c.bearers, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	c.sent = append(c.sent, strings.TrimPrefix(r.Header.Get(c.header), "Bearer "))
 	c.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"items":[],"totalItems":0}`))
 }
 
-func (c *bearerCapture) received() []string {
+func (c *credentialCapture) received() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.bearers...)
+	return append([]string(nil), c.sent...)
 }
 
 // A spectrocloud connector created through the gRPC API with
 // signIn.catalog.tokenFile and a catalog of its own makes Dex v2.45.1 read
 // that file on its host and send its content to that catalog at the next
-// sign-in. dex-spectro's API refuses such a connector (created, updated, or
-// turned into a spectrocloud connector) with InvalidArgument naming the
-// key; $VAR references in API-created configs are not expanded (Dex
-// expands only the config file), so no environment value leaves either.
+// sign-in; with directory.apiKeyFile and an apiURL of its own, it sends the
+// file to that address as soon as Dex opens the connector. dex-spectro's
+// API refuses such a connector (created, updated, or turned into a
+// spectrocloud connector) with InvalidArgument naming the key; $VAR
+// references in API-created configs are not expanded (Dex expands only the
+// config file), so no environment value leaves either.
 func TestGRPCConnectorReadingLocalFiles(t *testing.T) {
 	t.Setenv("DEX_API_CONNECTORS_CRUD", "true")
 	t.Setenv("DEX_SPECTRO_TEST_CATALOG_SECRET", "value-from-the-environment")
@@ -134,9 +139,15 @@ func TestGRPCConnectorReadingLocalFiles(t *testing.T) {
 	ctx := context.Background()
 	l := listen(t)
 	palette, _, _ := lifetimePalette(t, "http://"+l.Addr().String()+"/dex")
-	capture := &bearerCapture{}
+	capture := &credentialCapture{header: "Authorization"}
 	catalog := httptest.NewServer(capture)
 	t.Cleanup(catalog.Close)
+	// Palette's API as the refused connectors name it, and as the one
+	// created through the unprotected API does (whose reads go on).
+	keyCapture, holeCapture := &credentialCapture{header: "ApiKey"}, &credentialCapture{header: "ApiKey"}
+	paletteAPI, holeAPI := httptest.NewServer(keyCapture), httptest.NewServer(holeCapture)
+	t.Cleanup(paletteAPI.Close)
+	t.Cleanup(holeAPI.Close)
 	dex := harness.Start(t, lifetimeConfig(palette.URL).With("grpc: {addr: 127.0.0.1:0}"), l)
 
 	connectorConfig := func(catalogKeys string) []byte {
@@ -144,6 +155,11 @@ func TestGRPCConnectorReadingLocalFiles(t *testing.T) {
 			`"redirectURI":"` + dex.Issuer + `/callback","signIn":{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail"}],` +
 			`"catalog":{"baseURL":"` + catalog.URL + `",` + catalogKeys + `}}}`)
 	}
+	directoryConfigTo := func(apiURL, directoryKeys string) []byte {
+		return []byte(`{"consoleURL":"` + palette.URL + `","tenant":"` + dextest.TenantUID + `","clientID":"dex","clientSecret":"dex-secret",` +
+			`"redirectURI":"` + dex.Issuer + `/callback","directory":{"apiURL":"` + apiURL + `",` + directoryKeys + `}}`)
+	}
+	directoryConfig := func(directoryKeys string) []byte { return directoryConfigTo(paletteAPI.URL, directoryKeys) }
 	signInThrough := func(connectorID string) {
 		b := dextest.NewBrowser()
 		_, _ = b.Authorize(ctx, dex.Issuer+"/auth?"+url.Values{
@@ -158,18 +174,29 @@ func TestGRPCConnectorReadingLocalFiles(t *testing.T) {
 		require.NoError(t, err)
 		signInThrough("reads-a-file")
 		assert.Contains(t, capture.received(), "content-of-a-local-file", "the hole is reproduced")
+
+		_, err = serve.UnprotectedAPI(dex.Server).CreateConnector(ctx, &api.CreateConnectorReq{Connector: &api.Connector{
+			Id: "reads-a-key-file", Type: "spectrocloud", Name: "Reads a key file", Config: directoryConfigTo(holeAPI.URL, `"apiKeyFile":"`+secretFile+`"`)}})
+		require.NoError(t, err)
+		signInThrough("reads-a-key-file")
+		require.Eventually(t, func() bool { return len(holeCapture.received()) > 0 }, 10*time.Second, 20*time.Millisecond, "the directory is read")
+		assert.Contains(t, holeCapture.received(), "content-of-a-local-file", "the hole is reproduced")
 	})
 
 	conn, err := grpc.NewClient(dex.Addrs.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	client := api.NewDexClient(conn)
-	refused := func(t *testing.T, err error) {
+	refusedNaming := func(t *testing.T, err error, key string) {
 		t.Helper()
 		require.Error(t, err)
 		assert.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
-		assert.Contains(t, status.Convert(err).Message(), "signIn.catalog.tokenFile")
+		assert.Contains(t, status.Convert(err).Message(), key)
 		assert.Contains(t, status.Convert(err).Message(), "config file")
+	}
+	refused := func(t *testing.T, err error) {
+		t.Helper()
+		refusedNaming(t, err, "signIn.catalog.tokenFile")
 	}
 
 	t.Run("created", func(t *testing.T) {
@@ -181,6 +208,14 @@ func TestGRPCConnectorReadingLocalFiles(t *testing.T) {
 				Id: id, Type: "spectrocloud", Name: "Reads a file", Config: connectorConfig(keys)}})
 			refused(t, err)
 		}
+		for id, keys := range map[string]string{
+			"key-file":       `"apiKeyFile":"` + secretFile + `"`,
+			"key-file-cased": `"APIKeyFile":"` + secretFile + `"`,
+		} {
+			_, err := client.CreateConnector(ctx, &api.CreateConnectorReq{Connector: &api.Connector{
+				Id: id, Type: "spectrocloud", Name: "Reads a key file", Config: directoryConfig(keys)}})
+			refusedNaming(t, err, "directory.apiKeyFile")
+		}
 	})
 
 	t.Run("updated", func(t *testing.T) {
@@ -189,6 +224,8 @@ func TestGRPCConnectorReadingLocalFiles(t *testing.T) {
 		require.NoError(t, err, "a connector with its catalog token given is accepted")
 		_, err = client.UpdateConnector(ctx, &api.UpdateConnectorReq{Id: "api-made", NewConfig: connectorConfig(`"tokenFile":"` + secretFile + `"`)})
 		refused(t, err)
+		_, err = client.UpdateConnector(ctx, &api.UpdateConnectorReq{Id: "api-made", NewConfig: directoryConfig(`"apiKeyFile":"` + secretFile + `"`)})
+		refusedNaming(t, err, "directory.apiKeyFile")
 
 		// A connector of another type (which ignores the key), made a
 		// spectrocloud connector.
@@ -198,6 +235,9 @@ func TestGRPCConnectorReadingLocalFiles(t *testing.T) {
 		_, err = client.UpdateConnector(ctx, &api.UpdateConnectorReq{Id: "was-oidc", NewType: "spectrocloud",
 			NewConfig: connectorConfig(`"tokenFile":"` + secretFile + `"`)})
 		refused(t, err)
+		_, err = client.UpdateConnector(ctx, &api.UpdateConnectorReq{Id: "was-oidc", NewType: "spectrocloud",
+			NewConfig: directoryConfig(`"apiKeyFile":"` + secretFile + `"`)})
+		refusedNaming(t, err, "directory.apiKeyFile")
 		// Dex v2.45.1 refuses a new type without a new config ("invalid
 		// config supplied"); the stored config is checked all the same.
 		_, err = client.UpdateConnector(ctx, &api.UpdateConnectorReq{Id: "was-oidc", NewType: "spectrocloud", NewName: "x"})
@@ -206,15 +246,16 @@ func TestGRPCConnectorReadingLocalFiles(t *testing.T) {
 		list, err := client.ListConnectors(ctx, &api.ListConnectorReq{})
 		require.NoError(t, err)
 		for _, c := range list.GetConnectors() {
-			if c.GetType() == "spectrocloud" && c.GetId() != "reads-a-file" {
+			if c.GetType() == "spectrocloud" && c.GetId() != "reads-a-file" && c.GetId() != "reads-a-key-file" {
 				assert.NotContains(t, string(c.GetConfig()), "tokenFile", "connector %s", c.GetId())
+				assert.NotContains(t, string(c.GetConfig()), "apiKeyFile", "connector %s", c.GetId())
 			}
 		}
 	})
 
 	t.Run("no file and no environment value reaches a catalog", func(t *testing.T) {
 		before := len(capture.received())
-		for _, id := range []string{"token-file", "token-file-cased", "api-made", "was-oidc"} {
+		for _, id := range []string{"token-file", "token-file-cased", "key-file", "key-file-cased", "api-made", "was-oidc"} {
 			signInThrough(id)
 		}
 		_, err := client.CreateConnector(ctx, &api.CreateConnectorReq{Connector: &api.Connector{
@@ -225,5 +266,6 @@ func TestGRPCConnectorReadingLocalFiles(t *testing.T) {
 		assert.NotContains(t, sent, "content-of-a-local-file")
 		assert.NotContains(t, sent, "value-from-the-environment")
 		assert.Contains(t, sent, "$DEX_SPECTRO_TEST_CATALOG_SECRET", "sent as written, not expanded")
+		assert.Empty(t, keyCapture.received(), "no refused connector reads a directory")
 	})
 }

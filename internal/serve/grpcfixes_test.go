@@ -102,6 +102,21 @@ func TestAPIStorageChecksTheStoredConnector(t *testing.T) {
 	_, err = mem.GetConnector(ctx, "s")
 	require.ErrorIs(t, err, storage.ErrNotFound)
 
+	readsKey := []byte(`{"directory":{"apiURL":"https://api.example","apiKeyFile":"/etc/dex/secret"}}`)
+	require.NoError(t, mem.CreateConnector(ctx, storage.Connector{ID: "k", Type: "oidc", Name: "K", Config: readsKey}))
+	err = s.UpdateConnector(ctx, "k", func(c storage.Connector) (storage.Connector, error) {
+		c.Type = "spectrocloud"
+		return c, nil
+	})
+	require.ErrorContains(t, err, `connector "k": directory.apiKeyFile is refused`)
+	stored, err = mem.GetConnector(ctx, "k")
+	require.NoError(t, err)
+	assert.Equal(t, "oidc", stored.Type)
+	err = s.CreateConnector(ctx, storage.Connector{ID: "sk", Type: "spectrocloud", Name: "S", Config: readsKey})
+	require.ErrorContains(t, err, "directory.apiKeyFile")
+	_, err = mem.GetConnector(ctx, "sk")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
 	err = s.CreateConnector(ctx, storage.Connector{ID: "bad", Type: "spectrocloud", Name: "S", Config: []byte(`{"nope":1}`)})
 	require.ErrorContains(t, err, "does not decode", "a config the connector cannot open is refused with the reason")
 
