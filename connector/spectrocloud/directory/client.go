@@ -281,11 +281,13 @@ func newAPIError(path string, status int, body []byte, key string) *APIError {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &v) == nil {
-		e.Code, e.Message = cleanText(v.Code, 64), cleanText(v.Message, 200)
+		// The key goes before the text is cut: a key cut in two would no
+		// longer be found, and its first characters would stay.
 		if key != "" {
-			e.Code = strings.ReplaceAll(e.Code, key, "<API key>")
-			e.Message = strings.ReplaceAll(e.Message, key, "<API key>")
+			v.Code = strings.ReplaceAll(v.Code, key, "<API key>")
+			v.Message = strings.ReplaceAll(v.Message, key, "<API key>")
 		}
+		e.Code, e.Message = cleanText(v.Code, 64), cleanText(v.Message, 200)
 	}
 	return e
 }

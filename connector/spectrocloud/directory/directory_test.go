@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -242,6 +243,31 @@ func TestSyncNeverRepeatsTheKey(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), testKey)
 	assert.Contains(t, err.Error(), "<API key>")
+}
+
+// A key that Palette echoes across the point where its code (64
+// characters) or message (200) is cut short leaves none of its characters
+// in the error.
+func TestSyncNeverRepeatsTheKeyCutShort(t *testing.T) {
+	tests := []struct {
+		name, code, message string
+	}{
+		{"message", "Bad", strings.Repeat("m", 190) + testKey + " is odd"},
+		{"code", strings.Repeat("c", 56) + testKey, "odd key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, tenant := palette(t)
+			body, err := json.Marshal(map[string]string{"code": tt.code, "message": tt.message})
+			require.NoError(t, err)
+			tenant.SetFault(spectrotest.EndpointUsers, spectrotest.Fault{Status: http.StatusBadRequest, Body: body})
+			c := newClient(t, srv.URL, 10, nil, 5*time.Second)
+			_, err = c.Sync(context.Background(), time.Now(), nil)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "answered HTTP 400")
+			assert.NotContains(t, err.Error(), testKey[:8], "no part of the key")
+		})
+	}
 }
 
 // Answers that would page forever, or outgrow the bounds, end the sync.
