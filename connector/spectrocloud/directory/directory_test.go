@@ -270,6 +270,37 @@ func TestSyncNeverRepeatsTheKeyCutShort(t *testing.T) {
 	}
 }
 
+// A redirect is not followed, whatever client the caller gives: its
+// target would receive the ApiKey header. The 3xx is an error that names
+// it.
+func TestSyncFollowsNoRedirect(t *testing.T) {
+	var mu sync.Mutex
+	var keys []string
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("ApiKey"))
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{"items":[],"listmeta":{"continue":""}}`))
+	}))
+	t.Cleanup(elsewhere.Close)
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.RequestURI(), http.StatusFound)
+	}))
+	t.Cleanup(redirecting.Close)
+	c, err := directory.New(directory.Config{
+		BaseURL:    redirecting.URL,
+		APIKey:     func() (string, error) { return testKey, nil },
+		HTTPClient: &http.Client{},
+	})
+	require.NoError(t, err)
+	_, err = c.Sync(context.Background(), time.Now(), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/v1/users answered HTTP 302")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Empty(t, keys, "the redirect's target received no request, let alone the key")
+}
+
 // Answers that would page forever, or outgrow the bounds, end the sync.
 func TestSyncPagingGuards(t *testing.T) {
 	tests := []struct {
