@@ -91,6 +91,19 @@ func TestSessionsKillSwitchEndToEnd(t *testing.T) {
 	_, err = run(sessions.List, sessions.Who{Subject: subject}, withoutClientCert)
 	require.Error(t, err, "the API requires a client certificate")
 
+	// The server's certificate is verified against --ca-cert: with another
+	// CA's, nothing is sent and nothing is revoked.
+	writeFile(t, filepath.Join(dir, "other-ca.crt"), newTestCA(t).pem)
+	otherCA := mtls
+	otherCA.CACert = filepath.Join(dir, "other-ca.crt")
+	out, err = run(sessions.Revoke, sessions.Who{Subject: subject}, otherCA)
+	require.Error(t, err, "the server's certificate is not of the CA given")
+	assert.Contains(t, err.Error(), "certificate signed by unknown authority")
+	assert.NotContains(t, out, "revoked")
+	out, err = run(sessions.List, sessions.Who{Subject: subject}, mtls)
+	require.NoError(t, err)
+	assert.Contains(t, out, ": 2 refresh tokens\n", "nothing was revoked")
+
 	out, err = run(sessions.Revoke, sessions.Who{Email: "jane@example.com"}, mtls)
 	require.NoError(t, err, out)
 	assert.Contains(t, out, `: revoked 2 refresh tokens (clients "backstage", "kubelogin")`)

@@ -111,7 +111,9 @@ func List(ctx context.Context, opts Options) error {
 
 // Revoke deletes every refresh token of the user, for every client: the
 // user's next refresh fails, in every application, and a new sign-in is
-// needed. Tokens already issued stay valid until they expire.
+// needed. Tokens already issued stay valid until they expire. A client
+// whose token cannot be revoked does not stop the others: Revoke prints
+// what it revoked and returns the failures together.
 func Revoke(ctx context.Context, opts Options) error {
 	revoked := 0
 	err := run(ctx, opts, func(ctx context.Context, client api.DexClient, t target, refs []*api.RefreshTokenRef) error {
@@ -120,18 +122,22 @@ func Revoke(ctx context.Context, opts Options) error {
 			return nil
 		}
 		var clients []string
+		var errs []error
 		for _, r := range refs {
 			resp, err := client.RevokeRefresh(ctx, &api.RevokeRefreshReq{UserId: t.subject, ClientId: r.GetClientId()})
 			if err != nil {
-				return fmt.Errorf("%s: revoke the refresh token of client %q: %w", t, r.GetClientId(), err)
+				errs = append(errs, fmt.Errorf("%s: revoke the refresh token of client %q: %w", t, r.GetClientId(), err))
+				continue
 			}
 			if !resp.GetNotFound() {
 				clients = append(clients, fmt.Sprintf("%q", r.GetClientId()))
 			}
 		}
 		revoked += len(clients)
-		fmt.Fprintf(opts.Out, "%s: revoked %d refresh tokens (clients %s)\n", t, len(clients), strings.Join(clients, ", "))
-		return nil
+		if len(clients) > 0 || len(errs) == 0 {
+			fmt.Fprintf(opts.Out, "%s: revoked %d refresh tokens (clients %s)\n", t, len(clients), strings.Join(clients, ", "))
+		}
+		return errors.Join(errs...)
 	})
 	if revoked > 0 {
 		fmt.Fprintln(opts.Out, "Tokens Dex issued before stay valid until they expire (at most expiry.idTokens): "+

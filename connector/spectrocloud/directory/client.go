@@ -61,8 +61,9 @@ type Config struct {
 	// APIKey returns the API key sent in the ApiKey header. It is called for
 	// every sync, so that a key read from a file can be rotated.
 	APIKey func() (string, error)
-	// HTTPClient sends the requests; its Timeout bounds each one. It must
-	// not follow redirects (the key would go along).
+	// HTTPClient sends the requests; its Timeout bounds each one. The
+	// Client uses a copy that follows no redirect (the key would go
+	// along): a 3xx answer is an error that names its status.
 	HTTPClient *http.Client
 	// RequestsPerSecond paces the requests; 0 means
 	// DefaultRequestsPerSecond.
@@ -86,7 +87,8 @@ type Client struct {
 	pace    *pacer
 }
 
-// New returns a Client for cfg.
+// New returns a Client for cfg. It sends its requests through a copy of
+// cfg.HTTPClient that follows no redirect.
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -110,10 +112,14 @@ func New(cfg Config) (*Client, error) {
 	if observe == nil {
 		observe = func(string, string, time.Duration) {}
 	}
+	// Go's client sends the ApiKey header on to a redirect's target:
+	// whatever client it is given, this one follows none.
+	hc := *cfg.HTTPClient
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{
 		base:    strings.TrimRight(cfg.BaseURL, "/"),
 		apiKey:  cfg.APIKey,
-		http:    cfg.HTTPClient,
+		http:    &hc,
 		maxBody: maxBody,
 		observe: observe,
 		pace:    &pacer{interval: time.Duration(float64(time.Second) / rate)},
@@ -281,11 +287,13 @@ func newAPIError(path string, status int, body []byte, key string) *APIError {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &v) == nil {
-		e.Code, e.Message = cleanText(v.Code, 64), cleanText(v.Message, 200)
+		// The key goes before the text is cut: a key cut in two would no
+		// longer be found, and its first characters would stay.
 		if key != "" {
-			e.Code = strings.ReplaceAll(e.Code, key, "<API key>")
-			e.Message = strings.ReplaceAll(e.Message, key, "<API key>")
+			v.Code = strings.ReplaceAll(v.Code, key, "<API key>")
+			v.Message = strings.ReplaceAll(v.Message, key, "<API key>")
 		}
+		e.Code, e.Message = cleanText(v.Code, 64), cleanText(v.Message, 200)
 	}
 	return e
 }

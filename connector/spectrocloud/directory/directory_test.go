@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -199,11 +200,14 @@ func TestSyncErrors(t *testing.T) {
 		fault  *spectrotest.Fault
 		want   string
 		status string
+		// requests, when set, is the number of user requests the sync
+		// sends.
+		requests int
 	}{
 		{name: "bad key", key: "wrong-key-value", want: "/v1/users answered HTTP 401: the API key was refused", status: "users unauthorized"},
 		{name: "no permission for teams", key: "users-only", want: "/v1/teams answered HTTP 403: the API key's user may not read it: give that user a read-only tenant role such as Tenant Viewer", status: "teams forbidden"},
 		{name: "down", key: testKey, fault: &spectrotest.Fault{Status: http.StatusServiceUnavailable, Body: []byte(`{"code":"Down","message":"maintenance for key wrong-key-value"}`)},
-			want: "/v1/users answered HTTP 503 (Down maintenance for key wrong-key-value)", status: "users error"},
+			want: "/v1/users answered HTTP 503 (Down maintenance for key wrong-key-value)", status: "users error", requests: 3},
 		{name: "oversized", key: testKey, fault: &spectrotest.Fault{OversizeBytes: 3 << 20}, want: "/v1/users: the answer is too large (more than 2097152 bytes)", status: "users error"},
 		{name: "slow", key: testKey, fault: &spectrotest.Fault{Delay: 5 * time.Second}, want: "/v1/users: Palette did not answer in time", status: "users error"},
 		{name: "not JSON", key: testKey, fault: &spectrotest.Fault{Body: []byte("<html>login</html>")}, want: "/v1/users: the answer is not the JSON the specification describes", status: "users error"},
@@ -211,6 +215,7 @@ func TestSyncErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tenant.ClearFaults()
+			tenant.ResetRequests()
 			if tt.fault != nil {
 				tenant.SetFault(spectrotest.EndpointUsers, *tt.fault)
 			}
@@ -227,8 +232,44 @@ func TestSyncErrors(t *testing.T) {
 				assert.NotContains(t, err.Error(), tt.key, "the key never appears in an error")
 			}
 			assert.Positive(t, o.get(tt.status))
+			if tt.requests > 0 {
+				assert.Equal(t, tt.requests, tenant.Requests(spectrotest.EndpointUsers), "a 5xx is tried three times in all")
+				assert.Equal(t, tt.requests, o.get(tt.status))
+			}
 		})
 	}
+}
+
+// The API key is read again at every sync: a key rotated between two
+// syncs is used by the second, with the old one withdrawn.
+func TestSyncReadsTheKeyEverySync(t *testing.T) {
+	srv, tenant := palette(t)
+	addUsers(tenant, 3, 0)
+	var mu sync.Mutex
+	key := testKey
+	c, err := directory.New(directory.Config{
+		BaseURL: srv.URL,
+		APIKey: func() (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return key, nil
+		},
+		HTTPClient:        &http.Client{Timeout: 5 * time.Second},
+		RequestsPerSecond: 10,
+	})
+	require.NoError(t, err)
+	_, err = c.Sync(context.Background(), time.Now(), nil)
+	require.NoError(t, err)
+
+	const rotated = "palette-api-key-rotated-fedcba9876"
+	tenant.AddAPIKey(rotated)
+	tenant.RemoveAPIKey(testKey)
+	mu.Lock()
+	key = rotated
+	mu.Unlock()
+	s, err := c.Sync(context.Background(), time.Now(), nil)
+	require.NoError(t, err, "the second sync sends the rotated key, the only one Palette accepts")
+	assert.Equal(t, 3, s.Stats.Users)
 }
 
 // A key read from Palette's answer is never repeated, even when Palette
@@ -242,6 +283,62 @@ func TestSyncNeverRepeatsTheKey(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), testKey)
 	assert.Contains(t, err.Error(), "<API key>")
+}
+
+// A key that Palette echoes across the point where its code (64
+// characters) or message (200) is cut short leaves none of its characters
+// in the error.
+func TestSyncNeverRepeatsTheKeyCutShort(t *testing.T) {
+	tests := []struct {
+		name, code, message string
+	}{
+		{"message", "Bad", strings.Repeat("m", 190) + testKey + " is odd"},
+		{"code", strings.Repeat("c", 56) + testKey, "odd key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, tenant := palette(t)
+			body, err := json.Marshal(map[string]string{"code": tt.code, "message": tt.message})
+			require.NoError(t, err)
+			tenant.SetFault(spectrotest.EndpointUsers, spectrotest.Fault{Status: http.StatusBadRequest, Body: body})
+			c := newClient(t, srv.URL, 10, nil, 5*time.Second)
+			_, err = c.Sync(context.Background(), time.Now(), nil)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "answered HTTP 400")
+			assert.NotContains(t, err.Error(), testKey[:8], "no part of the key")
+		})
+	}
+}
+
+// A redirect is not followed, whatever client the caller gives: its
+// target would receive the ApiKey header. The 3xx is an error that names
+// it.
+func TestSyncFollowsNoRedirect(t *testing.T) {
+	var mu sync.Mutex
+	var keys []string
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("ApiKey"))
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{"items":[],"listmeta":{"continue":""}}`))
+	}))
+	t.Cleanup(elsewhere.Close)
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.RequestURI(), http.StatusFound)
+	}))
+	t.Cleanup(redirecting.Close)
+	c, err := directory.New(directory.Config{
+		BaseURL:    redirecting.URL,
+		APIKey:     func() (string, error) { return testKey, nil },
+		HTTPClient: &http.Client{},
+	})
+	require.NoError(t, err)
+	_, err = c.Sync(context.Background(), time.Now(), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/v1/users answered HTTP 302")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Empty(t, keys, "the redirect's target received no request, let alone the key")
 }
 
 // Answers that would page forever, or outgrow the bounds, end the sync.

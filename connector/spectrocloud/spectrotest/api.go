@@ -45,7 +45,6 @@ const (
 // requests to a resource and its sub-resources together.
 type apiLimits struct {
 	mu          sync.Mutex
-	configured  bool
 	rate        float64 // tokens per second; 0 turns the limit off
 	burst       float64
 	noRetry     bool // answer 429 without Retry-After
@@ -58,21 +57,11 @@ type bucket struct {
 	at     time.Time
 }
 
-func (l *apiLimits) defaultsLocked() {
-	if !l.configured {
-		l.rate, l.burst, l.configured = DefaultAPIRate, DefaultAPIBurst, true
-	}
-	if l.buckets == nil {
-		l.buckets = make(map[string]*bucket)
-	}
-}
-
 // take takes a token for one request of source to resource; when there is
 // none, it returns how long until there is one.
 func (l *apiLimits) take(source, resource string, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.defaultsLocked()
 	if l.rate <= 0 {
 		return 0, true
 	}
@@ -100,7 +89,6 @@ func (l *apiLimits) take(source, resource string, now time.Time) (time.Duration,
 func (c *Console) SetAPIRateLimit(rate float64, burst int) {
 	c.limits.mu.Lock()
 	defer c.limits.mu.Unlock()
-	c.limits.defaultsLocked()
 	c.limits.rate, c.limits.burst = rate, float64(max(burst, 1))
 	clear(c.limits.buckets)
 }

@@ -195,6 +195,41 @@ func TestAPIDisabledAndDeletedUsers(t *testing.T) {
 	assert.False(t, f.tenant.DisableUser("nobody@example.com"))
 }
 
+// The methods that change a user find the user as the sign-in page does:
+// by email, or by subject for a user without email; an empty login is no
+// one, not the first user without email.
+func TestUserLookupByLogin(t *testing.T) {
+	c := NewConsole("https://console.example.com")
+	tenant := c.AddTenant(testTenantUID)
+	tenant.AddUser(User{Sub: "uid-noemail"})
+	tenant.AddUser(User{Sub: "uid-jane", Email: "jane@example.com"})
+
+	assert.False(t, tenant.DisableUser(""))
+	assert.False(t, tenant.AddToTeam("", "devs"))
+	_, ok := tenant.UserUID("")
+	assert.False(t, ok)
+	_, ok = tenant.lookupUser("")
+	assert.False(t, ok)
+
+	uid, ok := tenant.UserUID("uid-noemail")
+	require.True(t, ok)
+	assert.Equal(t, "uid-noemail", uid)
+	uid, ok = tenant.UserUID("jane@example.com")
+	require.True(t, ok)
+	assert.Equal(t, "uid-jane", uid)
+	_, ok = tenant.UserUID("uid-jane")
+	assert.False(t, ok, "a user with email is found by it, not by subject")
+
+	require.True(t, tenant.AddToTeam("uid-noemail", "devs"))
+	require.True(t, tenant.DisableUser("uid-noemail"))
+	_, ok = tenant.lookupUser("uid-noemail")
+	assert.False(t, ok, "disabled")
+	u, ok := tenant.lookupUser("jane@example.com")
+	require.True(t, ok)
+	assert.Empty(t, u.Groups)
+	assert.Equal(t, []string{"devs"}, tenant.Users()[0].Groups)
+}
+
 // Teams list their members' UIDs; membership changes and team removal show
 // at once in the API and in the groups of ID tokens issued afterwards.
 func TestAPITeams(t *testing.T) {

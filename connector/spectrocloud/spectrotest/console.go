@@ -45,6 +45,7 @@ func NewConsole(baseURL string) *Console {
 		basePath: basePath,
 		tenants:  make(map[string]*Tenant),
 		stop:     make(chan struct{}),
+		limits:   apiLimits{rate: DefaultAPIRate, burst: DefaultAPIBurst, buckets: make(map[string]*bucket)},
 	}
 }
 

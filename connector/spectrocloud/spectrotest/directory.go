@@ -100,11 +100,11 @@ func (t *Tenant) setDisabled(login string, disabled bool) bool {
 func (t *Tenant) updateUser(login string, f func(key string)) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	u, ok := t.findUserLocked(login)
-	if ok {
-		f(userKey(u))
+	i := t.userIndexLocked(login)
+	if i >= 0 {
+		f(userKey(t.users[i]))
 	}
-	return ok
+	return i >= 0
 }
 
 // DeleteUser deletes the user with this email (or subject): the user can no
@@ -185,13 +185,12 @@ func (t *Tenant) RemoveFromTeam(login, team string) bool {
 func (t *Tenant) changeGroups(login string, change func([]string) []string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i, u := range t.users {
-		if u.Email == login || (u.Email == "" && u.Sub == login) {
-			t.users[i].Groups = change(slices.Clone(u.Groups))
-			return true
-		}
+	i := t.userIndexLocked(login)
+	if i < 0 {
+		return false
 	}
-	return false
+	t.users[i].Groups = change(slices.Clone(t.users[i].Groups))
+	return true
 }
 
 // UserUID returns the metadata.uid the user and team API gives the user with
@@ -199,21 +198,11 @@ func (t *Tenant) changeGroups(login string, change func([]string) []string) bool
 func (t *Tenant) UserUID(login string) (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	u, ok := t.findUserLocked(login)
-	if !ok {
+	i := t.userIndexLocked(login)
+	if i < 0 {
 		return "", false
 	}
-	return t.uidLocked(u), true
-}
-
-// findUserLocked finds a user, whatever the user's state. t.mu must be held.
-func (t *Tenant) findUserLocked(login string) (User, bool) {
-	for _, u := range t.users {
-		if u.Email == login || (u.Email == "" && u.Sub == login) {
-			return u, true
-		}
-	}
-	return User{}, false
+	return t.uidLocked(t.users[i]), true
 }
 
 // signInBlockedLocked reports whether a user is disabled or deleted, and

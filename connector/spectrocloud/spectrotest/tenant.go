@@ -347,23 +347,29 @@ func (t *Tenant) handler(ep Endpoint) http.HandlerFunc {
 	}
 }
 
+// userIndexLocked returns the index in t.users of the user with this email
+// or, when no user has it, of the user without email with this subject; -1
+// when there is none. An email match wins over an earlier user whose
+// subject is the login. t.mu must be held.
+func (t *Tenant) userIndexLocked(login string) int {
+	if login == "" {
+		return -1
+	}
+	if i := slices.IndexFunc(t.users, func(u User) bool { return u.Email == login }); i >= 0 {
+		return i
+	}
+	return slices.IndexFunc(t.users, func(u User) bool { return u.Email == "" && u.Sub == login })
+}
+
 // lookupUserLocked finds a user by email, or by subject for users without
 // email; a disabled or deleted user is not found. t.mu must be held.
 func (t *Tenant) lookupUserLocked(login string) (User, bool) {
-	if login == "" {
+	i := t.userIndexLocked(login)
+	if i < 0 {
 		return User{}, false
 	}
-	for _, u := range t.users {
-		if u.Email == login {
-			return copyUser(u), !t.signInBlockedLocked(u)
-		}
-	}
-	for _, u := range t.users {
-		if u.Email == "" && u.Sub == login {
-			return copyUser(u), !t.signInBlockedLocked(u)
-		}
-	}
-	return User{}, false
+	u := t.users[i]
+	return copyUser(u), !t.signInBlockedLocked(u)
 }
 
 func (t *Tenant) lookupUser(login string) (User, bool) {

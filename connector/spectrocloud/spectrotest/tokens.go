@@ -83,8 +83,13 @@ func (t *Tenant) issue(lifetime *time.Duration, sessionID, userUID string, store
 }
 
 // redeemCode verifies and consumes an authorization code: whatever the
-// outcome of the token request, a code is good for one attempt only.
+// outcome of the token request, a code is good for one attempt only. Every
+// call counts as a redemption (CodeRedemptions), a code that is not one
+// too.
 func (t *Tenant) redeemCode(code string) (codeGrant, *oauthError) {
+	t.mu.Lock()
+	t.codeRedemptions++
+	t.mu.Unlock()
 	var g codeGrant
 	err := t.redeem(code, "authorization code", func(jti string, now time.Time) *oauthError {
 		c, ok := t.codes[jti]
