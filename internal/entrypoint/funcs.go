@@ -78,7 +78,7 @@ func (x *run) str(fn string, in any) (string, error) {
 	case nil:
 		return "nil", x.check()
 	}
-	if err := x.charge(fn, sizeBound(in, 1)); err != nil {
+	if err := x.charge(fn, x.sizeBound(in, 1)); err != nil {
 		return "", err
 	}
 	return toString(in), nil

@@ -14,7 +14,7 @@ type builtinFuncs struct{ x *run }
 // Print is text/template's print. fmt's buffer grows as it prints, and is
 // then copied: the charge is three times the result.
 func (b *builtinFuncs) Print(args ...any) (string, error) {
-	if err := b.x.charge("print", 3*argsBound(args, 1)); err != nil {
+	if err := b.x.charge("print", 3*b.x.argsBound(args, 1)); err != nil {
 		return "", err
 	}
 	return fmt.Sprint(args...), nil
@@ -22,7 +22,7 @@ func (b *builtinFuncs) Print(args ...any) (string, error) {
 
 // Println is text/template's println.
 func (b *builtinFuncs) Println(args ...any) (string, error) {
-	if err := b.x.charge("println", 3*(argsBound(args, 1)+1)); err != nil {
+	if err := b.x.charge("println", 3*(b.x.argsBound(args, 1)+1)); err != nil {
 		return "", err
 	}
 	return fmt.Sprintln(args...), nil
@@ -35,10 +35,10 @@ func (b *builtinFuncs) Printf(format string, args ...any) (string, error) {
 	verbs := int64(strings.Count(format, "%"))
 	var largest int64
 	for _, a := range args {
-		largest = max(largest, sizeBound(a, 6))
+		largest = max(largest, b.x.sizeBound(a, 6))
 	}
 	perVerb := widest(format) + largest + 64
-	if err := b.x.charge("printf", int64(len(format))+mulCap(verbs, perVerb)+argsBound(args, 6)); err != nil {
+	if err := b.x.charge("printf", int64(len(format))+mulCap(verbs, perVerb)+b.x.argsBound(args, 6)); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf(format, args...), nil
@@ -46,7 +46,7 @@ func (b *builtinFuncs) Printf(format string, args ...any) (string, error) {
 
 // HTML is text/template's html.
 func (b *builtinFuncs) HTML(args ...any) (string, error) {
-	if err := b.x.charge("html", 6*argsBound(args, 1)); err != nil {
+	if err := b.x.charge("html", 6*b.x.argsBound(args, 1)); err != nil {
 		return "", err
 	}
 	return template.HTMLEscaper(args...), nil
@@ -54,7 +54,7 @@ func (b *builtinFuncs) HTML(args ...any) (string, error) {
 
 // JS is text/template's js.
 func (b *builtinFuncs) JS(args ...any) (string, error) {
-	if err := b.x.charge("js", 6*argsBound(args, 1)); err != nil {
+	if err := b.x.charge("js", 6*b.x.argsBound(args, 1)); err != nil {
 		return "", err
 	}
 	return template.JSEscaper(args...), nil
@@ -62,7 +62,7 @@ func (b *builtinFuncs) JS(args ...any) (string, error) {
 
 // URLQuery is text/template's urlquery.
 func (b *builtinFuncs) URLQuery(args ...any) (string, error) {
-	if err := b.x.charge("urlquery", 6*argsBound(args, 1)); err != nil {
+	if err := b.x.charge("urlquery", 6*b.x.argsBound(args, 1)); err != nil {
 		return "", err
 	}
 	return template.URLQueryEscaper(args...), nil
@@ -78,10 +78,10 @@ func (b *builtinFuncs) Slice(args ...any) ([]any, error) {
 }
 
 // argsBound bounds the length of args printed one after the other.
-func argsBound(args []any, perByte int64) int64 {
+func (x *run) argsBound(args []any, perByte int64) int64 {
 	n := int64(len(args))
 	for _, a := range args {
-		n += sizeBound(a, perByte) + 64
+		n += x.sizeBound(a, perByte) + 64
 	}
 	return n
 }

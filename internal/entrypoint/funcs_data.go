@@ -84,7 +84,7 @@ type dataFuncs struct{ x *run }
 // ToJSON returns the input as JSON (which is also YAML), with map keys
 // sorted and <, > and & escaped, as gomplate writes it.
 func (d *dataFuncs) ToJSON(in any) (string, error) {
-	if err := d.x.charge("data.ToJSON", 2*sizeBound(in, 6)); err != nil {
+	if err := d.x.charge("data.ToJSON", 2*d.x.sizeBound(in, 6)); err != nil {
 		return "", err
 	}
 	b, err := json.Marshal(in)

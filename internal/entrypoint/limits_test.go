@@ -21,6 +21,7 @@ func TestRenderTimeLimit(t *testing.T) {
 		name    string
 		tmpl    string
 		timeout time.Duration
+		budget  int64
 		want    string
 	}{
 		{name: "range over 10^12", tmpl: `{{ range 1000000000000 }}{{ end }}`},
@@ -33,15 +34,22 @@ func TestRenderTimeLimit(t *testing.T) {
 			timeout: 5 * time.Minute, want: "templates were entered 10000 times, the limit"},
 		{name: "templates that call each other", tmpl: `{{ define "a" }}{{ template "b" }}{{ end }}{{ define "b" }}{{ template "a" }}{{ end }}{{ template "a" }}`,
 			timeout: 5 * time.Minute, want: "templates were entered 10000 times, the limit"},
+		// A list nested 30 deep holds 2³⁰ strings in a few KiB; measuring it
+		// for the functions' budget (here out of the way) visits each.
+		{name: "toJSON of a deeply nested list", tmpl: `{{ $a := slice "" "" }}{{ range 30 }}{{ $a = slice $a $a }}{{ end }}{{ toJSON $a }}`, budget: 1 << 40},
+		{name: "join of a deeply nested list", tmpl: `{{ $a := slice "" "" }}{{ range 30 }}{{ $a = slice $a $a }}{{ end }}{{ join $a "," }}`, budget: 1 << 40},
+		{name: "printf of a deeply nested list", tmpl: `{{ $a := slice "" "" }}{{ range 30 }}{{ $a = slice $a $a }}{{ end }}{{ printf "%v" $a }}`, budget: 1 << 40},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Renderer{timeout: 100 * time.Millisecond}
+			r := &Renderer{timeout: 100 * time.Millisecond, budget: tt.budget}
 			want := "rendering stopped at its limit of 100ms"
 			if tt.timeout != 0 {
 				r.timeout, want = tt.timeout, tt.want
 			}
+			start := time.Now()
 			out, err := r.Render("/etc/dex/config.yaml", []byte(tt.tmpl))
+			assert.Less(t, time.Since(start), 5*time.Second, "the render stops soon after its limit")
 			require.ErrorIs(t, err, ErrTooLong)
 			assert.Nil(t, out)
 			assert.Contains(t, err.Error(), "template /etc/dex/config.yaml: took too long: ")
