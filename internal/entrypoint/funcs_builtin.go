@@ -69,9 +69,14 @@ func (b *builtinFuncs) URLQuery(args ...any) (string, error) {
 }
 
 // Slice is gomplate's slice (coll.Slice): the list of its arguments.
-// text/template's slice, which gomplate replaces, is not provided.
+// text/template's slice, which gomplate replaces, is not provided. The
+// list takes little memory, as it shares its arguments, but printing it
+// takes as much as printing them: a list of a list of a string, nested
+// ten deep, prints the string a thousand times, and fmt builds the text
+// before the output's cap sees it. So the list is charged what it prints,
+// which charges nesting at every level.
 func (b *builtinFuncs) Slice(args ...any) ([]any, error) {
-	if err := b.x.charge("slice", 24+16*int64(len(args))); err != nil {
+	if err := b.x.charge("slice", 24+16*int64(len(args))+b.x.argsBound(args, 1)); err != nil {
 		return nil, err
 	}
 	return args, nil

@@ -84,6 +84,8 @@ func TestRenderMemoryLimit(t *testing.T) {
 		{name: "a file read again and again", tmpl: `{{ range 1000 }}{{ $b := file.Read "` + big + `" }}{{ end }}`, fn: "file.Read"},
 		{name: "join of a growing list", tmpl: `{{ $s := "xxxxxxxxxxxxxxxx" }}{{ range 64 }}{{ $s = join (slice $s $s) "" }}{{ end }}`, fn: "conv.Join"},
 		{name: "quote of a growing string", tmpl: `{{ $s := "\x00" }}{{ range 64 }}{{ $s = quote $s }}{{ end }}`, fn: "strings.Quote"},
+		{name: "a large string in nested lists, printed", tmpl: `{{ $s := printf "%01000000d" 0 }}{{ $a := slice $s $s }}{{ range 12 }}{{ $a = slice $a $a }}{{ end }}{{ $a }}`, fn: "slice"},
+		{name: "toJSON of a deeply nested list", tmpl: `{{ $a := slice "" "" }}{{ range 26 }}{{ $a = slice $a $a }}{{ end }}{{ toJSON $a }}`, fn: "slice"},
 	}
 	// The time limit is not under test: under the race detector, building
 	// the 16 Mi characters takes seconds.
