@@ -29,15 +29,18 @@ func (b *builtinFuncs) Println(args ...any) (string, error) {
 }
 
 // Printf is text/template's printf. Its bound: every verb may print the
-// largest argument at the largest width or precision in the format (fmt
-// caps both at 10⁶), and every argument may be printed again as extra.
+// largest argument with the largest width or precision in the format (fmt
+// caps both at 10⁶), which fmt applies to every scalar in a list or map,
+// and every argument may be printed again as extra.
 func (b *builtinFuncs) Printf(format string, args ...any) (string, error) {
 	verbs := int64(strings.Count(format, "%"))
+	width := widest(format)
 	var largest int64
 	for _, a := range args {
-		largest = max(largest, b.x.sizeBound(a, 6))
+		m := b.x.measure(a, 6)
+		largest = max(largest, m.size+mulCap(width, max(m.scalars, 1)))
 	}
-	perVerb := widest(format) + largest + 64
+	perVerb := width + largest + 64
 	if err := b.x.charge("printf", int64(len(format))+mulCap(verbs, perVerb)+b.x.argsBound(args, 6)); err != nil {
 		return "", err
 	}

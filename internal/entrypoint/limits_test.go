@@ -1,6 +1,7 @@
 package entrypoint
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -85,11 +86,17 @@ func TestRenderMemoryLimit(t *testing.T) {
 		{name: "join of a growing list", tmpl: `{{ $s := "xxxxxxxxxxxxxxxx" }}{{ range 64 }}{{ $s = join (slice $s $s) "" }}{{ end }}`, fn: "conv.Join"},
 		{name: "quote of a growing string", tmpl: `{{ $s := "\x00" }}{{ range 64 }}{{ $s = quote $s }}{{ end }}`, fn: "strings.Quote"},
 		{name: "a large string in nested lists, printed", tmpl: `{{ $s := printf "%01000000d" 0 }}{{ $a := slice $s $s }}{{ range 12 }}{{ $a = slice $a $a }}{{ end }}{{ $a }}`, fn: "slice"},
+		{name: "printf with a width, of a list", tmpl: `{{ $l := split (printf "%0500d" 0) "" }}{{ $x := printf "%999999v" $l }}{{ len $x }}`, fn: "printf"},
+		{name: "printf with a width, of a map", tmpl: `{{ $x := printf "%999999v" .Env }}{{ len $x }}`, fn: "printf"},
 		{name: "toJSON of a deeply nested list", tmpl: `{{ $a := slice "" "" }}{{ range 26 }}{{ $a = slice $a $a }}{{ end }}{{ toJSON $a }}`, fn: "slice"},
 	}
 	// The time limit is not under test: under the race detector, building
 	// the 16 Mi characters takes seconds.
-	r := &Renderer{timeout: 5 * time.Minute}
+	env := map[string]string{}
+	for i := range 100 {
+		env[fmt.Sprintf("VAR_%d", i)] = "x"
+	}
+	r := &Renderer{Env: env, timeout: 5 * time.Minute}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			runtime.GC()
