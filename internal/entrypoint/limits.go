@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -42,6 +44,13 @@ var (
 // loops. It is added to a template only after parsing, so that a template
 // cannot call it.
 const limitsFunc = "_renderLimits"
+
+// rangeFunc is the function that bound puts at the end of the pipeline of
+// every range, also added only after parsing: it passes on what range
+// iterates over, and refuses anything else with an error naming its type,
+// where text/template's own error would print the value, which may be a
+// secret.
+const rangeFunc = "_renderRange"
 
 // run is the state of one render: its environment, and what remains of its
 // time and of what its functions may produce.
@@ -122,9 +131,10 @@ func (x *run) enter(templateBody bool) (string, error) {
 }
 
 // bound adds a call of limitsFunc at the start of every template body and
-// of every range body of t's templates. The calls print nothing.
+// of every range body of t's templates, and a call of rangeFunc at the end
+// of every range's pipeline. The calls print nothing.
 func (x *run) bound(t *template.Template) {
-	t.Funcs(template.FuncMap{limitsFunc: x.enter})
+	t.Funcs(template.FuncMap{limitsFunc: x.enter, rangeFunc: rangeOver})
 	for _, tmpl := range t.Templates() {
 		if tmpl.Tree == nil || tmpl.Tree.Root == nil {
 			continue
@@ -134,8 +144,66 @@ func (x *run) bound(t *template.Template) {
 			if n.List != nil {
 				addLimitCall(n.List, false)
 			}
+			addRangeCheck(n.Pipe)
 		})
 	}
+}
+
+// addRangeCheck puts `| _renderRange vars` last in pipe, the pipeline of a
+// range that declares vars variables.
+func addRangeCheck(pipe *parse.PipeNode) {
+	pos := pipe.Position()
+	vars := len(pipe.Decl)
+	id := parse.NewIdentifier(rangeFunc).SetPos(pos)
+	arg := &parse.NumberNode{NodeType: parse.NodeNumber, Pos: pos, IsInt: true, Int64: int64(vars), Text: strconv.Itoa(vars)}
+	cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos, Args: []parse.Node{id, arg}}
+	pipe.Cmds = append(pipe.Cmds, cmd)
+}
+
+// rangeOver is rangeFunc: it returns v, the value of a range's pipeline
+// that declares vars variables, when range iterates over it (a list, a
+// map, a channel, an iterator, a number, or nil, which runs the range's
+// else), else an error that names v's type, not its value.
+func rangeOver(vars int, v any) (any, error) {
+	if _, ok := v.(*tmplContext); ok {
+		return nil, &rangeError{"range over the template's data (.): it holds only .Env"}
+	}
+	rv := reflect.ValueOf(v)
+	// range looks through pointers, as fmt does.
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	switch rv.Kind() {
+	case reflect.Invalid, reflect.Array, reflect.Slice, reflect.Map, reflect.Chan:
+		return v, nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if vars > 1 {
+			return nil, &rangeError{fmt.Sprintf("range over a number (%s) with %d variables: it gives one value", rv.Type(), vars)}
+		}
+		return v, nil
+	case reflect.Func:
+		if rv.Type().CanSeq() || rv.Type().CanSeq2() {
+			return v, nil
+		}
+	}
+	return nil, &rangeError{fmt.Sprintf("range over a value of type %s: it is not a list, map or number", reflect.TypeOf(v))}
+}
+
+// rangeError is rangeOver's error.
+type rangeError struct{ msg string }
+
+func (e *rangeError) Error() string { return e.msg }
+
+// in returns err, text/template's error for a call of rangeFunc that
+// returned e, as it reads for the range itself: `... at <range>: e`.
+func (e *rangeError) in(err error) error {
+	msg := err.Error()
+	i := strings.LastIndex(msg, " at <"+rangeFunc)
+	if i < 0 {
+		return err
+	}
+	return fmt.Errorf("%s at <range>: %w", msg[:i], e)
 }
 
 // addLimitCall puts {{ _renderLimits templateBody }} first in list.

@@ -116,9 +116,13 @@ func TestRenderMemoryLimit(t *testing.T) {
 	}
 }
 
-// A template cannot call the function that checks the limits.
+// A template cannot call the functions that check the limits and ranges.
 func TestRenderLimitsHookIsHidden(t *testing.T) {
 	_, err := (&Renderer{}).Render("config.yaml", []byte(`{{ `+limitsFunc+` true }}`))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `function "`+limitsFunc+`" not defined`)
+
+	_, err = (&Renderer{}).Render("config.yaml", []byte(`{{ `+rangeFunc+` 1 "x" }}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `function "`+rangeFunc+`" not defined`)
 }

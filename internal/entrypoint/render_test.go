@@ -22,7 +22,9 @@ const secret = "s3cr3t value, never shown!"
 // value from the environment appears in the message. (The corpus holds more
 // templates that fail.)
 func TestRenderErrors(t *testing.T) {
-	env := map[string]string{"SECRET": secret, "MISSING_FILE": filepath.Join(t.TempDir(), "absent")}
+	// PIN is a secret that conv.ToInt turns into a number.
+	const pin = "4829137"
+	env := map[string]string{"SECRET": secret, "PIN": pin, "MISSING_FILE": filepath.Join(t.TempDir(), "absent")}
 	tests := []struct {
 		name string
 		tmpl string
@@ -59,9 +61,29 @@ func TestRenderErrors(t *testing.T) {
 			want: []string{"/etc/dex/config.yaml:1:", "conv.Join", "want a list"},
 		},
 		{
-			name: "a secret as the message of fail",
+			name: "fail in an if",
 			tmpl: `{{ if true }}{{ fail "stop" }}{{ end }}`,
 			want: []string{"/etc/dex/config.yaml:1:", "stop"},
+		},
+		{
+			name: "range over a secret",
+			tmpl: `{{ range getenv "SECRET" }}{{ end }}`,
+			want: []string{"/etc/dex/config.yaml:1:", "at <range>: range over a value of type string: it is not a list, map or number"},
+		},
+		{
+			name: "range over a secret through .Env",
+			tmpl: "\n{{ range $i, $v := .Env.SECRET }}{{ end }}",
+			want: []string{"/etc/dex/config.yaml:2:", "range over a value of type string: it is not a list, map or number"},
+		},
+		{
+			name: "range over the environment's holder",
+			tmpl: `{{ range . }}{{ end }}`,
+			want: []string{"/etc/dex/config.yaml:1:", "range over the template's data (.): it holds only .Env"},
+		},
+		{
+			name: "range with two variables over a secret number",
+			tmpl: `{{ range $i, $v := conv.ToInt (getenv "PIN") }}{{ end }}`,
+			want: []string{"/etc/dex/config.yaml:1:", "range over a number (int) with 2 variables: it gives one value"},
 		},
 		{
 			name: "unreadable NAME_FILE",
@@ -86,6 +108,8 @@ func TestRenderErrors(t *testing.T) {
 				assert.Contains(t, err.Error(), w)
 			}
 			assert.NotContains(t, err.Error(), secret)
+			assert.NotContains(t, err.Error(), pin)
+			assert.NotContains(t, err.Error(), rangeFunc, "the error speaks of the template, not of the renderer's hook")
 		})
 	}
 }
