@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,6 +124,39 @@ func TestRenderReadFileCap(t *testing.T) {
 		_, err := r.Render("config.yaml", []byte(tmpl))
 		require.Error(t, err, tmpl)
 		assert.Contains(t, err.Error(), "larger than 1048576 bytes")
+	}
+}
+
+// getenv (through NAME_FILE) and file.Read refuse what is not a regular
+// file, at once: a named pipe with no writer would block the render, past
+// its deadline, in the open.
+func TestRenderReadFileNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	pipe := filepath.Join(dir, "pipe")
+	require.NoError(t, syscall.Mkfifo(pipe, 0o600))
+	r := &Renderer{Env: map[string]string{"PIPE_FILE": pipe, "DIR_FILE": dir}}
+	tests := []struct {
+		tmpl string
+		want string
+	}{
+		{tmpl: `{{ getenv "PIPE" }}`, want: "getenv PIPE: read the file named by PIPE_FILE: " + pipe + " is a named pipe: only a regular file is read"},
+		{tmpl: `{{ file.Read "` + pipe + `" }}`, want: "file.Read: " + pipe + " is a named pipe: only a regular file is read"},
+		{tmpl: `{{ getenv "DIR" }}`, want: dir + " is a directory: only a regular file is read"},
+		{tmpl: `{{ file.Read "/dev/null" }}`, want: "/dev/null is a device: only a regular file is read"},
+	}
+	for _, tt := range tests {
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.Render("config.yaml", []byte(tt.tmpl))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			require.Error(t, err, tt.tmpl)
+			assert.Contains(t, err.Error(), tt.want)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the render is blocked", tt.tmpl)
+		}
 	}
 }
 
