@@ -27,5 +27,6 @@
 // Rendered files hold secrets (environment variables put into the
 // configuration): they are written to private temporary files (mode 0600)
 // and removed by the caller when the server stops. No rendered value
-// appears in an error message.
+// appears in an error message, but for the message a template passes to
+// fail or required, which is printed as written.
 package entrypoint

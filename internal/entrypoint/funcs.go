@@ -3,7 +3,9 @@ package entrypoint
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"syscall"
 	"text/template"
 )
 
@@ -78,7 +80,7 @@ func (x *run) str(fn string, in any) (string, error) {
 	case nil:
 		return "nil", x.check()
 	}
-	if err := x.charge(fn, sizeBound(in, 1)); err != nil {
+	if err := x.charge(fn, x.sizeBound(in, 1)); err != nil {
 		return "", err
 	}
 	return toString(in), nil
@@ -100,23 +102,36 @@ func toString(in any) string {
 }
 
 // readFile reads the file at path, at most maxReadFileSize bytes; a larger
-// file is an error. The read is counted before it allocates: a buffer of
-// the file's size (or of the cap, for a file whose size is not known), and
-// the string the caller makes of it.
+// file is an error, and so is anything but a regular file: a named pipe or
+// a device (/dev/stdin) would block the open or the read past the render's
+// deadline. The read is counted before it allocates: a buffer of the
+// file's size, and the string the caller makes of it.
 func (x *run) readFile(fn, path string) ([]byte, error) {
 	if err := x.check(); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, notRegular(path, info.Mode())
+	}
+	// Opened without blocking, and checked again: the path may name a named
+	// pipe by now.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	size := int64(maxReadFileSize + 1)
-	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() && info.Size() < size {
-		// One byte more, to see a file that grew since.
-		size = info.Size() + 1
+	if info, err = f.Stat(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	if !info.Mode().IsRegular() {
+		return nil, notRegular(path, info.Mode())
+	}
+	// One byte more, to see a file that grew since.
+	size := min(info.Size(), maxReadFileSize) + 1
 	if err := x.charge(fn, 2*size); err != nil {
 		return nil, err
 	}
@@ -139,4 +154,20 @@ func (x *run) readFile(fn, path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s changed while it was read", path)
 	}
 	return b, nil
+}
+
+// notRegular is readFile's error for a file that is not a regular file.
+func notRegular(path string, mode fs.FileMode) error {
+	kind := "not a regular file"
+	switch {
+	case mode.IsDir():
+		kind = "a directory"
+	case mode&fs.ModeNamedPipe != 0:
+		kind = "a named pipe"
+	case mode&fs.ModeSocket != 0:
+		kind = "a socket"
+	case mode&fs.ModeDevice != 0:
+		kind = "a device"
+	}
+	return fmt.Errorf("%s is %s: only a regular file is read", path, kind)
 }

@@ -14,7 +14,7 @@ type builtinFuncs struct{ x *run }
 // Print is text/template's print. fmt's buffer grows as it prints, and is
 // then copied: the charge is three times the result.
 func (b *builtinFuncs) Print(args ...any) (string, error) {
-	if err := b.x.charge("print", 3*argsBound(args, 1)); err != nil {
+	if err := b.x.charge("print", 3*b.x.argsBound(args, 1)); err != nil {
 		return "", err
 	}
 	return fmt.Sprint(args...), nil
@@ -22,23 +22,26 @@ func (b *builtinFuncs) Print(args ...any) (string, error) {
 
 // Println is text/template's println.
 func (b *builtinFuncs) Println(args ...any) (string, error) {
-	if err := b.x.charge("println", 3*(argsBound(args, 1)+1)); err != nil {
+	if err := b.x.charge("println", 3*(b.x.argsBound(args, 1)+1)); err != nil {
 		return "", err
 	}
 	return fmt.Sprintln(args...), nil
 }
 
 // Printf is text/template's printf. Its bound: every verb may print the
-// largest argument at the largest width or precision in the format (fmt
-// caps both at 10⁶), and every argument may be printed again as extra.
+// largest argument with the largest width or precision in the format (fmt
+// caps both at 10⁶), which fmt applies to every scalar in a list or map,
+// and every argument may be printed again as extra.
 func (b *builtinFuncs) Printf(format string, args ...any) (string, error) {
 	verbs := int64(strings.Count(format, "%"))
+	width := widest(format)
 	var largest int64
 	for _, a := range args {
-		largest = max(largest, sizeBound(a, 6))
+		m := b.x.measure(a, 6)
+		largest = max(largest, m.size+mulCap(width, max(m.scalars, 1)))
 	}
-	perVerb := widest(format) + largest + 64
-	if err := b.x.charge("printf", int64(len(format))+mulCap(verbs, perVerb)+argsBound(args, 6)); err != nil {
+	perVerb := width + largest + 64
+	if err := b.x.charge("printf", int64(len(format))+mulCap(verbs, perVerb)+b.x.argsBound(args, 6)); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf(format, args...), nil
@@ -46,7 +49,7 @@ func (b *builtinFuncs) Printf(format string, args ...any) (string, error) {
 
 // HTML is text/template's html.
 func (b *builtinFuncs) HTML(args ...any) (string, error) {
-	if err := b.x.charge("html", 6*argsBound(args, 1)); err != nil {
+	if err := b.x.charge("html", 6*b.x.argsBound(args, 1)); err != nil {
 		return "", err
 	}
 	return template.HTMLEscaper(args...), nil
@@ -54,7 +57,7 @@ func (b *builtinFuncs) HTML(args ...any) (string, error) {
 
 // JS is text/template's js.
 func (b *builtinFuncs) JS(args ...any) (string, error) {
-	if err := b.x.charge("js", 6*argsBound(args, 1)); err != nil {
+	if err := b.x.charge("js", 6*b.x.argsBound(args, 1)); err != nil {
 		return "", err
 	}
 	return template.JSEscaper(args...), nil
@@ -62,26 +65,31 @@ func (b *builtinFuncs) JS(args ...any) (string, error) {
 
 // URLQuery is text/template's urlquery.
 func (b *builtinFuncs) URLQuery(args ...any) (string, error) {
-	if err := b.x.charge("urlquery", 6*argsBound(args, 1)); err != nil {
+	if err := b.x.charge("urlquery", 6*b.x.argsBound(args, 1)); err != nil {
 		return "", err
 	}
 	return template.URLQueryEscaper(args...), nil
 }
 
 // Slice is gomplate's slice (coll.Slice): the list of its arguments.
-// text/template's slice, which gomplate replaces, is not provided.
+// text/template's slice, which gomplate replaces, is not provided. The
+// list takes little memory, as it shares its arguments, but printing it
+// takes as much as printing them: a list of a list of a string, nested
+// ten deep, prints the string a thousand times, and fmt builds the text
+// before the output's cap sees it. So the list is charged what it prints,
+// which charges nesting at every level.
 func (b *builtinFuncs) Slice(args ...any) ([]any, error) {
-	if err := b.x.charge("slice", 24+16*int64(len(args))); err != nil {
+	if err := b.x.charge("slice", 24+16*int64(len(args))+b.x.argsBound(args, 1)); err != nil {
 		return nil, err
 	}
 	return args, nil
 }
 
 // argsBound bounds the length of args printed one after the other.
-func argsBound(args []any, perByte int64) int64 {
+func (x *run) argsBound(args []any, perByte int64) int64 {
 	n := int64(len(args))
 	for _, a := range args {
-		n += sizeBound(a, perByte) + 64
+		n += x.sizeBound(a, perByte) + 64
 	}
 	return n
 }

@@ -114,7 +114,11 @@ func (c *convFuncs) Join(in any, sep string) (string, error) {
 	}
 	size := mulCap(int64(max(v.Len()-1, 0)), int64(len(sep)))
 	for i := range v.Len() {
-		size += sizeBound(v.Index(i).Interface(), 1)
+		if size > c.x.left {
+			// The charge refuses it: the other elements need no walk.
+			break
+		}
+		size += c.x.sizeBound(v.Index(i).Interface(), 1)
 	}
 	if err := c.x.charge("conv.Join", size); err != nil {
 		return "", err

@@ -82,9 +82,11 @@ func (f *fileFuncs) Exists(path any) (bool, error) {
 type dataFuncs struct{ x *run }
 
 // ToJSON returns the input as JSON (which is also YAML), with map keys
-// sorted and <, > and & escaped, as gomplate writes it.
+// sorted and <, > and & escaped, as gomplate writes it. The charge is
+// three times the result: the encoder's buffer, the copy json.Marshal
+// returns, and the string.
 func (d *dataFuncs) ToJSON(in any) (string, error) {
-	if err := d.x.charge("data.ToJSON", 2*sizeBound(in, 6)); err != nil {
+	if err := d.x.charge("data.ToJSON", 3*d.x.sizeBound(in, 6)); err != nil {
 		return "", err
 	}
 	b, err := json.Marshal(in)

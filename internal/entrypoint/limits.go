@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -42,6 +44,13 @@ var (
 // loops. It is added to a template only after parsing, so that a template
 // cannot call it.
 const limitsFunc = "_renderLimits"
+
+// rangeFunc is the function that bound puts at the end of the pipeline of
+// every range, also added only after parsing: it passes on what range
+// iterates over, and refuses anything else with an error naming its type,
+// where text/template's own error would print the value, which may be a
+// secret.
+const rangeFunc = "_renderRange"
 
 // run is the state of one render: its environment, and what remains of its
 // time and of what its functions may produce.
@@ -122,9 +131,10 @@ func (x *run) enter(templateBody bool) (string, error) {
 }
 
 // bound adds a call of limitsFunc at the start of every template body and
-// of every range body of t's templates. The calls print nothing.
+// of every range body of t's templates, and a call of rangeFunc at the end
+// of every range's pipeline. The calls print nothing.
 func (x *run) bound(t *template.Template) {
-	t.Funcs(template.FuncMap{limitsFunc: x.enter})
+	t.Funcs(template.FuncMap{limitsFunc: x.enter, rangeFunc: rangeOver})
 	for _, tmpl := range t.Templates() {
 		if tmpl.Tree == nil || tmpl.Tree.Root == nil {
 			continue
@@ -134,8 +144,66 @@ func (x *run) bound(t *template.Template) {
 			if n.List != nil {
 				addLimitCall(n.List, false)
 			}
+			addRangeCheck(n.Pipe)
 		})
 	}
+}
+
+// addRangeCheck puts `| _renderRange vars` last in pipe, the pipeline of a
+// range that declares vars variables.
+func addRangeCheck(pipe *parse.PipeNode) {
+	pos := pipe.Position()
+	vars := len(pipe.Decl)
+	id := parse.NewIdentifier(rangeFunc).SetPos(pos)
+	arg := &parse.NumberNode{NodeType: parse.NodeNumber, Pos: pos, IsInt: true, Int64: int64(vars), Text: strconv.Itoa(vars)}
+	cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos, Args: []parse.Node{id, arg}}
+	pipe.Cmds = append(pipe.Cmds, cmd)
+}
+
+// rangeOver is rangeFunc: it returns v, the value of a range's pipeline
+// that declares vars variables, when range iterates over it (a list, a
+// map, a channel, an iterator, a number, or nil, which runs the range's
+// else), else an error that names v's type, not its value.
+func rangeOver(vars int, v any) (any, error) {
+	if _, ok := v.(*tmplContext); ok {
+		return nil, &rangeError{"range over the template's data (.): it holds only .Env"}
+	}
+	rv := reflect.ValueOf(v)
+	// range looks through pointers, as fmt does.
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	switch rv.Kind() {
+	case reflect.Invalid, reflect.Array, reflect.Slice, reflect.Map, reflect.Chan:
+		return v, nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if vars > 1 {
+			return nil, &rangeError{fmt.Sprintf("range over a number (%s) with %d variables: it gives one value", rv.Type(), vars)}
+		}
+		return v, nil
+	case reflect.Func:
+		if rv.Type().CanSeq() || rv.Type().CanSeq2() {
+			return v, nil
+		}
+	}
+	return nil, &rangeError{fmt.Sprintf("range over a value of type %s: it is not a list, map or number", reflect.TypeOf(v))}
+}
+
+// rangeError is rangeOver's error.
+type rangeError struct{ msg string }
+
+func (e *rangeError) Error() string { return e.msg }
+
+// in returns err, text/template's error for a call of rangeFunc that
+// returned e, as it reads for the range itself: `... at <range>: e`.
+func (e *rangeError) in(err error) error {
+	msg := err.Error()
+	i := strings.LastIndex(msg, " at <"+rangeFunc)
+	if i < 0 {
+		return err
+	}
+	return fmt.Errorf("%s at <range>: %w", msg[:i], e)
 }
 
 // addLimitCall puts {{ _renderLimits templateBody }} first in list.
@@ -193,69 +261,140 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 // errOutputTooLarge is the write error of a rendered file over its cap.
 var errOutputTooLarge = fmt.Errorf("rendered file %w", ErrTooLarge)
 
+// printBound bounds what fmt prints of a value with any verb, less width
+// and precision: size bytes in all, of which scalars are values that a
+// width pads one by one (strings, numbers, the elements of a []byte, the
+// keys and elements of a map).
+type printBound struct{ size, scalars int64 }
+
 // sizeBound returns an upper bound of the length of in as fmt formats it
 // with any verb, less width and precision: perByte bytes for each byte of
 // a string (1 for %v, 6 covers every escaping verb: %q, %x, % x, and the
 // html, js and urlquery escapers), and generous room for numbers, type
-// names and separators. It is capped at 1 TiB, far over any budget.
-func sizeBound(in any, perByte int64) int64 {
-	return min(sizeOf(reflect.ValueOf(in), perByte, 0), 1<<40)
+// names and separators.
+func (x *run) sizeBound(in any, perByte int64) int64 {
+	return x.measure(in, perByte).size
 }
 
-func sizeOf(v reflect.Value, perByte int64, depth int) int64 {
+// measure walks in to bound what fmt prints of it (see sizeBound). A
+// nested list can hold far more elements than memory, so the walk stops
+// once the size passes what is left of the render's budget, which the
+// charge that follows refuses, or at the render's deadline, which it
+// reports; either way the size returned is then over the budget. It is
+// capped at 1 TiB, far over any budget.
+func (x *run) measure(in any, perByte int64) printBound {
+	w := &sizeWalk{x: x, perByte: perByte, limit: min(x.left, 1<<40)}
+	w.value(reflect.ValueOf(in), 0)
+	if w.over() {
+		w.size = max(w.size, w.limit+1)
+	}
+	return printBound{size: min(w.size, 1<<40), scalars: w.scalars}
+}
+
+// sizeWalk is the state of measure's walk.
+type sizeWalk struct {
+	x       *run
+	perByte int64
+	// limit is the size past which the walk stops.
+	limit int64
+	// size and scalars are what the walk has counted so far.
+	size, scalars int64
+	// nodes counts the values visited, to check the deadline every
+	// deadlineEvery of them.
+	nodes int
+	// late is set once the walk found the render past its deadline.
+	late bool
+}
+
+// deadlineEvery is how many values measure visits between two checks
+// of the deadline: a check reads the clock, a visit takes nanoseconds.
+const deadlineEvery = 1024
+
+// over reports whether the walk must stop: its size passed the limit, or
+// the render its deadline.
+func (w *sizeWalk) over() bool {
+	if w.late || w.size > w.limit {
+		return true
+	}
+	w.nodes++
+	if w.nodes%deadlineEvery == 0 && w.x.check() != nil {
+		w.late = true
+	}
+	return w.late
+}
+
+// scalar counts one value that fmt prints as n bytes.
+func (w *sizeWalk) scalar(n int64) {
+	w.size += n
+	w.scalars++
+}
+
+func (w *sizeWalk) value(v reflect.Value, depth int) {
 	// number is more than the longest number fmt prints without width or
 	// precision: %f of the largest float64 has 309 digits.
 	const number = 336
 	// container is room for a type name, as %#v prints it.
 	const container = 64
+	if w.over() {
+		return
+	}
 	if !v.IsValid() {
-		return 16
+		w.scalar(16)
+		return
 	}
 	switch v.Kind() {
 	case reflect.String:
-		return 2 + perByte*int64(v.Len())
+		w.scalar(2 + w.perByte*int64(v.Len()))
 	case reflect.Slice, reflect.Array:
+		w.size += container
 		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return container + max(perByte, 4)*int64(v.Len())
+			// %v prints every byte as a number, which a width pads.
+			w.size += max(w.perByte, 4) * int64(v.Len())
+			w.scalars += int64(v.Len())
+			return
 		}
-		n := int64(container)
 		for i := range v.Len() {
-			n += 4 + sizeOf(v.Index(i), perByte, depth+1)
-			if n > 1<<40 {
-				return n
+			if w.over() {
+				return
 			}
+			w.size += 4
+			w.value(v.Index(i), depth+1)
 		}
-		return n
 	case reflect.Map:
-		n := int64(container)
+		w.size += container
 		iter := v.MapRange()
 		for iter.Next() {
-			n += 4 + sizeOf(iter.Key(), perByte, depth+1) + sizeOf(iter.Value(), perByte, depth+1)
-			if n > 1<<40 {
-				return n
+			if w.over() {
+				return
 			}
+			w.size += 4
+			w.value(iter.Key(), depth+1)
+			w.value(iter.Value(), depth+1)
 		}
-		return n
 	case reflect.Interface:
 		if v.IsNil() {
-			return 16
+			w.scalar(16)
+			return
 		}
-		return sizeOf(v.Elem(), perByte, depth)
+		w.value(v.Elem(), depth)
 	case reflect.Pointer:
 		// fmt prints what a pointer points to at the top level only, and an
 		// address below it.
 		if v.IsNil() || depth > 0 {
-			return 24
+			w.scalar(24)
+			return
 		}
-		return 1 + sizeOf(v.Elem(), perByte, depth+1)
+		w.size++
+		w.value(v.Elem(), depth+1)
 	case reflect.Struct:
-		n := int64(container)
+		w.size += container
 		for i := range v.NumField() {
-			n += 4 + int64(len(v.Type().Field(i).Name)) + sizeOf(v.Field(i), perByte, depth+1)
+			w.size += 4 + int64(len(v.Type().Field(i).Name))
+			w.value(v.Field(i), depth+1)
 		}
-		return n
+	default:
+		w.scalar(number)
 	}
-	return number
 }
 
 // mulCap multiplies two non-negative sizes, saturating at 1 TiB.

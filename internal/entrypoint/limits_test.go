@@ -1,6 +1,7 @@
 package entrypoint
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,6 +22,7 @@ func TestRenderTimeLimit(t *testing.T) {
 		name    string
 		tmpl    string
 		timeout time.Duration
+		budget  int64
 		want    string
 	}{
 		{name: "range over 10^12", tmpl: `{{ range 1000000000000 }}{{ end }}`},
@@ -33,15 +35,22 @@ func TestRenderTimeLimit(t *testing.T) {
 			timeout: 5 * time.Minute, want: "templates were entered 10000 times, the limit"},
 		{name: "templates that call each other", tmpl: `{{ define "a" }}{{ template "b" }}{{ end }}{{ define "b" }}{{ template "a" }}{{ end }}{{ template "a" }}`,
 			timeout: 5 * time.Minute, want: "templates were entered 10000 times, the limit"},
+		// A list nested 30 deep holds 2³⁰ strings in a few KiB; measuring it
+		// for the functions' budget (here out of the way) visits each.
+		{name: "toJSON of a deeply nested list", tmpl: `{{ $a := slice "" "" }}{{ range 30 }}{{ $a = slice $a $a }}{{ end }}{{ toJSON $a }}`, budget: 1 << 40},
+		{name: "join of a deeply nested list", tmpl: `{{ $a := slice "" "" }}{{ range 30 }}{{ $a = slice $a $a }}{{ end }}{{ join $a "," }}`, budget: 1 << 40},
+		{name: "printf of a deeply nested list", tmpl: `{{ $a := slice "" "" }}{{ range 30 }}{{ $a = slice $a $a }}{{ end }}{{ printf "%v" $a }}`, budget: 1 << 40},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Renderer{timeout: 100 * time.Millisecond}
+			r := &Renderer{timeout: 100 * time.Millisecond, budget: tt.budget}
 			want := "rendering stopped at its limit of 100ms"
 			if tt.timeout != 0 {
 				r.timeout, want = tt.timeout, tt.want
 			}
+			start := time.Now()
 			out, err := r.Render("/etc/dex/config.yaml", []byte(tt.tmpl))
+			assert.Less(t, time.Since(start), 5*time.Second, "the render stops soon after its limit")
 			require.ErrorIs(t, err, ErrTooLong)
 			assert.Nil(t, out)
 			assert.Contains(t, err.Error(), "template /etc/dex/config.yaml: took too long: ")
@@ -76,10 +85,18 @@ func TestRenderMemoryLimit(t *testing.T) {
 		{name: "a file read again and again", tmpl: `{{ range 1000 }}{{ $b := file.Read "` + big + `" }}{{ end }}`, fn: "file.Read"},
 		{name: "join of a growing list", tmpl: `{{ $s := "xxxxxxxxxxxxxxxx" }}{{ range 64 }}{{ $s = join (slice $s $s) "" }}{{ end }}`, fn: "conv.Join"},
 		{name: "quote of a growing string", tmpl: `{{ $s := "\x00" }}{{ range 64 }}{{ $s = quote $s }}{{ end }}`, fn: "strings.Quote"},
+		{name: "a large string in nested lists, printed", tmpl: `{{ $s := printf "%01000000d" 0 }}{{ $a := slice $s $s }}{{ range 12 }}{{ $a = slice $a $a }}{{ end }}{{ $a }}`, fn: "slice"},
+		{name: "printf with a width, of a list", tmpl: `{{ $l := split (printf "%0500d" 0) "" }}{{ $x := printf "%999999v" $l }}{{ len $x }}`, fn: "printf"},
+		{name: "printf with a width, of a map", tmpl: `{{ $x := printf "%999999v" .Env }}{{ len $x }}`, fn: "printf"},
+		{name: "toJSON of a deeply nested list", tmpl: `{{ $a := slice "" "" }}{{ range 26 }}{{ $a = slice $a $a }}{{ end }}{{ toJSON $a }}`, fn: "slice"},
 	}
 	// The time limit is not under test: under the race detector, building
 	// the 16 Mi characters takes seconds.
-	r := &Renderer{timeout: 5 * time.Minute}
+	env := map[string]string{}
+	for i := range 100 {
+		env[fmt.Sprintf("VAR_%d", i)] = "x"
+	}
+	r := &Renderer{Env: env, timeout: 5 * time.Minute}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			runtime.GC()
@@ -99,9 +116,13 @@ func TestRenderMemoryLimit(t *testing.T) {
 	}
 }
 
-// A template cannot call the function that checks the limits.
+// A template cannot call the functions that check the limits and ranges.
 func TestRenderLimitsHookIsHidden(t *testing.T) {
 	_, err := (&Renderer{}).Render("config.yaml", []byte(`{{ `+limitsFunc+` true }}`))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `function "`+limitsFunc+`" not defined`)
+
+	_, err = (&Renderer{}).Render("config.yaml", []byte(`{{ `+rangeFunc+` 1 "x" }}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `function "`+rangeFunc+`" not defined`)
 }

@@ -85,6 +85,7 @@ func (r *Renderer) Render(name string, src []byte) ([]byte, error) {
 	x.bound(t)
 	out := &limitedBuffer{max: maxOutputSize, run: x}
 	err = t.Execute(out, &tmplContext{env: x.env})
+	var rangeErr *rangeError
 	switch {
 	case err == nil:
 		return out.Bytes(), nil
@@ -92,6 +93,8 @@ func (r *Renderer) Render(name string, src []byte) ([]byte, error) {
 		return nil, fmt.Errorf("template %s: %w", name, x.stopped)
 	case errors.Is(err, errOutputTooLarge):
 		return nil, fmt.Errorf("template %s: %w: over %d bytes", name, errOutputTooLarge, maxOutputSize)
+	case errors.As(err, &rangeErr):
+		return nil, rangeErr.in(err)
 	}
 	return nil, withHint(err)
 }

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +23,9 @@ const secret = "s3cr3t value, never shown!"
 // value from the environment appears in the message. (The corpus holds more
 // templates that fail.)
 func TestRenderErrors(t *testing.T) {
-	env := map[string]string{"SECRET": secret, "MISSING_FILE": filepath.Join(t.TempDir(), "absent")}
+	// PIN is a secret that conv.ToInt turns into a number.
+	const pin = "4829137"
+	env := map[string]string{"SECRET": secret, "PIN": pin, "MISSING_FILE": filepath.Join(t.TempDir(), "absent")}
 	tests := []struct {
 		name string
 		tmpl string
@@ -59,9 +62,29 @@ func TestRenderErrors(t *testing.T) {
 			want: []string{"/etc/dex/config.yaml:1:", "conv.Join", "want a list"},
 		},
 		{
-			name: "a secret as the message of fail",
+			name: "fail in an if",
 			tmpl: `{{ if true }}{{ fail "stop" }}{{ end }}`,
 			want: []string{"/etc/dex/config.yaml:1:", "stop"},
+		},
+		{
+			name: "range over a secret",
+			tmpl: `{{ range getenv "SECRET" }}{{ end }}`,
+			want: []string{"/etc/dex/config.yaml:1:", "at <range>: range over a value of type string: it is not a list, map or number"},
+		},
+		{
+			name: "range over a secret through .Env",
+			tmpl: "\n{{ range $i, $v := .Env.SECRET }}{{ end }}",
+			want: []string{"/etc/dex/config.yaml:2:", "range over a value of type string: it is not a list, map or number"},
+		},
+		{
+			name: "range over the environment's holder",
+			tmpl: `{{ range . }}{{ end }}`,
+			want: []string{"/etc/dex/config.yaml:1:", "range over the template's data (.): it holds only .Env"},
+		},
+		{
+			name: "range with two variables over a secret number",
+			tmpl: `{{ range $i, $v := conv.ToInt (getenv "PIN") }}{{ end }}`,
+			want: []string{"/etc/dex/config.yaml:1:", "range over a number (int) with 2 variables: it gives one value"},
 		},
 		{
 			name: "unreadable NAME_FILE",
@@ -86,6 +109,8 @@ func TestRenderErrors(t *testing.T) {
 				assert.Contains(t, err.Error(), w)
 			}
 			assert.NotContains(t, err.Error(), secret)
+			assert.NotContains(t, err.Error(), pin)
+			assert.NotContains(t, err.Error(), rangeFunc, "the error speaks of the template, not of the renderer's hook")
 		})
 	}
 }
@@ -99,6 +124,39 @@ func TestRenderReadFileCap(t *testing.T) {
 		_, err := r.Render("config.yaml", []byte(tmpl))
 		require.Error(t, err, tmpl)
 		assert.Contains(t, err.Error(), "larger than 1048576 bytes")
+	}
+}
+
+// getenv (through NAME_FILE) and file.Read refuse what is not a regular
+// file, at once: a named pipe with no writer would block the render, past
+// its deadline, in the open.
+func TestRenderReadFileNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	pipe := filepath.Join(dir, "pipe")
+	require.NoError(t, syscall.Mkfifo(pipe, 0o600))
+	r := &Renderer{Env: map[string]string{"PIPE_FILE": pipe, "DIR_FILE": dir}}
+	tests := []struct {
+		tmpl string
+		want string
+	}{
+		{tmpl: `{{ getenv "PIPE" }}`, want: "getenv PIPE: read the file named by PIPE_FILE: " + pipe + " is a named pipe: only a regular file is read"},
+		{tmpl: `{{ file.Read "` + pipe + `" }}`, want: "file.Read: " + pipe + " is a named pipe: only a regular file is read"},
+		{tmpl: `{{ getenv "DIR" }}`, want: dir + " is a directory: only a regular file is read"},
+		{tmpl: `{{ file.Read "/dev/null" }}`, want: "/dev/null is a device: only a regular file is read"},
+	}
+	for _, tt := range tests {
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.Render("config.yaml", []byte(tt.tmpl))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			require.Error(t, err, tt.tmpl)
+			assert.Contains(t, err.Error(), tt.want)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the render is blocked", tt.tmpl)
+		}
 	}
 }
 
