@@ -83,7 +83,7 @@ func TestSignInLifetimesBeforeDex(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	h := signInLifetimes(dex, dexRoutes{base: "/dex"}, store, conns, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	h := signInLifetimes(dex, routesAt(t, "/dex"), store, conns, func() time.Time { return now }, slog.New(slog.DiscardHandler))
 
 	approval := func(target string, body url.Values) func() *http.Request {
 		return func() *http.Request {
@@ -182,7 +182,7 @@ func TestSignInLifetimesOfflineSessionOnlyOnRefresh(t *testing.T) {
 		signed = s
 		w.WriteHeader(http.StatusOK)
 	})
-	h := signInLifetimes(dex, dexRoutes{base: "/dex"}, store, conns, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	h := signInLifetimes(dex, routesAt(t, "/dex"), store, conns, func() time.Time { return now }, slog.New(slog.DiscardHandler))
 
 	post := func(target string, form url.Values) *http.Request {
 		r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
