@@ -59,7 +59,7 @@ func TestBackLinks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got *http.Request
-			h := backLinks(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r }), dexRoutes{base: "/dex"})
+			h := backLinks(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r }), routesAt(t, "/dex"))
 			method := http.MethodGet
 			if tt.name == "POST of the password form" {
 				method = http.MethodPost
@@ -78,7 +78,7 @@ func TestBackLinks(t *testing.T) {
 
 	t.Run("issuer at the root", func(t *testing.T) {
 		var got *http.Request
-		h := backLinks(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r }), dexRoutes{})
+		h := backLinks(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r }), routesAt(t, ""))
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/auth/local/login?back=%2F%2Fevil.example", nil))
 		assert.Empty(t, got.URL.Query()["back"])
 	})

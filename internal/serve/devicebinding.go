@@ -43,8 +43,9 @@ import (
 // value is good for one device request only.
 type deviceBinding struct {
 	store  storage.Storage
-	cookie string // the cookie's name
-	path   string // the cookie's path
+	now    func() time.Time // Dex's clock, which Dex checks the device requests' expiry against
+	cookie string           // the cookie's name
+	path   string           // the cookie's path
 	secure bool
 	origin *http.CrossOriginProtection
 }
@@ -66,9 +67,9 @@ const (
 var errDeviceTokenIssued = errors.New("the device request is already complete")
 
 // newDeviceBinding returns the binding for an issuer served at routes over
-// storage s.
-func newDeviceBinding(s storage.Storage, routes dexRoutes) (*deviceBinding, error) {
-	b := &deviceBinding{store: s, cookie: "dex_spectro_device", path: routes.path("/device"), origin: http.NewCrossOriginProtection()}
+// storage s, by Dex's clock now.
+func newDeviceBinding(s storage.Storage, routes dexRoutes, now func() time.Time) (*deviceBinding, error) {
+	b := &deviceBinding{store: s, now: now, cookie: "dex_spectro_device", path: routes.path("/device"), origin: http.NewCrossOriginProtection()}
 	if routes.origin != "" {
 		if err := b.origin.AddTrustedOrigin(routes.origin); err != nil {
 			return nil, fmt.Errorf("device flow: issuer origin: %w", err)
@@ -114,10 +115,11 @@ func (b *deviceBinding) bind(ctx context.Context, w http.ResponseWriter, r *http
 	}
 	values := append([]string{value}, b.values(r)...)
 	http.SetCookie(w, &http.Cookie{
-		Name:     b.cookie,
-		Value:    strings.Join(values[:min(len(values), maxDeviceBindings)], "."),
-		Path:     b.path,
-		MaxAge:   max(int(time.Until(req.Expiry).Seconds())+1, 1),
+		Name:  b.cookie,
+		Value: strings.Join(values[:min(len(values), maxDeviceBindings)], "."),
+		Path:  b.path,
+		// As long as Dex, by its clock, accepts the device request.
+		MaxAge:   max(int(req.Expiry.Sub(b.now()).Seconds())+1, 1),
 		Secure:   b.secure,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/dexidp/dex/storage"
 )
@@ -50,9 +51,10 @@ type deviceFlow struct {
 	cbURIs  map[string]bool // redirect URIs Dex stores on device-flow auth codes
 }
 
-// newDeviceFlow wraps next, Dex's handler at routes, over Dex's storage s.
-func newDeviceFlow(next http.Handler, s storage.Storage, routes dexRoutes, logger *slog.Logger) (*deviceFlow, error) {
-	binding, err := newDeviceBinding(s, routes)
+// newDeviceFlow wraps next, Dex's handler at routes, over Dex's storage s;
+// now is Dex's clock.
+func newDeviceFlow(next http.Handler, s storage.Storage, routes dexRoutes, now func() time.Time, logger *slog.Logger) (*deviceFlow, error) {
+	binding, err := newDeviceBinding(s, routes, now)
 	if err != nil {
 		return nil, err
 	}

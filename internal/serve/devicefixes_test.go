@@ -18,6 +18,8 @@ import (
 
 	"github.com/dexidp/dex/storage"
 	"github.com/dexidp/dex/storage/memory"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 const testIssuer = "https://dex.example.com/dex"
@@ -34,7 +36,7 @@ func testDeviceFlow(t testing.TB, next http.Handler, s storage.Storage) *deviceF
 	t.Helper()
 	routes, err := newDexRoutes(testIssuer)
 	require.NoError(t, err)
-	d, err := newDeviceFlow(next, s, routes, slog.New(slog.DiscardHandler))
+	d, err := newDeviceFlow(next, s, routes, time.Now, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	return d
 }
@@ -271,7 +273,7 @@ func TestVerifyCodeBindsTheBrowser(t *testing.T) {
 			s := deviceStore(t)
 			routes, err := newDexRoutes(tt.issuer)
 			require.NoError(t, err)
-			h, err := newDeviceFlow(dexAccepts(routes.path("/auth"), "KUBE-CTL1"), s, routes, slog.New(slog.DiscardHandler))
+			h, err := newDeviceFlow(dexAccepts(routes.path("/auth"), "KUBE-CTL1"), s, routes, time.Now, slog.New(slog.DiscardHandler))
 			require.NoError(t, err)
 			verify := routes.path("/device/auth/verify_code")
 
@@ -334,6 +336,37 @@ func TestVerifyCodeBindsTheBrowser(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, storedDeviceBindings(token.Token), maxDeviceBindings)
 	})
+}
+
+// The binding cookie's MaxAge is the device request's remaining lifetime
+// by Dex's clock, which stamps the request's expiry, however far that clock
+// is from the system's.
+func TestDeviceBindingCookieMaxAge(t *testing.T) {
+	for _, skew := range []time.Duration{-24 * time.Hour, 0, 24 * time.Hour} {
+		t.Run(skew.String(), func(t *testing.T) {
+			ctx := context.Background()
+			clock := dextest.NewClock(time.Now().Add(skew))
+			s := memory.New(slog.New(slog.DiscardHandler))
+			expiry := clock.Now().Add(10 * time.Minute)
+			require.NoError(t, s.CreateDeviceRequest(ctx, storage.DeviceRequest{UserCode: "KUBE-CTL1", DeviceCode: "dc-kubectl", ClientID: "kubectl", Expiry: expiry}))
+			require.NoError(t, s.CreateDeviceToken(ctx, storage.DeviceToken{DeviceCode: "dc-kubectl", Status: deviceTokenPending, Expiry: expiry}))
+			routes, err := newDexRoutes(testIssuer)
+			require.NoError(t, err)
+			h, err := newDeviceFlow(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Location", "/dex/auth?client_id=kubectl&response_type=code&state=KUBE-CTL1")
+				w.WriteHeader(http.StatusFound)
+			}), s, routes, clock.Now, slog.New(slog.DiscardHandler))
+			require.NoError(t, err)
+
+			clock.Advance(4 * time.Minute)
+			rr := httptest.NewRecorder()
+			h.ServeHTTP(rr, httptest.NewRequest(http.MethodPost, "/dex/device/auth/verify_code", nil))
+			require.Equal(t, http.StatusFound, rr.Code)
+			cookies := rr.Result().Cookies()
+			require.Len(t, cookies, 1)
+			assert.Equal(t, 6*60+1, cookies[0].MaxAge, "six minutes left by Dex's clock, rounded up")
+		})
+	}
 }
 
 // A user code sent to Dex's form from another site (an auto-submitting

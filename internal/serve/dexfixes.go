@@ -3,6 +3,7 @@ package serve
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/dexidp/dex/storage"
 )
@@ -12,13 +13,13 @@ import (
 // includes them (see buildinfo.Fixes): the device flow's (deviceFlow), the
 // refresh token comparison (refreshTokens) and the password login page's
 // back link (backLinks). Each leaves the requests it is not about to Dex
-// unchanged.
-func dexFixes(next http.Handler, s storage.Storage, routes dexRoutes, logger *slog.Logger) (http.Handler, error) {
+// unchanged. now is Dex's clock.
+func dexFixes(next http.Handler, s storage.Storage, routes dexRoutes, now func() time.Time, logger *slog.Logger) (http.Handler, error) {
 	refresh, err := newRefreshTokens(next, s, routes, logger)
 	if err != nil {
 		return nil, err
 	}
-	device, err := newDeviceFlow(refresh, s, routes, logger)
+	device, err := newDeviceFlow(refresh, s, routes, now, logger)
 	if err != nil {
 		return nil, err
 	}

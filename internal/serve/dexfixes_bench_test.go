@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // BenchmarkDexFixes measures what the fixes add to a request, next to the
@@ -25,7 +26,7 @@ func BenchmarkDexFixes(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fixes, err := dexFixes(next, s, routes, slog.New(slog.DiscardHandler))
+	fixes, err := dexFixes(next, s, routes, time.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -248,6 +248,32 @@ func TestDeviceFlowSecretNotInBrowserRedirect(t *testing.T) {
 	}
 }
 
+// The device binding cookie lasts as long as Dex accepts the device
+// request: until Dex's clock, which Dex checks the request's expiry against,
+// reaches that expiry. With Dex's clock a day behind the system's, the
+// cookie does not follow the system's clock instead. (Dex v2.45.1 stamps
+// the expiry by the system's clock, so a request made with Dex's clock a
+// day ahead has already expired by it.)
+func TestDeviceBindingCookieFollowsDexClock(t *testing.T) {
+	var dexClock dextest.Clock
+	dexClock.Advance(-24 * time.Hour)
+	dex := harness.Start(t, deviceConfig(), listen(t), serve.WithClock(dexClock.Now))
+	da := newDeviceClient(t, dex.Issuer, "kubectl", "").start(t)
+
+	ctx := context.Background()
+	b := dextest.NewBrowser()
+	resp, body, err := dextest.Do(ctx, b.Client, http.MethodPost,
+		mustParse(t, dex.Issuer+"/device/auth/verify_code"), url.Values{"user_code": {da.UserCode}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusFound, resp.StatusCode, body)
+	cookies := resp.Cookies()
+	require.Len(t, cookies, 1)
+	req, err := dex.Server.Storage().GetDeviceRequest(ctx, da.UserCode)
+	require.NoError(t, err)
+	left := req.Expiry.Sub(dexClock.Now())
+	assert.InDelta(t, left.Seconds(), cookies[0].MaxAge, 5, "the request's time left by Dex's clock, %s", left)
+}
+
 // A code minted for another client, or for the device client but another
 // redirect URI, does not complete a device request: Dex v2.45.1 hands the
 // user's tokens to the device client's poll; dex-spectro answers 400, the

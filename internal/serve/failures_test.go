@@ -86,7 +86,7 @@ func TestConnectorFailures(t *testing.T) {
 				})
 			}
 			rr := httptest.NewRecorder()
-			connectorFailures(next, dexRoutes{base: "/dex"}).ServeHTTP(rr, httptest.NewRequest(tt.method, tt.path, nil))
+			connectorFailures(next, routesAt(t, "/dex")).ServeHTTP(rr, httptest.NewRequest(tt.method, tt.path, nil))
 			require.Equal(t, tt.wantStatus, rr.Code, rr.Body.String())
 			for _, want := range tt.wantBody {
 				assert.Contains(t, rr.Body.String(), want)
@@ -99,7 +99,7 @@ func TestConnectorFailures(t *testing.T) {
 
 	t.Run("other paths are not touched", func(t *testing.T) {
 		rr := httptest.NewRecorder()
-		connectorFailures(fakeDex(expired, true), dexRoutes{base: "/dex"}).ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/dex/auth", nil))
+		connectorFailures(fakeDex(expired, true), routesAt(t, "/dex")).ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/dex/auth", nil))
 		assert.Equal(t, http.StatusInternalServerError, rr.Code)
 		assert.Contains(t, rr.Body.String(), server.ErrMsgAuthenticationFailed)
 	})

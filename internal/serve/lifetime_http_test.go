@@ -83,7 +83,7 @@ func TestSignInLifetimesBeforeDex(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	h := signInLifetimes(dex, dexRoutes{base: "/dex"}, store, conns, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	h := signInLifetimes(dex, routesAt(t, "/dex"), store, conns, func() time.Time { return now }, slog.New(slog.DiscardHandler))
 
 	approval := func(target string, body url.Values) func() *http.Request {
 		return func() *http.Request {
@@ -148,5 +148,81 @@ func tokenRequest(code string) func() *http.Request {
 		r := httptest.NewRequest(http.MethodPost, "/dex/token", strings.NewReader(form.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		return r
+	}
+}
+
+// Only a refresh grant at the token endpoint may take the end of the sign-in
+// from the user's offline session: any other request in which Dex signs a
+// token for the user, without an end recorded for that request, gets none,
+// though the user has a live offline session.
+func TestSignInLifetimesOfflineSessionOnlyOnRefresh(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	store := storage.WithStaticConnectors(memory.New(slog.New(slog.DiscardHandler)), []storage.Connector{
+		{ID: "spectrocloud", Type: "spectrocloud", Name: "SpectroCloud"},
+	})
+	require.NoError(t, store.CreateOfflineSessions(context.Background(), storage.OfflineSessions{
+		UserID: "u", ConnID: "spectrocloud", Refresh: map[string]*storage.RefreshTokenRef{},
+		ConnectorData: sessionData(now.Add(10 * time.Minute)),
+	}))
+	conns := testLookup(t, store, map[string]connector.Connector{"spectrocloud": sessionConnector{}})
+	signer, err := newLifetimeSigner(recordingSigner{}, store, conns, func() time.Time { return now })
+	require.NoError(t, err)
+
+	// dex signs a token for the user whatever the request, as Dex would for
+	// a request the serve layer did not read the way Dex does: nothing
+	// records the end of the sign-in behind it.
+	var signed string
+	dex := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		payload := fmt.Sprintf(`{"sub":%q,"exp":%d}`, encodeDexPair("u", "spectrocloud"), now.Add(time.Hour).Unix())
+		s, err := signer.Sign(r.Context(), []byte(payload))
+		if err != nil {
+			writeTokenError(w, http.StatusInternalServerError, "server_error", "")
+			return
+		}
+		signed = s
+		w.WriteHeader(http.StatusOK)
+	})
+	h := signInLifetimes(dex, routesAt(t, "/dex"), store, conns, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+
+	post := func(target string, form url.Values) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return r
+	}
+	tests := []struct {
+		name string
+		req  *http.Request
+		ok   bool
+	}{
+		{name: "a refresh grant", req: post("/dex/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"r"}}), ok: true},
+		{name: "an authorization code grant", req: post("/dex/token", url.Values{"grant_type": {"authorization_code"}, "code": {"not-stored"}, "redirect_uri": {"https://rp/cb"}})},
+		{name: "a token exchange", req: post("/dex/token", url.Values{
+			"grant_type":         {"urn:ietf:params:oauth:grant-type:token-exchange"},
+			"subject_token":      {"t"},
+			"subject_token_type": {"urn:ietf:params:oauth:token-type:id_token"},
+			"connector_id":       {"spectrocloud"},
+		})},
+		{name: "a password grant", req: post("/dex/token", url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"p"}})},
+		{name: "the device flow's poll", req: post("/dex/device/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {"d"}})},
+		{name: "a refresh grant's form at the device flow's poll", req: post("/dex/device/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"r"}})},
+		// Dex reads the grant type from the body only.
+		{name: "a refresh grant in the query", req: post("/dex/token?grant_type=refresh_token&refresh_token=r", url.Values{"code": {"not-stored"}})},
+		{name: "the device callback", req: httptest.NewRequest(http.MethodGet, "/dex/device/callback?state=s&code=not-stored", nil)},
+		{name: "an approval", req: post("/dex/approval?req=not-stored&hmac=x", url.Values{"approval": {"approve"}})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			signed = ""
+			rr := httptest.NewRecorder()
+			h.ServeHTTP(rr, tt.req)
+			if tt.ok {
+				require.Equal(t, http.StatusOK, rr.Code, rr.Body.String())
+				assert.Contains(t, signed, fmt.Sprintf(`"exp":%d`, now.Add(10*time.Minute).Unix()), "capped at the offline session's sign-in")
+				return
+			}
+			assert.Empty(t, signed, "no token from the offline session")
+			assert.NotEqual(t, http.StatusOK, rr.Code)
+			assert.Contains(t, rr.Body.String(), refusalUnknown)
+		})
 	}
 }

@@ -109,12 +109,12 @@ const (
 // gets no token: a request that the serve layer did not read the same way
 // as Dex must not fall back on another sign-in of the user.
 func (s *lifetimeSigner) signInEnd(ctx context.Context, lt connhook.Lifetime, userID, connID string) (time.Time, error) {
-	if sg := signingFrom(ctx); sg != nil && sg.recorder != nil {
+	sg := signingFrom(ctx)
+	if sg != nil && sg.recorder != nil {
 		if end, ok := sg.recorder.SignInEnd(); ok {
 			return end, nil
 		}
 	}
-	sg := signingFrom(ctx)
 	switch {
 	case sg != nil && sg.storedErr != nil:
 		return time.Time{}, refuseToSign(ctx, refusalUnreadable, sg.storedErr)

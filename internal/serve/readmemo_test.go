@@ -47,7 +47,7 @@ func TestReadMemo(t *testing.T) {
 	require.NoError(t, s.CreateAuthCode(bg, storage.AuthCode{ID: "code", ClientID: "app"}))
 
 	var ctx context.Context
-	withReadMemos(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { ctx = r.Context() }), dexRoutes{base: "/dex"}).
+	withReadMemos(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { ctx = r.Context() }), routesAt(t, "/dex")).
 		ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/dex/token", nil))
 	require.NotNil(t, memoFrom(ctx), "a token request has a memo")
 
@@ -86,7 +86,7 @@ func TestReadMemo(t *testing.T) {
 	_, _ = s.GetOfflineSessions(bg, "u", "c")
 	assert.Equal(t, reads+2, back.reads.Load())
 	var other context.Context
-	withReadMemos(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { other = r.Context() }), dexRoutes{base: "/dex"}).
+	withReadMemos(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { other = r.Context() }), routesAt(t, "/dex")).
 		ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/dex/keys", nil))
 	assert.Nil(t, memoFrom(other), "only the token endpoint's requests have a memo")
 }

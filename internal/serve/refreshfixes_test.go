@@ -65,7 +65,7 @@ func seedRefresh(t testing.TB, s storage.Storage) {
 }
 
 func TestRefreshTokenDecode(t *testing.T) {
-	h, err := newRefreshTokens(http.NotFoundHandler(), refreshStore(t), dexRoutes{base: "/dex"}, slog.New(slog.DiscardHandler))
+	h, err := newRefreshTokens(http.NotFoundHandler(), refreshStore(t), routesAt(t, "/dex"), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	tests := []struct {
 		name, raw, wantID, wantSecret string
@@ -127,7 +127,7 @@ func TestRefreshTokenSecretComparedFirst(t *testing.T) {
 				assert.Equal(t, tt.form.Encode(), r.PostForm.Encode(), "Dex reads the same form")
 				w.WriteHeader(http.StatusTeapot)
 			})
-			h, err := newRefreshTokens(next, refreshStore(t), dexRoutes{base: "/dex"}, slog.New(slog.DiscardHandler))
+			h, err := newRefreshTokens(next, refreshStore(t), routesAt(t, "/dex"), slog.New(slog.DiscardHandler))
 			require.NoError(t, err)
 			req := httptest.NewRequest(http.MethodPost, tt.path, strings.NewReader(tt.form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -145,7 +145,7 @@ func TestRefreshTokenSecretComparedFirst(t *testing.T) {
 	}
 
 	t.Run("a body that does not parse", func(t *testing.T) {
-		h, err := newRefreshTokens(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("reached Dex") }), refreshStore(t), dexRoutes{base: "/dex"}, slog.New(slog.DiscardHandler))
+		h, err := newRefreshTokens(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("reached Dex") }), refreshStore(t), routesAt(t, "/dex"), slog.New(slog.DiscardHandler))
 		require.NoError(t, err)
 		req := httptest.NewRequest(http.MethodPost, "/dex/token", strings.NewReader("grant_type=%zz"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -157,7 +157,7 @@ func TestRefreshTokenSecretComparedFirst(t *testing.T) {
 	t.Run("GET and other paths pass", func(t *testing.T) {
 		for _, target := range []string{"/dex/token", "/dex/keys", "/dex/token/introspect"} {
 			reached := false
-			h, err := newRefreshTokens(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }), refreshStore(t), dexRoutes{base: "/dex"}, slog.New(slog.DiscardHandler))
+			h, err := newRefreshTokens(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }), refreshStore(t), routesAt(t, "/dex"), slog.New(slog.DiscardHandler))
 			require.NoError(t, err)
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, target, nil))
 			assert.True(t, reached, target)

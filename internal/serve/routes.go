@@ -22,6 +22,11 @@ type dexRoutes struct {
 	base   string // the issuer URL's path
 	origin string // the issuer's scheme://host, where browsers reach Dex
 	secure bool   // the issuer is https: browsers reach Dex over TLS
+
+	// The fixed parts of the endpoints with variables, computed once.
+	callback      string // "/callback"
+	callbackBelow string // "/callback/", before "{connector}"
+	authBelow     string // "/auth/", before "{connector}/login"
 }
 
 // newDexRoutes returns the routes of Dex for issuer.
@@ -34,6 +39,9 @@ func newDexRoutes(issuer string) (dexRoutes, error) {
 	if u.Scheme != "" && u.Host != "" {
 		r.origin = u.Scheme + "://" + u.Host
 	}
+	r.callback = r.path("/callback")
+	r.callbackBelow = r.callback + "/"
+	r.authBelow = r.path("/auth") + "/"
 	return r, nil
 }
 
@@ -42,19 +50,12 @@ func (d dexRoutes) path(p string) string {
 	return path.Join(d.base, p)
 }
 
-// segmentBelow reports whether p is below endpoint parent, as Dex's
-// "/callback/{connector}" is. Dex's router takes one raw segment there; the
-// decoded path may show it as several ("a%2Fb" is "a/b"), so any non-empty
-// rest is taken.
-func (d dexRoutes) segmentBelow(p, parent string) bool {
-	rest, ok := strings.CutPrefix(p, d.path(parent)+"/")
-	return ok && rest != ""
-}
-
-// isPasswordLogin reports whether p is Dex's "/auth/{connector}/login"
-// (with the same allowance for encoded slashes as segmentBelow).
+// isPasswordLogin reports whether p is Dex's "/auth/{connector}/login".
+// Dex's router takes one raw segment for {connector}; the decoded path may
+// show it as several ("a%2Fb" is "a/b"), so any non-empty connector is
+// taken.
 func (d dexRoutes) isPasswordLogin(p string) bool {
-	rest, ok := strings.CutPrefix(p, d.path("/auth")+"/")
+	rest, ok := strings.CutPrefix(p, d.authBelow)
 	if !ok {
 		return false
 	}
@@ -63,7 +64,12 @@ func (d dexRoutes) isPasswordLogin(p string) bool {
 }
 
 // isCallback reports whether p is one of the connector callback endpoints,
-// "/callback" or "/callback/{connector}".
+// "/callback" or "/callback/{connector}" (with the same allowance for
+// encoded slashes as isPasswordLogin).
 func (d dexRoutes) isCallback(p string) bool {
-	return p == d.path("/callback") || d.segmentBelow(p, "/callback")
+	if p == d.callback {
+		return true
+	}
+	connector, ok := strings.CutPrefix(p, d.callbackBelow)
+	return ok && connector != ""
 }

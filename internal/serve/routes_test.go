@@ -61,3 +61,37 @@ func TestDexRoutesWithVariables(t *testing.T) {
 		assert.Equal(t, want, routes.isCallback(p), p)
 	}
 }
+
+// At the root of its origin, Dex's endpoints with variables are where
+// they are below a path.
+func TestDexRoutesWithVariablesAtRoot(t *testing.T) {
+	for _, issuer := range []string{"https://dex.example.com", "https://dex.example.com/"} {
+		routes, err := newDexRoutes(issuer)
+		require.NoError(t, err)
+		for p, want := range map[string]bool{
+			"/auth/local/login": true,
+			"/auth/login":       false,
+			"//auth/x/login":    false,
+		} {
+			assert.Equal(t, want, routes.isPasswordLogin(p), "%s %s", issuer, p)
+		}
+		for p, want := range map[string]bool{
+			"/callback":        true,
+			"/callback/ldap":   true,
+			"/callback/":       false,
+			"/device/callback": false,
+			"//callback":       false,
+		} {
+			assert.Equal(t, want, routes.isCallback(p), "%s %s", issuer, p)
+		}
+	}
+}
+
+// routesAt returns the routes of an issuer whose URL is only the path base,
+// as a test of a wrapper in front of Dex needs them.
+func routesAt(t testing.TB, base string) dexRoutes {
+	t.Helper()
+	routes, err := newDexRoutes(base)
+	require.NoError(t, err)
+	return routes
+}

@@ -201,7 +201,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, er
 		return nil, err
 	}
 	capped := signInLifetimes(connectorFailures(dex, routes), routes, store, conns, o.now, logger)
-	web, err := dexFixes(prepareRefreshes(capped, store, conns, routes, logger), store, routes, logger)
+	web, err := dexFixes(prepareRefreshes(capped, store, conns, routes, logger), store, routes, o.now, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,11 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/dexidp/dex/server"
@@ -67,8 +70,9 @@ const crdWait = time.Minute
 // storage creates them when it opens, and kube-apiserver serves them a
 // moment later: until then a list answers 404, or 429 "storage is
 // (re)initializing", and Dex, which lists connectors as it starts, would
-// exit and leave the first pod to the kubelet's restart. Other storage
-// types are not waited for.
+// exit and leave the first pod to the kubelet's restart. Any other error
+// (403 for missing RBAC, an unreachable kube-apiserver) is returned at
+// once. Other storage types are not waited for.
 func waitForCustomResources(ctx context.Context, cfg *config.Config, s storage.Storage, logger *slog.Logger) error {
 	if cfg.Storage.Type != "kubernetes" {
 		return nil
@@ -80,6 +84,9 @@ func waitForCustomResources(ctx context.Context, cfg *config.Config, s storage.S
 		if err == nil {
 			return nil
 		}
+		if !customResourcesPending(err) {
+			return fmt.Errorf("initialize storage (kubernetes): list Dex's custom resources: %w", err)
+		}
 		if !logged {
 			logger.Info("waiting for kube-apiserver to serve Dex's custom resources", "err", err)
 			logged = true
@@ -90,4 +97,25 @@ func waitForCustomResources(ctx context.Context, cfg *config.Config, s storage.S
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// customResourcesPending reports whether err, from listing connectors on
+// Dex's kubernetes storage, says that kube-apiserver does not serve Dex's
+// custom resources yet: Dex's storage.ErrNotFound (its answer to a 404) or
+// an HTTP 429. Dex's ListConnectors formats the cause with %v, which drops
+// it from the error chain, so its text is matched too: the storage's
+// ErrNotFound text at the end, or the status text of 429 that Dex's HTTP
+// error puts before the server's response.
+func customResourcesPending(err error) bool {
+	if errors.Is(err, storage.ErrNotFound) {
+		return true
+	}
+	var status interface{ StatusCode() int }
+	if errors.As(err, &status) {
+		code := status.StatusCode()
+		return code == http.StatusNotFound || code == http.StatusTooManyRequests
+	}
+	msg := err.Error()
+	return strings.HasSuffix(msg, ": "+storage.ErrNotFound.Error()) ||
+		strings.Contains(msg, " "+http.StatusText(http.StatusTooManyRequests)+": response from server")
 }
