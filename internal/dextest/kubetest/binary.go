@@ -32,8 +32,7 @@ func Binary(t testing.TB, v Version) string {
 	}
 	t.Logf("building kube-apiserver %s: several minutes the first time (`go run ./%s` builds every version ahead)", v, versionsDir)
 	start := time.Now()
-	path, err = Build(t.Context(), v)
-	if err != nil {
+	if err := build(t.Context(), v, path); err != nil {
 		dextest.Unavailable(t, "kube-apiserver %s cannot be built: %v", v, err)
 	}
 	t.Logf("built kube-apiserver %s in %v", v, time.Since(start).Round(time.Second))
