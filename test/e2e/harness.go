@@ -259,8 +259,6 @@ type Dex struct {
 	// Logs holds everything the server logged, unless DexConfig.LogOutput
 	// was set.
 	Logs *dextest.LogBuffer
-	// ConfigFile is the configuration file the server was started from.
-	ConfigFile string
 }
 
 // StartDex writes cfg to disk, loads it strictly as the binary does, and
@@ -280,7 +278,7 @@ func StartDex(t testing.TB, cfg DexConfig, opts ...serve.Option) *Dex {
 	path := cfg.WriteConfig(t, issuer, l.Addr().String(), telemetryAddr)
 	loaded := harness.LoadFile(t, path)
 
-	d := &Dex{ConfigFile: path}
+	d := &Dex{}
 	out := cfg.LogOutput
 	if out == nil {
 		d.Logs = &dextest.LogBuffer{}

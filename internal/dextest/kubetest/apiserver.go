@@ -138,7 +138,7 @@ func TryStart(t testing.TB, v Version, args ...string) (*APIServer, error) {
 	// Cleanups run last first: the log is shown once the server stopped.
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("kube-apiserver %s log (end):\n%s", v, s.LogTail())
+			t.Logf("kube-apiserver %s log (end):\n%s", v, s.logTail())
 		}
 	})
 	t.Cleanup(s.Stop)
@@ -283,8 +283,8 @@ func (s *APIServer) Log() []byte {
 	return data
 }
 
-// LogTail returns the last 16 KiB of the server's log, from a line's start.
-func (s *APIServer) LogTail() []byte {
+// logTail returns the last 16 KiB of the server's log, from a line's start.
+func (s *APIServer) logTail() []byte {
 	data := s.Log()
 	if len(data) <= logTail {
 		return data
