@@ -18,6 +18,10 @@
 //   - NewPostgres is a database of a test's own, NewCA a certificate
 //     authority for servers on 127.0.0.1.
 //   - RequireReturns waits, with a bound, for a stopped run to return.
+//   - Unavailable skips a test whose server, program or packages are
+//     missing, or fails it when CI=true.
+//   - FreeAddr is a port for a process that listens itself, StartOnFreeAddr
+//     starts one there and tries another port when the first was taken.
 //
 // Subpackage harness runs dex-spectro itself in the test's process
 // (harness.Start serves a DexConfig), and its Main is the TestMain of every

@@ -42,10 +42,10 @@ type Tokens struct {
 	OAuth2  *oauth2.Token
 	IDToken *oidc.IDToken
 	Claims  Claims
-	// Code is Dex's authorization code; State, Nonce and Verifier are the
-	// relying party's state, nonce and PKCE verifier. A sign-in sets them,
-	// a refresh does not.
-	Code, State, Nonce, Verifier string
+	// Code is Dex's authorization code; Nonce and Verifier are the relying
+	// party's nonce and PKCE verifier. A sign-in sets them, a refresh does
+	// not.
+	Code, Nonce, Verifier string
 }
 
 // RawIDToken is the ID token as Dex issued it.
@@ -100,14 +100,14 @@ func (rp *RelyingParty) SignIn(ctx context.Context, b *Browser) (*Tokens, error)
 	if err != nil {
 		return nil, fmt.Errorf("exchange code: %w", err)
 	}
-	tokens, err := rp.Verify(ctx, tok)
+	tokens, err := rp.verify(ctx, tok)
 	if err != nil {
 		return nil, err
 	}
 	if tokens.Claims.Nonce != nonce {
 		return nil, errors.New("nonce mismatch")
 	}
-	tokens.Code, tokens.State, tokens.Nonce, tokens.Verifier = code, state, nonce, verifier
+	tokens.Code, tokens.Nonce, tokens.Verifier = code, nonce, verifier
 	return tokens, nil
 }
 
@@ -118,11 +118,11 @@ func (rp *RelyingParty) Refresh(ctx context.Context, refreshToken string) (*Toke
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
-	return rp.Verify(ctx, tok)
+	return rp.verify(ctx, tok)
 }
 
-// Verify verifies the ID token of a token response.
-func (rp *RelyingParty) Verify(ctx context.Context, tok *oauth2.Token) (*Tokens, error) {
+// verify verifies the ID token of a token response.
+func (rp *RelyingParty) verify(ctx context.Context, tok *oauth2.Token) (*Tokens, error) {
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok || raw == "" {
 		return nil, errors.New("token response without id_token")

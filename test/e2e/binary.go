@@ -49,6 +49,15 @@ type Process struct {
 // output.
 func StartProcess(t testing.TB, bin, configFile, issuer, telemetryAddr string) *Process {
 	t.Helper()
+	p, err := tryStartProcess(t, bin, configFile, issuer, telemetryAddr)
+	require.NoError(t, err)
+	return p
+}
+
+// tryStartProcess is StartProcess for a process that may not get ready: it
+// returns the process and, when it exited or was not ready in time, why.
+func tryStartProcess(t testing.TB, bin, configFile, issuer, telemetryAddr string) (*Process, error) {
+	t.Helper()
 	p := &Process{Issuer: issuer, TelemetryAddr: telemetryAddr, Logs: &dextest.LogBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve", configFile)
 	p.cmd.Stdout, p.cmd.Stderr = p.Logs, p.Logs
@@ -67,8 +76,7 @@ func StartProcess(t testing.TB, bin, configFile, issuer, telemetryAddr string) *
 		}
 		p.Logs.Close()
 	})
-	require.NoError(t, p.waitReady(30*time.Second))
-	return p
+	return p, p.waitReady(30 * time.Second)
 }
 
 func (p *Process) running() bool {

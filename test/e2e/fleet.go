@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
@@ -22,31 +25,27 @@ const ReplicaHeader = "X-Test-Replica"
 type Fleet struct {
 	// Issuer is the proxy's URL with Dex's path: every replica's issuer.
 	Issuer string
-	// Replicas are the processes, in the order of ReplicaHeader's values.
-	Replicas []*Process
 
 	next atomic.Uint64
 }
 
 // StartFleet starts n processes of bin from cfg, each listening on an
 // address of its own, and the proxy in front of them. cfg.Storage must be
-// shared storage.
+// shared storage; the processes have no telemetry listener.
 func StartFleet(t testing.TB, bin string, cfg DexConfig, n int) *Fleet {
 	t.Helper()
 	l := harness.Listen(t)
 	f := &Fleet{Issuer: "http://" + l.Addr().String() + "/dex"}
 	targets := make([]*url.URL, n)
 	for i := range n {
-		addr := harness.FreeAddr(t)
-		telemetry := ""
-		if cfg.Telemetry {
-			telemetry = harness.FreeAddr(t)
-		}
 		// The process's own address answers for the shared issuer: Dex
 		// routes by path.
-		own := "http://" + addr + "/dex"
-		f.Replicas = append(f.Replicas, StartProcess(t, bin, cfg.WriteConfig(t, f.Issuer, addr, telemetry), own, telemetry))
-		targets[i] = &url.URL{Scheme: "http", Host: addr}
+		err := dextest.StartOnFreeAddr(t, func(addr string) ([]byte, error) {
+			targets[i] = &url.URL{Scheme: "http", Host: addr}
+			p, err := tryStartProcess(t, bin, cfg.WriteConfig(t, f.Issuer, addr, ""), "http://"+addr+"/dex", "")
+			return []byte(p.Logs.String()), err
+		})
+		require.NoError(t, err, "start replica %d", i)
 	}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {

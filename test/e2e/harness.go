@@ -12,14 +12,11 @@
 package e2e
 
 import (
-	"errors"
 	"io"
 	"log/slog"
 	"maps"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -225,10 +222,11 @@ type DexConfig struct {
 	NewLogger func(w io.Writer, level slog.Level, format string) (*slog.Logger, error)
 }
 
-// Render returns the configuration file for a Dex at issuer, listening on
-// httpAddr and, when Telemetry is set, telemetryAddr; the approval screen
-// is skipped.
-func (c DexConfig) Render(issuer, httpAddr, telemetryAddr string) ([]byte, error) {
+// WriteConfig writes the configuration file for a Dex at issuer, listening
+// on httpAddr and, when Telemetry is set, telemetryAddr, into a fresh
+// temporary directory and returns its path; the approval screen is skipped.
+func (c DexConfig) WriteConfig(t testing.TB, issuer, httpAddr, telemetryAddr string) string {
+	t.Helper()
 	clients := c.Clients
 	if clients == nil {
 		clients = []dextest.Client{{ID: ClientID, Name: "Application", Secret: ClientSecret, RedirectURIs: []string{RPRedirect}}}
@@ -248,24 +246,11 @@ func (c DexConfig) Render(issuer, httpAddr, telemetryAddr string) ([]byte, error
 		sections["expiry"] = c.Expiry
 	}
 	if c.Telemetry {
-		if telemetryAddr == "" {
-			return nil, errors.New("telemetry enabled without an address")
-		}
+		require.NotEmpty(t, telemetryAddr, "telemetry enabled without an address")
 		sections["telemetry"] = map[string]any{"http": telemetryAddr}
 	}
 	return dextest.DexConfig{Issuer: issuer, HTTP: httpAddr, Storage: c.Storage, Clients: clients,
-		Connectors: c.Connectors, Sections: sections}.YAML()
-}
-
-// WriteConfig renders the configuration into a file in a fresh temporary
-// directory and returns its path.
-func (c DexConfig) WriteConfig(t testing.TB, issuer, httpAddr, telemetryAddr string) string {
-	t.Helper()
-	data, err := c.Render(issuer, httpAddr, telemetryAddr)
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	require.NoError(t, os.WriteFile(path, data, 0o600))
-	return path
+		Connectors: c.Connectors, Sections: sections}.WriteFile(t)
 }
 
 // Dex is dex-spectro running in the test's process.
@@ -274,8 +259,6 @@ type Dex struct {
 	// Logs holds everything the server logged, unless DexConfig.LogOutput
 	// was set.
 	Logs *dextest.LogBuffer
-	// ConfigFile is the configuration file the server was started from.
-	ConfigFile string
 }
 
 // StartDex writes cfg to disk, loads it strictly as the binary does, and
@@ -295,7 +278,7 @@ func StartDex(t testing.TB, cfg DexConfig, opts ...serve.Option) *Dex {
 	path := cfg.WriteConfig(t, issuer, l.Addr().String(), telemetryAddr)
 	loaded := harness.LoadFile(t, path)
 
-	d := &Dex{ConfigFile: path}
+	d := &Dex{}
 	out := cfg.LogOutput
 	if out == nil {
 		d.Logs = &dextest.LogBuffer{}

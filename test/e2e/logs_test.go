@@ -95,7 +95,7 @@ func runFlow(t *testing.T, e *env, sec *secrets) {
 	rt := s.OAuth2.RefreshToken
 	for range 2 {
 		r := e.refresh(t, rt)
-		sec.addToken("Dex", r.OAuth2.AccessToken, r.OAuth2.RefreshToken, r.OAuth2.Extra("id_token").(string))
+		sec.addToken("Dex", r.OAuth2.AccessToken, r.OAuth2.RefreshToken, r.RawIDToken())
 		rt = r.OAuth2.RefreshToken
 	}
 

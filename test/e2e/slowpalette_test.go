@@ -137,11 +137,6 @@ func TestSlowPaletteHoldsNothing(t *testing.T) {
 	}
 
 	gate.release()
-	select {
-	case err := <-aliceDone:
-		require.NoError(t, err, "alice's refresh succeeds once Palette answers")
-	case <-time.After(time.Minute):
-		t.Fatal("alice's refresh did not end after Palette answered")
-	}
+	dextest.RequireReturns(t, aliceDone, time.Minute, "alice's refresh after Palette answered")
 	assert.Equal(t, fetches+1, p.Requests(spectrotest.EndpointJWKS), "one fetch of the new key")
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // backstageAppDir holds the @backstage/* packages and the TypeScript
@@ -37,10 +39,7 @@ func requireTypeScript(t *testing.T) (node, tsc string) {
 		}
 	}
 	if missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(missing)
-		}
-		t.Skip(missing)
+		dextest.Unavailable(t, "%s", missing)
 	}
 	data, err := os.ReadFile(filepath.Join(backstageAppDir, "node_modules", "typescript", "package.json"))
 	require.NoError(t, err)

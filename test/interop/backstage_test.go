@@ -55,10 +55,7 @@ func requireNodeRP(t *testing.T) string {
 		require.True(t, strings.HasPrefix(pkg.Version, "5."), "openid-client %s is installed; Backstage's OIDC provider uses version 5: run `npm ci` in test/interop/backstage", pkg.Version)
 	}
 	if missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(missing)
-		}
-		t.Skip(missing)
+		dextest.Unavailable(t, "%s", missing)
 	}
 	return node
 }

@@ -3,7 +3,6 @@ package interop
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -123,9 +122,8 @@ func startExampleStack(t *testing.T, edits ...configEdit) *stack {
 	// The test's browser and relying parties trust Dex's CA and, as the
 	// lab's users' browsers do, the lab console's.
 	pki := newTestPKI(t, dir)
-	st.CAFile, st.CAPEM = pki.caFile, pki.caPEM
-	pool := x509.NewCertPool()
-	require.True(t, pool.AppendCertsFromPEM(pki.caPEM))
+	st.CAFile, st.CAPEM = pki.caFile, pki.ca.PEM
+	pool := pki.ca.Pool()
 	pool.AddCert(labConsole.Certificate())
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	st.HTTP = &http.Client{Transport: transport, Timeout: 30 * time.Second}

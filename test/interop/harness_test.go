@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -187,10 +186,8 @@ func startStack(t *testing.T, spec stackSpec) *stack {
 	}
 
 	pki := newTestPKI(t, dir)
-	st.CAFile, st.CAPEM = pki.caFile, pki.caPEM
-	pool := x509.NewCertPool()
-	require.True(t, pool.AppendCertsFromPEM(pki.caPEM))
-	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	st.CAFile, st.CAPEM = pki.caFile, pki.ca.PEM
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.ca.Pool(), MinVersion: tls.VersionTLS12}}
 	st.HTTP = &http.Client{Transport: transport, Timeout: 30 * time.Second}
 	t.Cleanup(transport.CloseIdleConnections)
 
@@ -383,14 +380,6 @@ func (st *stack) signIn(t *testing.T, rp *dextest.RelyingParty, connectorID, con
 	return tokens
 }
 
-// rawIDToken returns the ID token of a token response.
-func rawIDToken(t *testing.T, tokens *dextest.Tokens) string {
-	t.Helper()
-	raw, ok := tokens.OAuth2.Extra("id_token").(string)
-	require.True(t, ok, "token response without id_token")
-	return raw
-}
-
 // dexSubject is what Dex encodes in the sub of its tokens: the user ID the
 // connector returned and the connector's ID.
 type dexSubject struct {
@@ -431,7 +420,7 @@ func decodeDexSubject(sub string) (dexSubject, error) {
 
 // testPKI is a CA and a serving certificate for 127.0.0.1 and localhost.
 type testPKI struct {
-	caPEM                     []byte
+	ca                        *dextest.CA
 	caFile, certFile, keyFile string
 }
 
@@ -440,12 +429,12 @@ func newTestPKI(t *testing.T, dir string) testPKI {
 	ca := dextest.NewCA(t, "dex-spectro interop test CA")
 	certPEM, keyPEM := ca.Issue(t, "dex-spectro")
 	p := testPKI{
-		caPEM:    ca.PEM,
+		ca:       ca,
 		caFile:   filepath.Join(dir, "ca.crt"),
 		certFile: filepath.Join(dir, "tls.crt"),
 		keyFile:  filepath.Join(dir, "tls.key"),
 	}
-	require.NoError(t, os.WriteFile(p.caFile, p.caPEM, 0o600))
+	require.NoError(t, os.WriteFile(p.caFile, ca.PEM, 0o600))
 	require.NoError(t, os.WriteFile(p.certFile, certPEM, 0o600))
 	require.NoError(t, os.WriteFile(p.keyFile, keyPEM, 0o600))
 	return p

@@ -113,7 +113,7 @@ type kubeIdentity struct {
 }
 
 func accepted(t *testing.T, name string, tokens *dextest.Tokens, user wantUser) kubeIdentity {
-	return kubeIdentity{name: name, token: rawIDToken(t, tokens), user: user, sub: tokens.IDToken.Subject}
+	return kubeIdentity{name: name, token: tokens.RawIDToken(), user: user, sub: tokens.IDToken.Subject}
 }
 
 func refused(name, token, refusal string) kubeIdentity {
@@ -298,9 +298,9 @@ func signInForKubeAPIServer(t *testing.T, st *stack) exampleKubeTokens {
 	signedIn := st.signIn(t, kubectl, prodConnector, prodName, jane())
 	refreshed, err := kubectl.Refresh(ctx, signedIn.OAuth2.RefreshToken)
 	require.NoError(t, err)
-	require.NotEqual(t, rawIDToken(t, signedIn), rawIDToken(t, refreshed), "a new ID token")
+	require.NotEqual(t, signedIn.RawIDToken(), refreshed.RawIDToken(), "a new ID token")
 	tokens.janeRefreshed = refreshed
-	tokens.janeTampered = tamperedToken(t, rawIDToken(t, tokens.jane))
+	tokens.janeTampered = tamperedToken(t, tokens.jane.RawIDToken())
 	return tokens
 }
 
@@ -321,7 +321,7 @@ func TestKubeAPIServer(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v.Name+"/apiserver-flags.txt", func(t *testing.T) {
 			s := kubetest.Start(t, v, exampleFlagsArgs(t, st.Issuer, st.CAFile)...)
-			waitAuthenticated(t, s, rawIDToken(t, tokens.jane))
+			waitAuthenticated(t, s, tokens.jane.RawIDToken())
 			checkIdentities(t, s, false, exampleIdentities(t, tokens, false))
 			applyExampleRBAC(t, s)
 			checkAccess(t, s, exampleAccess(t, tokens, 403))
@@ -332,7 +332,7 @@ func TestKubeAPIServer(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "authentication-config.yaml")
 			require.NoError(t, os.WriteFile(path, exampleAuthenticationConfig(t, sc.file, st.Issuer, st.CAPEM), 0o600))
 			s := kubetest.Start(t, v, "--authentication-config="+path)
-			waitAuthenticated(t, s, rawIDToken(t, tokens.jane))
+			waitAuthenticated(t, s, tokens.jane.RawIDToken())
 			checkIdentities(t, s, true, exampleIdentities(t, tokens, true))
 			applyExampleRBAC(t, s)
 			checkAccess(t, s, exampleAccess(t, tokens, 401))
@@ -340,11 +340,11 @@ func TestKubeAPIServer(t *testing.T) {
 			// kube-apiserver reloads the file when it changes: pointed at
 			// another Dex, whose tokens break the file's rules.
 			require.NoError(t, os.WriteFile(path, exampleAuthenticationConfig(t, sc.file, rules.stack.Issuer, rules.stack.CAPEM), 0o600))
-			waitAuthenticated(t, s, rawIDToken(t, rules.kim))
+			waitAuthenticated(t, s, rules.kim.RawIDToken())
 			checkIdentities(t, s, false, []kubeIdentity{
 				// No authenticator knows its issuer: refused, for no reason
 				// worth logging.
-				refused("the previous Dex", rawIDToken(t, tokens.jane), ""),
+				refused("the previous Dex", tokens.jane.RawIDToken(), ""),
 			})
 			t.Run("rules", func(t *testing.T) {
 				checkRules(t, s, rules)
@@ -364,15 +364,15 @@ func exampleIdentities(t *testing.T, tokens exampleKubeTokens, structured bool) 
 		accepted(t, "kubectl, no team at all", tokens.ops, wantUser{"ops@example.com", nil}),
 		accepted(t, "kubectl, refreshed", tokens.janeRefreshed, janeUser),
 		accepted(t, "Backstage, with the clusters' audience", tokens.janeBackstage, janeUser),
-		refused("Backstage, without the clusters' audience", rawIDToken(t, tokens.janeBackstageOwn), "expected audience"),
-		refused("expired", rawIDToken(t, tokens.janeExpired), "token is expired"),
+		refused("Backstage, without the clusters' audience", tokens.janeBackstageOwn.RawIDToken(), "expected audience"),
+		refused("expired", tokens.janeExpired.RawIDToken(), "token is expired"),
 		refused("tampered", tokens.janeTampered, "failed to verify signature"),
 	}
 	const wrongTenant = "sign in through the production Palette tenant"
 	if structured {
 		return append(ids,
-			refused("kubectl, lab tenant", rawIDToken(t, tokens.lee), wrongTenant),
-			refused("kubectl, without the federated:id scope", rawIDToken(t, tokens.janeNoFederation), wrongTenant))
+			refused("kubectl, lab tenant", tokens.lee.RawIDToken(), wrongTenant),
+			refused("kubectl, without the federated:id scope", tokens.janeNoFederation.RawIDToken(), wrongTenant))
 	}
 	// Flags cannot tell Dex's connectors apart.
 	return append(ids,
@@ -386,8 +386,8 @@ func exampleIdentities(t *testing.T, tokens exampleKubeTokens, structured bool) 
 // the lab tenant gets: 403 (signed in, no grants) with the flags, 401
 // (refused) with structured authentication.
 func exampleAccess(t *testing.T, tokens exampleKubeTokens, labStatus int) []kubeAccess {
-	jane, sam, ops, lee := rawIDToken(t, tokens.jane), rawIDToken(t, tokens.sam), rawIDToken(t, tokens.ops), rawIDToken(t, tokens.lee)
-	backstage, refreshed, expired := rawIDToken(t, tokens.janeBackstage), rawIDToken(t, tokens.janeRefreshed), rawIDToken(t, tokens.janeExpired)
+	jane, sam, ops, lee := tokens.jane.RawIDToken(), tokens.sam.RawIDToken(), tokens.ops.RawIDToken(), tokens.lee.RawIDToken()
+	backstage, refreshed, expired := tokens.janeBackstage.RawIDToken(), tokens.janeRefreshed.RawIDToken(), tokens.janeExpired.RawIDToken()
 	return []kubeAccess{
 		{"jane reads secrets in kube-system", jane, listSecrets("kube-system"), 200},
 		{"jane creates a namespace", jane, createNamespace, 200},
@@ -448,7 +448,7 @@ func startRulesStack(t *testing.T) rulesStack {
 	kl := loadKubeloginSettings(t)
 	kubectl := st.relyingParty(t, kl.ClientID, "", kubeloginRedirect, kl.Scopes...)
 	signIn := func(connectorID, connectorName string, u spectrotest.User) string {
-		return rawIDToken(t, st.signIn(t, kubectl, connectorID, connectorName, u))
+		return st.signIn(t, kubectl, connectorID, connectorName, u).RawIDToken()
 	}
 	r := rulesStack{
 		stack:       st,

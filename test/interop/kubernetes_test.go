@@ -349,7 +349,7 @@ func TestKubernetes(t *testing.T) {
 					{"kubectl, lab tenant", tokens.lee, tt.lee},
 					{"Backstage, with the clusters' audience", tokens.janeBackstage, tt.jane},
 				} {
-					u, err := authenticate(a, rawIDToken(t, c.tokens))
+					u, err := authenticate(a, c.tokens.RawIDToken())
 					if c.want.name == "" {
 						require.Error(t, err, c.name)
 						assert.Contains(t, err.Error(), "claim not present", c.name)
@@ -368,7 +368,7 @@ func TestKubernetes(t *testing.T) {
 					{"expired", tokens.janeExpired, "token is expired"},
 					{"Backstage, without the clusters' audience", tokens.janeBackstageOwn, "expected audience"},
 				} {
-					_, err := authenticate(a, rawIDToken(t, r.tokens))
+					_, err := authenticate(a, r.tokens.RawIDToken())
 					require.Error(t, err, r.name)
 					assert.Contains(t, err.Error(), r.wantErr, r.name)
 				}
@@ -393,7 +393,7 @@ func TestKubernetes(t *testing.T) {
 			}
 			for _, tt := range accepted {
 				t.Run(tt.name, func(t *testing.T) {
-					u, err := authenticate(a, rawIDToken(t, tt.tokens))
+					u, err := authenticate(a, tt.tokens.RawIDToken())
 					require.NoError(t, err)
 					assert.Equal(t, tt.want.name, u.GetName())
 					assert.Equal(t, tt.want.groups, nilIfEmpty(u.GetGroups()))
@@ -414,7 +414,7 @@ func TestKubernetes(t *testing.T) {
 			}
 			for _, tt := range rejected {
 				t.Run(tt.name, func(t *testing.T) {
-					_, err := authenticate(a, rawIDToken(t, tt.tokens))
+					_, err := authenticate(a, tt.tokens.RawIDToken())
 					require.Error(t, err)
 					assert.Contains(t, err.Error(), tt.wantErr)
 				})

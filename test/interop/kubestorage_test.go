@@ -396,7 +396,7 @@ func TestKubernetesStorage(t *testing.T) {
 	f.door.route(b)
 	afterRestart := refreshThrough(t, rp, onA.OAuth2.RefreshToken)
 	assert.Equal(t, signedIn.IDToken.Subject, afterRestart.IDToken.Subject)
-	_, err := rp.Verifier.Verify(ctx, rawIDToken(t, signedIn))
+	_, err := rp.Verifier.Verify(ctx, signedIn.RawIDToken())
 	require.NoError(t, err, "an ID token issued before the restart verifies with the stored keys")
 	f.door.route(a)
 	sam := spectrotest.User{Email: "sam@example.com", GivenName: "Sam"}

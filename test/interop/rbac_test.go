@@ -182,7 +182,7 @@ func testExampleRBAC(t *testing.T, st *stack, tokens kubeTokens) {
 	for _, c := range configs {
 		for _, w := range c.want {
 			t.Run(c.name+"/"+w.name, func(t *testing.T) {
-				u, err := authenticate(c.a, rawIDToken(t, w.tokens))
+				u, err := authenticate(c.a, w.tokens.RawIDToken())
 				if w.refused {
 					require.Error(t, err)
 					return

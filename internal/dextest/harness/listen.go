@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // Listen listens on a free port of 127.0.0.1 until the test ends.
@@ -16,13 +18,8 @@ func Listen(t testing.TB) net.Listener {
 	return l
 }
 
-// FreeAddr returns an address of 127.0.0.1 with a port that was free a
-// moment ago, for a process that listens itself.
+// FreeAddr is dextest.FreeAddr.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
+	return dextest.FreeAddr(t)
 }

@@ -24,7 +24,6 @@ import (
 
 	"github.com/dex-spectro/dex-spectro/internal/dextest"
 	"github.com/dex-spectro/dex-spectro/internal/dextest/etcdtest"
-	"github.com/dex-spectro/dex-spectro/internal/dextest/harness"
 )
 
 const (
@@ -43,8 +42,6 @@ const (
 	logTail = 16 << 10
 	// logName is the log's file in Dir.
 	logName = "kube-apiserver.log"
-	// portAttempts bounds how often Start tries another port.
-	portAttempts = 3
 )
 
 // APIServer is a kube-apiserver process started by a test.
@@ -141,15 +138,14 @@ func TryStart(t testing.TB, v Version, args ...string) (*APIServer, error) {
 	// Cleanups run last first: the log is shown once the server stopped.
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("kube-apiserver %s log (end):\n%s", v, s.LogTail())
+			t.Logf("kube-apiserver %s log (end):\n%s", v, s.logTail())
 		}
 	})
 	t.Cleanup(s.Stop)
 
 	// The port was free a moment ago; if another process took it since,
 	// kube-apiserver exits, and another port is tried.
-	for attempt := 1; ; attempt++ {
-		addr := harness.FreeAddr(t)
+	err := dextest.StartOnFreeAddr(t, func(addr string) ([]byte, error) {
 		_, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			t.Fatal(err)
@@ -159,16 +155,16 @@ func TryStart(t testing.TB, v Version, args ...string) (*APIServer, error) {
 		if err != nil {
 			t.Fatalf("start kube-apiserver %s: %v", v, err)
 		}
-		err = s.waitReady(t.Context())
-		if err == nil {
-			return s, nil
+		if err := s.waitReady(t.Context()); err != nil {
+			s.Stop()
+			return s.Log(), err
 		}
-		s.Stop()
-		if attempt < portAttempts && bytes.Contains(s.Log(), []byte("address already in use")) {
-			continue
-		}
+		return nil, nil
+	})
+	if err != nil {
 		return s, fmt.Errorf("kube-apiserver %s: %w", v, err)
 	}
+	return s, nil
 }
 
 // startProcess starts bin with args, its output to the file at logPath.
@@ -287,8 +283,8 @@ func (s *APIServer) Log() []byte {
 	return data
 }
 
-// LogTail returns the last 16 KiB of the server's log, from a line's start.
-func (s *APIServer) LogTail() []byte {
+// logTail returns the last 16 KiB of the server's log, from a line's start.
+func (s *APIServer) logTail() []byte {
 	data := s.Log()
 	if len(data) <= logTail {
 		return data

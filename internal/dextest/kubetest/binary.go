@@ -1,10 +1,10 @@
 package kubetest
 
 import (
-	"fmt"
-	"os"
 	"testing"
 	"time"
+
+	"github.com/dex-spectro/dex-spectro/internal/dextest"
 )
 
 // buildAllowance is the time a test must have left before its deadline to
@@ -20,21 +20,20 @@ func Binary(t testing.TB, v Version) string {
 	t.Helper()
 	path, ok, err := Cached(t.Context(), v)
 	if err != nil {
-		unavailable(t, fmt.Sprintf("kube-apiserver %s: %v", v, err))
+		dextest.Unavailable(t, "kube-apiserver %s: %v", v, err)
 	}
 	if ok {
 		return path
 	}
 	if deadline, has := testDeadline(t); has && time.Until(deadline) < buildAllowance {
-		unavailable(t, fmt.Sprintf("kube-apiserver %s is not built yet, and a first build takes several minutes "+
+		dextest.Unavailable(t, "kube-apiserver %s is not built yet, and a first build takes several minutes "+
 			"(the test has %v left): build it ahead with `go run ./%s %s`, or give go test -timeout 60m",
-			v, time.Until(deadline).Round(time.Second), versionsDir, v.Name))
+			v, time.Until(deadline).Round(time.Second), versionsDir, v.Name)
 	}
 	t.Logf("building kube-apiserver %s: several minutes the first time (`go run ./%s` builds every version ahead)", v, versionsDir)
 	start := time.Now()
-	path, err = Build(t.Context(), v)
-	if err != nil {
-		unavailable(t, fmt.Sprintf("kube-apiserver %s cannot be built: %v", v, err))
+	if err := build(t.Context(), v, path); err != nil {
+		dextest.Unavailable(t, "kube-apiserver %s cannot be built: %v", v, err)
 	}
 	t.Logf("built kube-apiserver %s in %v", v, time.Since(start).Round(time.Second))
 	return path
@@ -60,14 +59,4 @@ func RequireVersions(t testing.TB) []Version {
 		t.Fatalf("no kube-apiserver version under %s", versionsDir)
 	}
 	return versions
-}
-
-// unavailable skips the test with msg, or fails it when CI=true: there,
-// the control plane must run.
-func unavailable(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }

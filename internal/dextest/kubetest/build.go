@@ -220,7 +220,8 @@ func cacheRoot() (string, error) {
 }
 
 // cacheKey identifies a build: the module (go.mod and go.sum), the Go
-// version that builds it, the platform and the flags.
+// version that builds it, the GOFLAGS and GOEXPERIMENT it builds with (the
+// caller's, which buildEnv passes on), the platform and the flags.
 func cacheKey(ctx context.Context, v Version) (string, error) {
 	h := sha256.New()
 	for _, name := range []string{"go.mod", "go.sum"} {
@@ -231,13 +232,13 @@ func cacheKey(ctx context.Context, v Version) (string, error) {
 		fmt.Fprintf(h, "%s %d\n", name, len(data))
 		h.Write(data)
 	}
-	cmd := exec.CommandContext(ctx, "go", "env", "GOVERSION")
+	cmd := exec.CommandContext(ctx, "go", "env", "GOVERSION", "GOFLAGS", "GOEXPERIMENT")
 	cmd.Dir, cmd.Env = v.Dir, buildEnv()
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("kube-apiserver %s: go env GOVERSION: %w", v.Name, commandError(err))
+		return "", fmt.Errorf("kube-apiserver %s: go env: %w", v.Name, commandError(err))
 	}
-	fmt.Fprintf(h, "go %s\n%s/%s\n%q\n", bytes.TrimSpace(out), runtime.GOOS, runtime.GOARCH, buildFlags(v))
+	fmt.Fprintf(h, "go env\n%s\n%s/%s\n%q\n", bytes.TrimSpace(out), runtime.GOOS, runtime.GOARCH, buildFlags(v))
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
@@ -275,25 +276,34 @@ func Build(ctx context.Context, v Version) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := build(ctx, v, path); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// build is Build once the binary's path is known (binaryPath), so that a
+// caller that looked in the cache first computes the key once.
+func build(ctx context.Context, v Version, path string) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return "", fmt.Errorf("kube-apiserver cache: %w", err)
+		return fmt.Errorf("kube-apiserver cache: %w", err)
 	}
 	unlock, err := lockFile(ctx, filepath.Join(filepath.Dir(dir), v.Release+".lock"))
 	if err != nil {
-		return "", fmt.Errorf("kube-apiserver %s: %w", v.Release, err)
+		return fmt.Errorf("kube-apiserver %s: %w", v.Release, err)
 	}
 	defer unlock()
 	if _, err := os.Stat(path); err == nil {
-		return path, nil
+		return nil
 	}
 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("kube-apiserver cache: %w", err)
+		return fmt.Errorf("kube-apiserver cache: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, binaryName+".*.tmp")
 	if err != nil {
-		return "", fmt.Errorf("kube-apiserver cache: %w", err)
+		return fmt.Errorf("kube-apiserver cache: %w", err)
 	}
 	_ = tmp.Close()
 	defer os.Remove(tmp.Name())
@@ -305,13 +315,13 @@ func Build(ctx context.Context, v Version) (string, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build kube-apiserver %s in %s: %w\n%s", v.Release, v.Dir, commandError(err), tail(out.Bytes(), buildOutputTail))
+		return fmt.Errorf("build kube-apiserver %s in %s: %w\n%s", v.Release, v.Dir, commandError(err), tail(out.Bytes(), buildOutputTail))
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", fmt.Errorf("kube-apiserver cache: %w", err)
+		return fmt.Errorf("kube-apiserver cache: %w", err)
 	}
 	removeStale(filepath.Dir(dir), v.Release, filepath.Base(dir))
-	return path, nil
+	return nil
 }
 
 // removeStale removes the cached builds of release other than keep.

@@ -9,9 +9,9 @@
 // published ones), so that the main module's k8s.io dependencies are not
 // touched. Build compiles cmd/kube-apiserver from such a module with
 // `go build` and keeps the binary in the user's cache directory, keyed by
-// the module's content and the Go version; the Go build cache makes a
-// rebuild after a change fast. `go run ./test/kube-apiserver` builds every
-// version ahead of the tests.
+// the module's content, the Go version and the GOFLAGS and GOEXPERIMENT it
+// builds with; the Go build cache makes a rebuild after a change fast.
+// `go run ./test/kube-apiserver` builds every version ahead of the tests.
 //
 // Start starts a built kube-apiserver with a generated serving certificate,
 // a generated service-account key pair, a static admin token and RBAC
