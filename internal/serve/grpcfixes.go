@@ -43,10 +43,10 @@ func refuseNilConnector(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h
 
 // Connectors created or updated through the gRPC API are written to
 // storage by whoever reaches the API, and Dex opens them like the file's:
-// a spectrocloud connector whose signIn.catalog.tokenFile names a file on
-// Dex's host, with a catalog baseURL of the caller's choosing, makes Dex
-// read that file and send its content as a bearer token at the next
-// sign-in through it. Dex v2.45.1 and Dex main accept such a connector.
+// a spectrocloud connector whose signIn.catalog.tokenFile or
+// directory.apiKeyFile names a file on Dex's host, with a catalog baseURL or
+// directory apiURL of the caller's choosing, makes Dex read that file and
+// send its content as a credential to that address. Dex v2.45.1 and Dex main accept such a connector.
 //
 // apiStorage is the storage the gRPC API writes through: it refuses a
 // spectrocloud connector whose configuration reads a local file and sends
@@ -87,7 +87,7 @@ func (s apiStorage) UpdateConnector(ctx context.Context, id string, updater func
 // checkAPIConnector refuses a connector whose configuration, decoded as
 // Dex decodes it to open the connector, its type refuses from the API
 // (connhook.APIConfigChecker: a spectrocloud connector reading
-// signIn.catalog.tokenFile).
+// signIn.catalog.tokenFile or directory.apiKeyFile).
 func checkAPIConnector(c storage.Connector) error {
 	cfg, ok := config.NewConnectorConfig(c.Type)
 	if !ok {
