@@ -15,7 +15,6 @@ import (
 	"github.com/dexidp/dex/connector"
 	"golang.org/x/oauth2"
 
-	"github.com/dex-spectro/dex-spectro/internal/connhook"
 	"github.com/dex-spectro/dex-spectro/internal/probe"
 )
 
@@ -76,17 +75,7 @@ func (c *spectroConnector) handleCallback(ctx context.Context, s connector.Scope
 	if err := tok.checkNonce(ls.Nonce, c.s.insecureAllowMissingNonce); err != nil {
 		return connector.Identity{}, err
 	}
-	id, err := c.identityFrom(ctx, s, tok)
-	if err != nil {
-		return connector.Identity{}, err
-	}
-	// Dex stores the sign-in's token as the session's connector data, for
-	// Refresh.
-	if id.ConnectorData, err = encodeSession(raw); err != nil {
-		return connector.Identity{}, err
-	}
-	connhook.RecordSignInEnd(ctx, tok.expiry)
-	return id, nil
+	return c.signedIn(ctx, s, tok, raw)
 }
 
 // exchange redeems the code at Palette's token endpoint, with one request,

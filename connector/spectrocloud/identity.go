@@ -8,15 +8,31 @@ import (
 
 	"github.com/dexidp/dex/connector"
 
+	"github.com/dex-spectro/dex-spectro/internal/connhook"
 	"github.com/dex-spectro/dex-spectro/internal/probe"
 	"github.com/dex-spectro/dex-spectro/resolver"
 )
+
+// signedIn is identityFrom for a new Palette sign-in (the callback, token
+// exchange): Dex stores the token, raw, as the session's connector data for
+// Refresh, and the request records when the sign-in ends.
+func (c *spectroConnector) signedIn(ctx context.Context, s connector.Scopes, tok *idToken, raw string) (connector.Identity, error) {
+	id, err := c.identityFrom(ctx, s, tok)
+	if err != nil {
+		return connector.Identity{}, err
+	}
+	if id.ConnectorData, err = encodeSession(raw); err != nil {
+		return connector.Identity{}, err
+	}
+	connhook.RecordSignInEnd(ctx, tok.expiry)
+	return id, nil
+}
 
 // identityFrom maps a verified token to a Dex identity: claims, then the
 // sign-in resolvers, then allowedGroups. Groups are returned only when the
 // client asked for them; allowedGroups is enforced either way. The identity
 // carries no ConnectorData: a sign-in and a token exchange add the token
-// (encodeSession), a refresh returns none.
+// (signedIn), a refresh returns none.
 func (c *spectroConnector) identityFrom(ctx context.Context, s connector.Scopes, tok *idToken) (connector.Identity, error) {
 	id, err := c.s.claims.identity(tok.claims)
 	if err != nil {

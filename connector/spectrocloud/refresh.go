@@ -120,13 +120,5 @@ func (c *spectroConnector) tokenIdentity(ctx context.Context, subjectTokenType, 
 	if err != nil {
 		return connector.Identity{}, err
 	}
-	id, err := c.identityFrom(ctx, connector.Scopes{Groups: true}, tok)
-	if err != nil {
-		return connector.Identity{}, err
-	}
-	if id.ConnectorData, err = encodeSession(subjectToken); err != nil {
-		return connector.Identity{}, err
-	}
-	connhook.RecordSignInEnd(ctx, tok.expiry)
-	return id, nil
+	return c.signedIn(ctx, connector.Scopes{Groups: true}, tok, subjectToken)
 }
